@@ -1,0 +1,40 @@
+/**
+ * The msal-ts Entra ID emulator: a local identity provider that behaves like Microsoft Entra ID
+ * closely enough that unmodified MSAL clients (msal-ts, MSAL Python, msal-node) work against it.
+ *
+ * @example
+ * ```ts
+ * import { startEmulator } from "msal-ts/emulator";
+ *
+ * const emulator = await startEmulator();
+ * const daemon = emulator.directory.apps.find((a) => a.kind === "daemon");
+ * const tenant = emulator.directory.tenants[0].id;
+ * // Trust emulator.caFile (NODE_EXTRA_CA_CERTS) and use `${emulator.url}/${tenant}` as the authority.
+ * await emulator.stop();
+ * ```
+ * @packageDocumentation
+ */
+export type { ControlOperations, FaultInput, RevokeRequest } from "./control.js";
+export type { PublicDirectory } from "./describe.js";
+export {
+  type App,
+  type AppCertificate,
+  type AppKind,
+  CONSUMERS_TENANT_ID,
+  CONTOSO_TENANT_ID,
+  DAEMON_APP_ID,
+  type Directory,
+  type DirectoryInput,
+  FABRIKAM_TENANT_ID,
+  FOCI_APP_A_ID,
+  FOCI_APP_B_ID,
+  MIDDLE_TIER_APP_ID,
+  PUBLIC_APP_ID,
+  type Tenant,
+  type User,
+  type UserKind,
+  WEB_APP_ID,
+} from "./directory.js";
+export { runEmulatorCommand } from "./cli.js";
+export { type Emulator, type EmulatorOptions, startEmulator } from "./server.js";
+export type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
