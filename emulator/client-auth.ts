@@ -85,11 +85,13 @@ function checkAssertion(req: EmuRequest, world: World, app: App, assertion: stri
     return fail(700024, "Client assertion is not within its valid time range.");
   }
   const registered = app.certificate ? new X509Certificate(app.certificate.certificate) : undefined;
+  // MSAL Python pads its base64url thumbprints with "="; Entra accepts both forms.
+  const unpadded = (value: unknown) => (typeof value === "string" ? value.replace(/=+$/, "") : undefined);
   let key: X509Certificate | undefined;
-  if (registered && typeof header["x5t#S256"] === "string") {
-    if (header["x5t#S256"] === thumbprint(registered.raw, "sha256")) key = registered;
-  } else if (registered && typeof header.x5t === "string") {
-    if (header.x5t === thumbprint(registered.raw, "sha1")) key = registered;
+  if (registered && header["x5t#S256"] !== undefined) {
+    if (unpadded(header["x5t#S256"]) === thumbprint(registered.raw, "sha256")) key = registered;
+  } else if (registered && header.x5t !== undefined) {
+    if (unpadded(header.x5t) === thumbprint(registered.raw, "sha1")) key = registered;
   }
   if (!key && Array.isArray(header.x5c) && typeof header.x5c[0] === "string") {
     key = trustedBySubjectName(world, app, header.x5c as string[]);

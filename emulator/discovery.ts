@@ -30,6 +30,11 @@ function emulatorHosts(world: World): string[] {
   return [`localhost:${port}`, `127.0.0.1:${port}`];
 }
 
+/** MSAL Python names the authority's host without its port here, so a bare `localhost` is ours too. */
+function isEmulatorHost(world: World, host: string): boolean {
+  return emulatorHosts(world).includes(host) || host === "localhost" || host === "127.0.0.1";
+}
+
 function unknownTenant(req: EmuRequest, world: World, segment: string): EmuResponse {
   return errorResponse(
     entraError(
@@ -103,13 +108,14 @@ export function instanceDiscovery(req: EmuRequest, world: World): EmuResponse {
     return errorResponse(entraError(ctx, "invalid_instance", 50049, "Unknown or invalid instance."));
   }
   const own = emulatorHosts(world);
-  const known = own.includes(authority.host) || MICROSOFT_CLOUDS.some((c) => c.aliases.includes(authority.host));
-  if (!known || authority.protocol !== "https:") {
+  const ours = isEmulatorHost(world, authority.host);
+  if ((!ours && !MICROSOFT_CLOUDS.some((c) => c.aliases.includes(authority.host))) || authority.protocol !== "https:") {
     return errorResponse(entraError(ctx, "invalid_instance", 50049, "Unknown or invalid instance."));
   }
   const tenant = authority.pathname.split("/").filter(Boolean)[0] ?? "common";
+  const origin = ours ? world.baseUrl : `https://${authority.host}`;
   const body: Record<string, unknown> = {
-    tenant_discovery_endpoint: `https://${authority.host}/${tenant}/v2.0/.well-known/openid-configuration`,
+    tenant_discovery_endpoint: `${origin}/${tenant}/v2.0/.well-known/openid-configuration`,
   };
   if (apiVersion !== "1.0") {
     body["api-version"] = apiVersion;

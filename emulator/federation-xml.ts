@@ -118,7 +118,8 @@ export function is(el: Element | undefined, ns: string, localName: string): el i
 // --- MEX -------------------------------------------------------------------------------------------
 
 function transportBinding(sp: string): string {
-  const nested = (name: string, inner: string) => `<sp:${name}><wsp:Policy>${inner}</wsp:Policy></sp:${name}>`;
+  const nested = (name: string, inner: string) =>
+    `<sp:${name}><wsp:Policy>${inner}</wsp:Policy></sp:${name}>`;
   return (
     `<sp:TransportBinding xmlns:sp="${sp}"><wsp:Policy>` +
     nested("TransportToken", '<sp:HttpsToken RequireClientCertificate="false"/>') +

@@ -118,7 +118,10 @@ function domainOf(username: string): string {
   return at < 0 ? "" : username.slice(at + 1).toLowerCase();
 }
 
-function lookUpDomain(directory: Directory, domain: string): { name: string; federated: boolean } | undefined {
+function lookUpDomain(
+  directory: Directory,
+  domain: string,
+): { name: string; federated: boolean } | undefined {
   const same = (d: string) => d.toLowerCase() === domain;
   for (const tenant of directory.tenants) {
     const federated = tenant.federatedDomains?.find(same);
@@ -139,7 +142,11 @@ function findUser(directory: Directory, username: string): User | undefined {
  * on-premises directory, so a stable 16-byte value is derived from the username instead.
  */
 function immutableIdOf(user: User): string {
-  return createHash("sha256").update(`immutable:${user.username.toLowerCase()}`).digest().subarray(0, 16).toString("base64");
+  return createHash("sha256")
+    .update(`immutable:${user.username.toLowerCase()}`)
+    .digest()
+    .subarray(0, 16)
+    .toString("base64");
 }
 
 function redeemError(code: number, message: string): RedeemResult {
@@ -148,7 +155,8 @@ function redeemError(code: number, message: string): RedeemResult {
 
 function normaliseOffers(offers: readonly WsTrustVersion[]): WsTrustVersion[] {
   for (const offer of offers) {
-    if (offer !== "13" && offer !== "2005") throw new TypeError(`Unknown WS-Trust version "${offer}"; use "13" or "2005".`);
+    if (offer !== "13" && offer !== "2005")
+      throw new TypeError(`Unknown WS-Trust version "${offer}"; use "13" or "2005".`);
   }
   return [...new Set(offers)];
 }
@@ -162,11 +170,24 @@ export function createFederatedSts(options: FederationOptions): FederatedSts {
   const issued = new Map<string, IssuedAssertion>();
 
   const invalidRequest = (version: WsTrustVersion, detail: string) =>
-    new WsTrustFault(400, VERSIONS[version].trust, "InvalidRequest", `The request was invalid or malformed: ${detail}.`);
+    new WsTrustFault(
+      400,
+      VERSIONS[version].trust,
+      "InvalidRequest",
+      `The request was invalid or malformed: ${detail}.`,
+    );
   const invalidSecurity = () =>
-    new WsTrustFault(500, NS.wsse, "InvalidSecurity", "An error occurred when verifying security for the message.");
+    new WsTrustFault(
+      500,
+      NS.wsse,
+      "InvalidSecurity",
+      "An error occurred when verifying security for the message.",
+    );
 
-  function readUsernameToken(header: Element | undefined, now: number): { username: string; password: string } {
+  function readUsernameToken(
+    header: Element | undefined,
+    now: number,
+  ): { username: string; password: string } {
     const security = child(header, NS.wsse, "Security");
     const expires = Date.parse(textOf(child(child(security, NS.wsu, "Timestamp"), NS.wsu, "Expires")) ?? "");
     if (!Number.isNaN(expires) && expires + CLOCK_SKEW_MS < now) throw invalidSecurity();
@@ -181,7 +202,12 @@ export function createFederatedSts(options: FederationOptions): FederatedSts {
     return { username, password: passwordElement.textContent ?? "" };
   }
 
-  function issue(version: WsTrustVersion, user: User, relatesTo: string | undefined, now: number): WsTrustResponse {
+  function issue(
+    version: WsTrustVersion,
+    user: User,
+    relatesTo: string | undefined,
+    now: number,
+  ): WsTrustResponse {
     for (const [id, record] of issued) {
       if (record.expiresAt + FORGET_AFTER_MS < now) issued.delete(id);
     }
@@ -213,7 +239,8 @@ export function createFederatedSts(options: FederationOptions): FederatedSts {
     let relatesTo: string | undefined;
     try {
       const envelope = parseXml(soapRequest);
-      if (!is(envelope, NS.soap, "Envelope")) throw invalidRequest(version, "the body is not a SOAP 1.2 envelope");
+      if (!is(envelope, NS.soap, "Envelope"))
+        throw invalidRequest(version, "the body is not a SOAP 1.2 envelope");
       const header = child(envelope, NS.soap, "Header");
       relatesTo = textOf(child(header, NS.wsa, "MessageID"));
       const action = textOf(child(header, NS.wsa, "Action")) ?? "";
@@ -229,14 +256,15 @@ export function createFederatedSts(options: FederationOptions): FederatedSts {
       const rst = child(child(envelope, NS.soap, "Body"), v.trust, "RequestSecurityToken");
       if (!rst) throw invalidRequest(version, `s:Body has no RequestSecurityToken in namespace ${v.trust}`);
       const requestType = textOf(child(rst, v.trust, "RequestType"));
-      if (requestType !== v.requestType) throw invalidRequest(version, `RequestType must be ${v.requestType}`);
+      if (requestType !== v.requestType)
+        throw invalidRequest(version, `RequestType must be ${v.requestType}`);
       const endpointReference = child(child(rst, NS.wsp, "AppliesTo"), NS.wsa, "EndpointReference");
       // Entra ID (urn:federation:MicrosoftOnline) is the only relying party trust this STS has.
       if (textOf(child(endpointReference, NS.wsa, "Address")) !== MICROSOFT_ONLINE_URN) {
         throw new WsTrustFault(500, v.trust, "RequestFailed", "MSIS3127: The specified request failed.");
       }
       const user = findUser(options.directory(), credentials.username);
-      if (!user || user.kind !== "federated" || user.password !== credentials.password) {
+      if (user?.kind !== "federated" || user.password !== credentials.password) {
         throw new WsTrustFault(500, v.trust, "FailedAuthentication", "MSIS7068: Access denied.");
       }
       return issue(version, user, relatesTo, now);

@@ -14,7 +14,7 @@ export function endpointName(path: string[]): string {
   if (first === "_emulator") return "control";
   if (first === "common" && second === "discovery" && third === "instance") return "instance";
   if (first === "common" && second === "userrealm") return "userrealm";
-  if (first === "adfs") return third === "mex" ? "mex" : "wstrust";
+  if (first === "adfs") return fourth === "mex" ? "mex" : "wstrust";
   if (first === "devicelogin") return "devicelogin";
   if (path.includes(".well-known")) return "discovery";
   if (second === "discovery") return "jwks";

@@ -3,7 +3,7 @@
  * enough for unmodified MSAL clients. A CA and a `localhost` certificate are made at start; the CA
  * is written to `caFile` for clients to trust (`NODE_EXTRA_CA_CERTS`, `REQUESTS_CA_BUNDLE`).
  */
-import { createHash, generateKeyPairSync, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
@@ -29,6 +29,11 @@ export interface EmulatorOptions {
   settings?: Partial<EmulatorSettings>;
   /** Which WS-Trust versions the federated STS's MEX document offers (default both). */
   mexOffers?: Array<"13" | "2005">;
+  /**
+   * A CA to issue the server certificate with, instead of a new one, so clients can trust it once
+   * (for example through `NODE_EXTRA_CA_CERTS`, which Node reads only at start).
+   */
+  certificateAuthority?: { certificatePem: string; privateKeyPem: string };
 }
 
 export interface Emulator extends Omit<ControlOperations, "directory"> {
@@ -51,6 +56,21 @@ function appCertificate(cert: GeneratedCertificate): AppCertificate {
     certificate: cert.certificatePem,
     thumbprint: cert.thumbprintSha1,
     thumbprintSha256: cert.thumbprintSha256,
+  };
+}
+
+function loadCertificateAuthority(pem: { certificatePem: string; privateKeyPem: string }): GeneratedCertificate {
+  const cert = new X509Certificate(pem.certificatePem);
+  if (!cert.ca) throw new Error("certificateAuthority.certificatePem is not a CA certificate (basicConstraints CA:TRUE).");
+  const hex = (fingerprint: string) => fingerprint.replace(/:/g, "");
+  return {
+    certificatePem: pem.certificatePem,
+    privateKeyPem: pem.privateKeyPem,
+    certificateDer: cert.raw,
+    privateKey: createPrivateKey(pem.privateKeyPem),
+    thumbprintSha1: hex(cert.fingerprint),
+    thumbprintSha256: hex(cert.fingerprint256),
+    subject: cert.subject.split("\n").join(", "),
   };
 }
 
@@ -106,7 +126,7 @@ function matchingFault(world: World, endpoint: string, req: EmuRequest): Fault |
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const ca = createCertificateAuthority("msal-ts emulator CA");
+  const ca = options.certificateAuthority ? loadCertificateAuthority(options.certificateAuthority) : createCertificateAuthority("msal-ts emulator CA");
   const tls = createServerCertificate(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] });
   const certificates = {
     web: appCertificate(createClientCertificate({ commonName: "web.contoso.test" })),

@@ -12,6 +12,9 @@ const FED_USER = "carol@fed.example.test";
 // Every character MSAL Python escapes, so the test proves the STS decodes what MSAL encodes.
 const FED_PASSWORD = `c&rol<P@ss>"'1`;
 const MANAGED_USER = "alice@managed.example.test";
+const START = Date.parse("2030-01-02T03:04:05.000Z");
+/** The STS's clock in the unit tests; RSTs built by {@link msalRst} are stamped with it too. */
+let clock = START;
 
 const NS = {
   soap: "http://www.w3.org/2003/05/soap-envelope",
@@ -75,7 +78,12 @@ function at(root: Element, ...path: Array<[string, string]>): Element {
 }
 
 const escapePassword = (p: string) =>
-  p.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/'/g, "&apos;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  p
+    .replace(/&/g, "&amp;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
 const wsuTime = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 /** An RST laid out as MSAL Python 1.21's wstrust_request builds it (the username is not escaped). */
@@ -86,7 +94,7 @@ function msalRst(
   opts: { action?: string; expires?: Date; appliesTo?: string } = {},
 ): string {
   const v13 = version === "13";
-  const now = new Date();
+  const now = new Date(clock);
   return `<s:Envelope xmlns:s='${NS.soap}' xmlns:wsa='${NS.wsa}' xmlns:wsu='${NS.wsu}'>
     <s:Header>
       <wsa:Action s:mustUnderstand='1'>${opts.action ?? ACTION[version]}</wsa:Action>
@@ -138,10 +146,9 @@ function faultOf(body: string): { code: string; subcode: string; subcodeNs: stri
 }
 
 describe("federated STS", () => {
-  let clock = Date.parse("2030-01-02T03:04:05.000Z");
   let sts: FederatedSts;
   beforeEach(() => {
-    clock = Date.parse("2030-01-02T03:04:05.000Z");
+    clock = START;
     sts = createFederatedSts({ baseUrl: BASE, directory, now: () => clock });
   });
 
@@ -160,7 +167,10 @@ describe("federated STS", () => {
     });
 
     it("reports other tenant domains as managed", () => {
-      const cloud = { cloud_instance_name: "microsoftonline.com", cloud_audience_urn: "urn:federation:MicrosoftOnline" };
+      const cloud = {
+        cloud_instance_name: "microsoftonline.com",
+        cloud_audience_urn: "urn:federation:MicrosoftOnline",
+      };
       expect(sts.userRealm(MANAGED_USER)).toEqual({
         ver: "1.0",
         account_type: "Managed",
@@ -216,7 +226,10 @@ describe("federated STS", () => {
         expect(soapBinding?.getAttribute("transport")).toBe("http://schemas.xmlsoap.org/soap/http");
         const action = binding.getElementsByTagNameNS(NS.soap12, "operation")[0]?.getAttribute("soapAction");
         expect(Object.values(ACTION)).toContain(action);
-        const ref = binding.getElementsByTagNameNS("http://schemas.xmlsoap.org/ws/2004/09/policy", "PolicyReference")[0];
+        const ref = binding.getElementsByTagNameNS(
+          "http://schemas.xmlsoap.org/ws/2004/09/policy",
+          "PolicyReference",
+        )[0];
         expect(policyIds.has(ref?.getAttribute("URI")?.slice(1) ?? "")).toBe(true);
       }
     });
@@ -248,14 +261,18 @@ describe("federated STS", () => {
       const envelope = parse(res.body);
       const header = at(envelope, [NS.soap, "Header"]);
       expect(at(header, [NS.wsa, "Action"]).textContent).toBe(`${NS.trust13}/RSTRC/IssueFinal`);
-      expect(at(header, [NS.wsa, "RelatesTo"]).textContent).toBe("urn:uuid:6a3c2b1e-0d4f-4e5a-9b8c-7d6e5f4a3b2c");
+      expect(at(header, [NS.wsa, "RelatesTo"]).textContent).toBe(
+        "urn:uuid:6a3c2b1e-0d4f-4e5a-9b8c-7d6e5f4a3b2c",
+      );
       const response = at(
         envelope,
         [NS.soap, "Body"],
         [NS.trust13, "RequestSecurityTokenResponseCollection"],
         [NS.trust13, "RequestSecurityTokenResponse"],
       );
-      expect(at(response, [NS.trust13, "TokenType"]).textContent).toBe("urn:oasis:names:tc:SAML:2.0:assertion");
+      expect(at(response, [NS.trust13, "TokenType"]).textContent).toBe(
+        "urn:oasis:names:tc:SAML:2.0:assertion",
+      );
       expect(at(response, [NS.trust13, "KeyType"]).textContent).toBe(`${NS.trust13}/Bearer`);
 
       const assertionXml = assertionOf(res.body);
@@ -284,7 +301,9 @@ describe("federated STS", () => {
       const res = sts.handleWsTrust("2005", msalRst("2005", "CAROL@fed.example.test", FED_PASSWORD));
       expect(res.status).toBe(200);
       const response = at(parse(res.body), [NS.soap, "Body"], [NS.trust2005, "RequestSecurityTokenResponse"]);
-      expect(at(response, [NS.trust2005, "TokenType"]).textContent).toBe("urn:oasis:names:tc:SAML:1.0:assertion");
+      expect(at(response, [NS.trust2005, "TokenType"]).textContent).toBe(
+        "urn:oasis:names:tc:SAML:1.0:assertion",
+      );
 
       const assertionXml = assertionOf(res.body);
       const assertion = parse(assertionXml);
@@ -333,9 +352,16 @@ describe("federated STS", () => {
     });
 
     it("answers malformed XML with an InvalidRequest fault and status 400", () => {
-      const res = sts.handleWsTrust("13", "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>");
+      const res = sts.handleWsTrust(
+        "13",
+        "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>",
+      );
       expect(res.status).toBe(400);
-      expect(faultOf(res.body)).toMatchObject({ code: "s:Sender", subcode: "a:InvalidRequest", subcodeNs: NS.trust13 });
+      expect(faultOf(res.body)).toMatchObject({
+        code: "s:Sender",
+        subcode: "a:InvalidRequest",
+        subcodeNs: NS.trust13,
+      });
     });
 
     it("refuses an RST whose action belongs to the other WS-Trust version", () => {
@@ -346,7 +372,9 @@ describe("federated STS", () => {
 
     it("refuses an expired request timestamp and a relying party other than Entra ID", () => {
       const expired = msalRst("2005", FED_USER, FED_PASSWORD, { expires: new Date(clock - 10 * 60_000) });
-      expect(faultOf(sts.handleWsTrust("2005", expired).body)).toMatchObject({ subcode: "a:InvalidSecurity" });
+      expect(faultOf(sts.handleWsTrust("2005", expired).body)).toMatchObject({
+        subcode: "a:InvalidSecurity",
+      });
       const otherRp = msalRst("2005", FED_USER, FED_PASSWORD, { appliesTo: "urn:some:other:rp" });
       expect(faultOf(sts.handleWsTrust("2005", otherRp).body)).toMatchObject({
         subcode: "a:RequestFailed",
@@ -382,7 +410,10 @@ describe("federated STS", () => {
       });
       const altered = original.replace(FED_USER, "mallory@fed.example.test");
       expect(sts.redeemAssertion(SAML1_GRANT, altered)).toMatchObject({ code: 50013 });
-      expect(sts.redeemAssertion(SAML1_GRANT, "not xml")).toMatchObject({ error: "invalid_grant", code: 50008 });
+      expect(sts.redeemAssertion(SAML1_GRANT, "not xml")).toMatchObject({
+        error: "invalid_grant",
+        code: 50008,
+      });
       expect(sts.redeemAssertion(SAML1_GRANT, original)).toEqual({ username: FED_USER });
     });
 
@@ -408,16 +439,25 @@ describe("federated STS", () => {
 // --- Real MSAL Python (Debian python3-msal) against this STS ------------------------------------------
 
 const PYTHON = "/usr/bin/python3";
+
 const msalAvailable = spawnSync(PYTHON, ["-c", "import msal, requests"]).status === 0;
 const SKIP_NOTE = msalAvailable ? "" : ` [skipped: ${PYTHON} cannot import msal and requests]`;
 
 function python(script: string, input: unknown): unknown {
-  const run = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(input), encoding: "utf8", timeout: 30_000 });
+  const run = spawnSync(PYTHON, ["-c", script], {
+    input: JSON.stringify(input),
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   if (run.status !== 0) throw new Error(`python failed: ${run.stderr}`);
   return JSON.parse(run.stdout);
 }
 
 describe.skipIf(!msalAvailable)(`MSAL Python's own parsers and request builder${SKIP_NOTE}`, () => {
+  beforeAll(() => {
+    clock = Date.now();
+  });
+
   it("finds the username endpoint in the MEX, preferring 1.3, and 2005 when only 2005 is offered", () => {
     const sts = createFederatedSts({ baseUrl: BASE, directory });
     const both = sts.mexDocument();
@@ -476,106 +516,119 @@ print(json.dumps(out))`,
  * Runs unmodified PublicClientApplication.acquire_token_by_username_password over HTTP. The test's
  * server routes user realm discovery, MEX and WS-Trust to the STS and stands in for the emulator's
  * token endpoint with the two things it must do with a SAML grant: redeemAssertion, then answer.
- * MSAL insists on https:// addresses in the MEX, so its HTTP client rewrites BASE to the plain HTTP
- * test server.
+ * MSAL insists on https:// addresses in the MEX, so its HTTP client sends every https://localhost
+ * request to the plain HTTP test server. (MSAL drops the authority's port when it builds the user
+ * realm URL, so that request goes to https://localhost/common/userrealm/..., port 443.)
  */
-describe.skipIf(!msalAvailable)(`MSAL Python acquire_token_by_username_password, end to end${SKIP_NOTE}`, () => {
-  const sts = createFederatedSts({ baseUrl: BASE, directory });
-  const grants: string[] = [];
-  let server: Server;
-  let origin = "";
+describe.skipIf(!msalAvailable)(
+  `MSAL Python acquire_token_by_username_password, end to end${SKIP_NOTE}`,
+  () => {
+    const sts = createFederatedSts({ baseUrl: BASE, directory });
+    const grants: string[] = [];
+    let server: Server;
+    let origin = "";
 
-  const readBody = async (req: IncomingMessage) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  };
+    const readBody = async (req: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    };
 
-  beforeAll(async () => {
-    server = createServer(async (req, res) => {
-      const url = new URL(req.url ?? "/", BASE);
-      const body = await readBody(req);
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
-      };
-      const wsTrust = url.pathname.match(/^\/adfs\/services\/trust\/(13|2005)\/usernamemixed$/);
-      if (url.pathname === `/${TENANT_ID}/v2.0/.well-known/openid-configuration`) {
-        json(200, {
-          issuer: `${BASE}/${TENANT_ID}/v2.0`,
-          authorization_endpoint: `${BASE}/${TENANT_ID}/oauth2/v2.0/authorize`,
-          token_endpoint: `${BASE}/${TENANT_ID}/oauth2/v2.0/token`,
-        });
-      } else if (url.pathname.startsWith("/common/userrealm/")) {
-        json(200, sts.userRealm(decodeURIComponent(url.pathname.slice("/common/userrealm/".length))));
-      } else if (url.pathname === "/adfs/services/trust/mex") {
-        res.writeHead(200, { "content-type": "application/soap+xml; charset=utf-8" }).end(sts.mexDocument());
-      } else if (wsTrust && req.method === "POST") {
-        const answer = sts.handleWsTrust(wsTrust[1] as "13" | "2005", body);
-        res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
-      } else if (url.pathname === `/${TENANT_ID}/oauth2/v2.0/token`) {
-        const form = new URLSearchParams(body);
-        const grant = form.get("grant_type") ?? "";
-        grants.push(grant);
-        const assertion = Buffer.from(form.get("assertion") ?? "", "base64url").toString("utf8");
-        const result = sts.redeemAssertion(grant as typeof SAML1_GRANT, assertion);
-        if ("username" in result) {
-          json(200, { token_type: "Bearer", access_token: `at-for-${result.username}`, expires_in: 3599 });
+    beforeAll(async () => {
+      server = createServer(async (req, res) => {
+        const url = new URL(req.url ?? "/", BASE);
+        const body = await readBody(req);
+        const json = (status: number, value: unknown) => {
+          res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+        };
+        const wsTrust = url.pathname.match(/^\/adfs\/services\/trust\/(13|2005)\/usernamemixed$/);
+        if (url.pathname === `/${TENANT_ID}/v2.0/.well-known/openid-configuration`) {
+          json(200, {
+            issuer: `${BASE}/${TENANT_ID}/v2.0`,
+            authorization_endpoint: `${BASE}/${TENANT_ID}/oauth2/v2.0/authorize`,
+            token_endpoint: `${BASE}/${TENANT_ID}/oauth2/v2.0/token`,
+          });
+        } else if (url.pathname.startsWith("/common/userrealm/")) {
+          json(200, sts.userRealm(decodeURIComponent(url.pathname.slice("/common/userrealm/".length))));
+        } else if (url.pathname === "/adfs/services/trust/mex") {
+          res
+            .writeHead(200, { "content-type": "application/soap+xml; charset=utf-8" })
+            .end(sts.mexDocument());
+        } else if (wsTrust && req.method === "POST") {
+          const answer = sts.handleWsTrust(wsTrust[1] as "13" | "2005", body);
+          res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
+        } else if (url.pathname === `/${TENANT_ID}/oauth2/v2.0/token`) {
+          const form = new URLSearchParams(body);
+          const grant = form.get("grant_type") ?? "";
+          grants.push(grant);
+          const assertion = Buffer.from(form.get("assertion") ?? "", "base64url").toString("utf8");
+          const result = sts.redeemAssertion(grant as typeof SAML1_GRANT, assertion);
+          if ("username" in result) {
+            json(200, { token_type: "Bearer", access_token: `at-for-${result.username}`, expires_in: 3599 });
+          } else {
+            json(400, {
+              error: result.error,
+              error_description: result.description,
+              error_codes: [result.code],
+            });
+          }
         } else {
-          json(400, { error: result.error, error_description: result.description, error_codes: [result.code] });
+          json(404, { error: "not_found" });
         }
-      } else {
-        json(404, { error: "not_found" });
-      }
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const signIn = (password: string) =>
-    new Promise<{ ok: boolean; result: unknown }>((resolve, reject) => {
-      const script = `import json, sys, requests, msal
+    const signIn = (password: string) =>
+      new Promise<{ ok: boolean; result: unknown }>((resolve, reject) => {
+        const script = `import json, sys, urllib.parse, requests, msal
 cfg = json.load(sys.stdin)
 class Rewriting(requests.Session):
     def request(self, method, url, *args, **kwargs):
-        return super().request(method, url.replace(cfg["base"], cfg["origin"], 1), *args, **kwargs)
+        parts = urllib.parse.urlsplit(url)
+        if parts.hostname == "localhost":
+            url = cfg["origin"] + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
 app = msal.PublicClientApplication("11111111-1111-4111-8111-111111111111",
     authority=cfg["base"] + "/" + cfg["tenant"], validate_authority=False, http_client=Rewriting())
 try:
     print(json.dumps({"ok": True, "result": app.acquire_token_by_username_password(cfg["user"], cfg["password"], ["User.Read"])}))
 except Exception as e:
     print(json.dumps({"ok": False, "result": "%s: %s" % (type(e).__name__, e)}))`;
-      const child: ChildProcess = spawn(PYTHON, ["-c", script]);
-      let out = "";
-      let err = "";
-      child.stdout?.on("data", (d) => {
-        out += d;
+        const child: ChildProcess = spawn(PYTHON, ["-c", script]);
+        let out = "";
+        let err = "";
+        child.stdout?.on("data", (d) => {
+          out += d;
+        });
+        child.stderr?.on("data", (d) => {
+          err += d;
+        });
+        child.on("error", reject);
+        child.on("close", (status) => {
+          if (status !== 0) reject(new Error(`python exited ${status}: ${err}`));
+          else resolve(JSON.parse(out));
+        });
+        child.stdin?.end(JSON.stringify({ base: BASE, origin, tenant: TENANT_ID, user: FED_USER, password }));
       });
-      child.stderr?.on("data", (d) => {
-        err += d;
-      });
-      child.on("error", reject);
-      child.on("close", (status) => {
-        if (status !== 0) reject(new Error(`python exited ${status}: ${err}`));
-        else resolve(JSON.parse(out));
-      });
-      child.stdin?.end(JSON.stringify({ base: BASE, origin, tenant: TENANT_ID, user: FED_USER, password }));
+
+    it("signs the federated user in over WS-Trust 1.3 (saml2-bearer) and, with MEX offering 2005 only, over 2005", async () => {
+      const first = await signIn(FED_PASSWORD);
+      expect(first).toMatchObject({ ok: true, result: { access_token: `at-for-${FED_USER}` } });
+      sts.setMexOffers(["2005"]);
+      const second = await signIn(FED_PASSWORD);
+      expect(second).toMatchObject({ ok: true, result: { access_token: `at-for-${FED_USER}` } });
+      expect(grants).toEqual([SAML2_GRANT, SAML1_GRANT]);
     });
 
-  it("signs the federated user in over WS-Trust 1.3 (saml2-bearer) and, with MEX offering 2005 only, over 2005", async () => {
-    const first = await signIn(FED_PASSWORD);
-    expect(first).toMatchObject({ ok: true, result: { access_token: `at-for-${FED_USER}` } });
-    sts.setMexOffers(["2005"]);
-    const second = await signIn(FED_PASSWORD);
-    expect(second).toMatchObject({ ok: true, result: { access_token: `at-for-${FED_USER}` } });
-    expect(grants).toEqual([SAML2_GRANT, SAML1_GRANT]);
-  });
-
-  it("surfaces the STS's fault for a wrong password as MSAL's RuntimeError", async () => {
-    expect(await signIn("wrong")).toEqual({
-      ok: false,
-      result:
-        "RuntimeError: WsTrust server returned error in RSTR: {'reason': 'MSIS7068: Access denied.', 'code': 'a:FailedAuthentication'}",
+    it("surfaces the STS's fault for a wrong password as MSAL's RuntimeError", async () => {
+      expect(await signIn("wrong")).toEqual({
+        ok: false,
+        result:
+          "RuntimeError: WsTrust server returned error in RSTR: {'reason': 'MSIS7068: Access denied.', 'code': 'a:FailedAuthentication'}",
+      });
     });
-  });
-});
+  },
+);
