@@ -6,7 +6,7 @@
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
  */
 import type { App, Tenant } from "./directory.js";
-import { type EmuRequest, type EmuResponse, html, param, redirect } from "./http.js";
+import { type EmuRequest, type EmuResponse, html, redirect } from "./http.js";
 import { clientInfo } from "./issue.js";
 import { accountPickerPage, consentPage, errorPage, formPostPage, signInPage } from "./pages.js";
 import { OIDC_SCOPES } from "./scopes.js";
@@ -16,8 +16,8 @@ import {
   findUser,
   findUserByOid,
   nowSeconds,
-  randomToken,
   type ReservedTenant,
+  randomToken,
   resolveTenantSegment,
   userAllowedAt,
   userOid,
@@ -67,13 +67,32 @@ function errorPageResponse(req: EmuRequest, status: number, code: number, messag
 
 export function authorizeEndpoint(req: EmuRequest, world: World, segment: string): EmuResponse {
   const pendingId = req.form.get(PENDING_FIELD);
-  const params = pendingId ? world.pendingAuthorize.get(pendingId) : new URLSearchParams([...req.url.searchParams, ...req.form]);
-  if (!params) return errorPageResponse(req, 400, 50089, "Your sign-in took too long or the page was opened twice. Start the sign-in again.");
+  const params = pendingId
+    ? world.pendingAuthorize.get(pendingId)
+    : new URLSearchParams([...req.url.searchParams, ...req.form]);
+  if (!params)
+    return errorPageResponse(
+      req,
+      400,
+      50089,
+      "Your sign-in took too long or the page was opened twice. Start the sign-in again.",
+    );
   const clientId = params.get("client_id");
-  if (!clientId) return errorPageResponse(req, 400, 900144, "The request body must contain the following parameter: 'client_id'.");
+  if (!clientId)
+    return errorPageResponse(
+      req,
+      400,
+      900144,
+      "The request body must contain the following parameter: 'client_id'.",
+    );
   const app = findApp(world, clientId);
   if (!app) {
-    return errorPageResponse(req, 400, 700016, `Application with identifier '${clientId}' was not found in the directory '${segment}'.`);
+    return errorPageResponse(
+      req,
+      400,
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${segment}'.`,
+    );
   }
   const tenant = resolveTenantSegment(world, segment);
   if (!tenant) return errorPageResponse(req, 400, 90002, `Tenant '${segment}' not found.`);
@@ -88,7 +107,16 @@ export function authorizeEndpoint(req: EmuRequest, world: World, segment: string
   }
   const id = pendingId ?? randomToken("", 18);
   world.pendingAuthorize.set(id, params);
-  const ctx: AuthorizeContext = { req, world, params, app, tenant, redirectUri, pendingId: id, action: pendingId ? (req.form.get("action") ?? "") : "" };
+  const ctx: AuthorizeContext = {
+    req,
+    world,
+    params,
+    app,
+    tenant,
+    redirectUri,
+    pendingId: id,
+    action: pendingId ? (req.form.get("action") ?? "") : "",
+  };
   const invalid = pendingId ? undefined : requestProblem(ctx);
   if (invalid) return invalid;
   return pendingId ? continueSignIn(ctx) : startSignIn(ctx);
@@ -97,23 +125,36 @@ export function authorizeEndpoint(req: EmuRequest, world: World, segment: string
 function requestProblem(ctx: AuthorizeContext): EmuResponse | undefined {
   const { params } = ctx;
   if (params.get("response_type") !== "code") {
-    return respond(ctx, { error: "unsupported_response_type", error_description: "AADSTS700054: response_type must be 'code' for this emulator's authorization code flow." });
+    return respond(ctx, {
+      error: "unsupported_response_type",
+      error_description:
+        "AADSTS700054: response_type must be 'code' for this emulator's authorization code flow.",
+    });
   }
   const method = params.get("code_challenge_method");
   if (params.get("code_challenge") && method && method !== "S256" && method !== "plain") {
-    return respond(ctx, { error: "invalid_request", error_description: `AADSTS501491: Invalid code_challenge_method '${method}': use S256 or plain.` });
+    return respond(ctx, {
+      error: "invalid_request",
+      error_description: `AADSTS501491: Invalid code_challenge_method '${method}': use S256 or plain.`,
+    });
   }
   const claims = params.get("claims");
   if (claims) {
     try {
       JSON.parse(claims);
     } catch {
-      return respond(ctx, { error: "invalid_request", error_description: "AADSTS90100: The claims parameter is not valid JSON." });
+      return respond(ctx, {
+        error: "invalid_request",
+        error_description: "AADSTS90100: The claims parameter is not valid JSON.",
+      });
     }
   }
   const mode = params.get("response_mode");
   if (mode && !["query", "fragment", "form_post"].includes(mode)) {
-    return respond(ctx, { error: "invalid_request", error_description: `AADSTS900144: Invalid response_mode '${mode}': use query, fragment or form_post.` });
+    return respond(ctx, {
+      error: "invalid_request",
+      error_description: `AADSTS900144: Invalid response_mode '${mode}': use query, fragment or form_post.`,
+    });
   }
   return undefined;
 }
@@ -129,7 +170,9 @@ function candidates(ctx: AuthorizeContext): BrowserSession["users"] {
   const hint = ctx.params.get("login_hint")?.toLowerCase();
   return (session(ctx)?.value.users ?? []).filter((u) => {
     const user = findUserByOid(ctx.world, u.oid);
-    return user && userAllowedAt(ctx.world, user, ctx.tenant) && (!hint || user.username.toLowerCase() === hint);
+    return (
+      user && userAllowedAt(ctx.world, user, ctx.tenant) && (!hint || user.username.toLowerCase() === hint)
+    );
   });
 }
 
@@ -158,9 +201,21 @@ function startSignIn(ctx: AuthorizeContext): EmuResponse {
   const fresh = users.filter((u) => !tooOld(ctx, u.authTime));
   if (prompt === "none") {
     const [only] = fresh;
-    if (users.length > 1) return respond(ctx, { error: "interaction_required", error_description: "AADSTS16000: Multiple accounts are signed in; the user must pick one." });
-    if (!only) return respond(ctx, { error: "login_required", error_description: "AADSTS50058: A silent sign-in request was sent but no user is signed in." });
-    if (!consented(ctx, only.oid)) return respond(ctx, { error: "consent_required", error_description: "AADSTS65001: The user or administrator has not consented to use the application." });
+    if (users.length > 1)
+      return respond(ctx, {
+        error: "interaction_required",
+        error_description: "AADSTS16000: Multiple accounts are signed in; the user must pick one.",
+      });
+    if (!only)
+      return respond(ctx, {
+        error: "login_required",
+        error_description: "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
+      });
+    if (!consented(ctx, only.oid))
+      return respond(ctx, {
+        error: "consent_required",
+        error_description: "AADSTS65001: The user or administrator has not consented to use the application.",
+      });
     return issueCode(ctx, only.oid, only.authTime);
   }
   if (prompt === "login" || users.length === 0) return signIn(ctx);
@@ -174,14 +229,20 @@ function startSignIn(ctx: AuthorizeContext): EmuResponse {
 function continueSignIn(ctx: AuthorizeContext): EmuResponse {
   const { action, req } = ctx;
   if (action === "cancel") {
-    return respond(ctx, { error: "access_denied", error_subcode: "cancel", error_description: "AADSTS65004: User declined to consent to access the app." });
+    return respond(ctx, {
+      error: "access_denied",
+      error_subcode: "cancel",
+      error_description: "AADSTS65004: User declined to consent to access the app.",
+    });
   }
-  if (action === "signin") return checkPassword(ctx, req.form.get("username") ?? "", req.form.get("password") ?? "");
+  if (action === "signin")
+    return checkPassword(ctx, req.form.get("username") ?? "", req.form.get("password") ?? "");
   if (action === "choose") {
     const chosen = candidates(ctx).find((u) => u.oid === req.form.get("account"));
     if (!chosen) return signIn(ctx);
     if (tooOld(ctx, chosen.authTime)) return signIn(ctx, findUserByOid(ctx.world, chosen.oid)?.username);
-    if (ctx.params.get("prompt") === "consent" || !consented(ctx, chosen.oid)) return consent(ctx, chosen.oid);
+    if (ctx.params.get("prompt") === "consent" || !consented(ctx, chosen.oid))
+      return consent(ctx, chosen.oid);
     return issueCode(ctx, chosen.oid, chosen.authTime);
   }
   if (action === "consent") {
@@ -225,7 +286,10 @@ function consent(ctx: AuthorizeContext, oid: string): EmuResponse {
   const username = findUserByOid(ctx.world, oid)?.username ?? oid;
   const fields = { [PENDING_FIELD]: ctx.pendingId, account: oid };
   const permissions = (ctx.params.get("scope") ?? "").split(/\s+/).filter(Boolean);
-  return html(200, consentPage(formAction(ctx), fields, ctx.app.displayName ?? ctx.app.clientId, username, permissions));
+  return html(
+    200,
+    consentPage(formAction(ctx), fields, ctx.app.displayName ?? ctx.app.clientId, username, permissions),
+  );
 }
 
 function checkPassword(ctx: AuthorizeContext, username: string, password: string): EmuResponse {
@@ -233,19 +297,27 @@ function checkPassword(ctx: AuthorizeContext, username: string, password: string
   if (!user || !userAllowedAt(ctx.world, user, ctx.tenant)) {
     return signIn(ctx, username, "We couldn't find an account with that username. (AADSTS50034)");
   }
-  if (user.password !== password) return signIn(ctx, username, "Your account or password is incorrect. (AADSTS50126)");
+  if (user.password !== password)
+    return signIn(ctx, username, "Your account or password is incorrect. (AADSTS50126)");
   const oid = userOid(user);
   const authTime = nowSeconds();
   const existing = session(ctx);
   const id = existing?.id ?? randomToken("", 24);
   const others = existing?.value.users.filter((u) => u.oid !== oid) ?? [];
-  ctx.world.sessions.set(id, { users: [{ oid, tenantId: userTenantId(ctx.world, user), authTime }, ...others] });
+  ctx.world.sessions.set(id, {
+    users: [{ oid, tenantId: userTenantId(ctx.world, user), authTime }, ...others],
+  });
   recordConsent(ctx, oid);
   const cookie = `${SESSION_COOKIE}=${id}; Path=/; Secure; HttpOnly; SameSite=Lax`;
   return issueCode(ctx, oid, authTime, { "set-cookie": cookie });
 }
 
-function issueCode(ctx: AuthorizeContext, oid: string, authTime: number, headers: Record<string, string> = {}): EmuResponse {
+function issueCode(
+  ctx: AuthorizeContext,
+  oid: string,
+  authTime: number,
+  headers: Record<string, string> = {},
+): EmuResponse {
   const { params, world } = ctx;
   const user = findUserByOid(world, oid);
   const code = randomToken("1.emu-code.", 48);
@@ -262,7 +334,12 @@ function issueCode(ctx: AuthorizeContext, oid: string, authTime: number, headers
     authTime,
     expiresAt: nowSeconds() + world.settings.authCodeLifetime,
     redeemed: false,
-    ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: params.get("code_challenge_method") === "S256" ? "S256" : "plain" } : {}),
+    ...(challenge
+      ? {
+          codeChallenge: challenge,
+          codeChallengeMethod: params.get("code_challenge_method") === "S256" ? "S256" : "plain",
+        }
+      : {}),
     ...(nonce !== null ? { nonce } : {}),
     ...(claims ? { claims } : {}),
   });
@@ -274,7 +351,11 @@ function issueCode(ctx: AuthorizeContext, oid: string, authTime: number, headers
 }
 
 /** Sends the authorization response to the redirect URI in the requested response mode. */
-function respond(ctx: AuthorizeContext, fields: Record<string, string>, headers: Record<string, string> = {}): EmuResponse {
+function respond(
+  ctx: AuthorizeContext,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): EmuResponse {
   const state = ctx.params.get("state");
   const all = state !== null ? { ...fields, state } : fields;
   const mode = ctx.params.get("response_mode") ?? "query";

@@ -22,12 +22,16 @@ Options:
 function seconds(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of seconds, got "${value}".`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name} must be a whole number of seconds, got "${value}".`);
   return n;
 }
 
 /** Runs the emulator command; resolves with the process exit code once it stops. */
-export async function runEmulatorCommand(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runEmulatorCommand(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -55,7 +59,9 @@ export async function runEmulatorCommand(argv: string[], out: NodeJS.WritableStr
       ...(deviceCodeInterval !== undefined ? { deviceCodeInterval } : {}),
     },
   });
-  out.write(`${JSON.stringify({ event: "ready", url: emulator.url, caFile: emulator.caFile, directory: emulator.directory })}\n`);
+  out.write(
+    `${JSON.stringify({ event: "ready", url: emulator.url, caFile: emulator.caFile, directory: emulator.directory })}\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

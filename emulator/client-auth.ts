@@ -27,8 +27,8 @@ function basicCredentials(req: EmuRequest): { clientId: string; secret: string }
   const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
-  const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-  return { clientId: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
+  const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+  return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
 }
 
 /** The client id of a token request: the form's, or the one in the Basic header. */
@@ -44,7 +44,12 @@ export function authenticateClient(req: EmuRequest, world: World, app: App): Ent
   const assertion = req.form.get("client_assertion");
   if (!isConfidential(app)) {
     if (secret || assertion) {
-      return entraError(ctx, "invalid_client", 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
+      return entraError(
+        ctx,
+        "invalid_client",
+        700025,
+        "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+      );
     }
     return undefined;
   }
@@ -58,7 +63,12 @@ export function authenticateClient(req: EmuRequest, world: World, app: App): Ent
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
     );
   }
-  return entraError(ctx, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  return entraError(
+    ctx,
+    "invalid_client",
+    7000218,
+    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+  );
 }
 
 function thumbprint(der: Buffer, algorithm: "sha1" | "sha256"): string {
@@ -69,19 +79,32 @@ function checkAssertion(req: EmuRequest, world: World, app: App, assertion: stri
   const ctx = { correlationId: req.correlationId, baseUrl: world.baseUrl };
   const fail = (code: number, message: string) => entraError(ctx, "invalid_client", code, message);
   if (req.form.get("client_assertion_type") !== JWT_BEARER_ASSERTION_TYPE) {
-    return fail(7000216, "'client_assertion_type' is missing or invalid. It must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.");
+    return fail(
+      7000216,
+      "'client_assertion_type' is missing or invalid. It must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+    );
   }
   const jwt = decodeJwt(assertion);
   if (!jwt) return fail(50027, "JWT token is invalid or malformed.");
   const { header, payload } = jwt;
   if (payload.iss !== app.clientId || payload.sub !== app.clientId) {
-    return fail(700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://aka.ms/certCreds.");
+    return fail(
+      700021,
+      "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://aka.ms/certCreds.",
+    );
   }
   if (!audienceIsTokenEndpoint(world, payload.aud)) {
-    return fail(700212, `No matching federated identity record found for presented assertion audience '${String(payload.aud)}'. The audience must be the token endpoint.`);
+    return fail(
+      700212,
+      `No matching federated identity record found for presented assertion audience '${String(payload.aud)}'. The audience must be the token endpoint.`,
+    );
   }
   const now = nowSeconds();
-  if (typeof payload.exp !== "number" || payload.exp + CLOCK_SKEW < now || (typeof payload.nbf === "number" && payload.nbf - CLOCK_SKEW > now)) {
+  if (
+    typeof payload.exp !== "number" ||
+    payload.exp + CLOCK_SKEW < now ||
+    (typeof payload.nbf === "number" && payload.nbf - CLOCK_SKEW > now)
+  ) {
     return fail(700024, "Client assertion is not within its valid time range.");
   }
   const registered = app.certificate ? new X509Certificate(app.certificate.certificate) : undefined;
@@ -97,9 +120,13 @@ function checkAssertion(req: EmuRequest, world: World, app: App, assertion: stri
     key = trustedBySubjectName(world, app, header.x5c as string[]);
   }
   if (!key) {
-    return fail(700027, `The certificate with identifier used to sign the client assertion is not registered on application ${app.clientId}.`);
+    return fail(
+      700027,
+      `The certificate with identifier used to sign the client assertion is not registered on application ${app.clientId}.`,
+    );
   }
-  if (!verifyJwtSignature(jwt, key.publicKey)) return fail(700027, "Client assertion contains an invalid signature.");
+  if (!verifyJwtSignature(jwt, key.publicKey))
+    return fail(700027, "Client assertion contains an invalid signature.");
   return undefined;
 }
 
@@ -110,10 +137,18 @@ function trustedBySubjectName(world: World, app: App, x5c: string[]): X509Certif
     const chain = x5c.map((c) => new X509Certificate(Buffer.from(c, "base64")));
     const leaf = chain[0] as X509Certificate;
     const subject = leaf.subject.split("\n").join(", ");
-    if (`CN=${leaf.subject.replace(/^CN=/, "")}` !== app.trustedCertificateSubject && subject !== app.trustedCertificateSubject) return undefined;
+    if (
+      `CN=${leaf.subject.replace(/^CN=/, "")}` !== app.trustedCertificateSubject &&
+      subject !== app.trustedCertificateSubject
+    )
+      return undefined;
     const issuer = chain.length > 1 ? (chain[1] as X509Certificate) : world.ca;
     if (!leaf.checkIssued(issuer) || !leaf.verify(issuer.publicKey)) return undefined;
-    if (issuer !== world.ca && !(issuer.fingerprint256 === world.ca.fingerprint256 || issuer.checkIssued(world.ca))) return undefined;
+    if (
+      issuer !== world.ca &&
+      !(issuer.fingerprint256 === world.ca.fingerprint256 || issuer.checkIssued(world.ca))
+    )
+      return undefined;
     return leaf;
   } catch {
     return undefined;
@@ -127,7 +162,11 @@ function audienceIsTokenEndpoint(world: World, aud: unknown): boolean {
     try {
       const url = new URL(a);
       const own = new URL(world.baseUrl);
-      return url.port === own.port && ["localhost", "127.0.0.1"].includes(url.hostname) && /\/oauth2\/(v2\.0\/)?token$/.test(url.pathname);
+      return (
+        url.port === own.port &&
+        ["localhost", "127.0.0.1"].includes(url.hostname) &&
+        /\/oauth2\/(v2\.0\/)?token$/.test(url.pathname)
+      );
     } catch {
       return false;
     }

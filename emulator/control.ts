@@ -4,7 +4,7 @@
  * grants, change settings and reset. The same operations are methods on the object `startEmulator`
  * returns; this module is their HTTP face.
  */
-import { approveDeviceCode, denyDeviceCode } from "./device.js";
+import type { approveDeviceCode, denyDeviceCode } from "./device.js";
 import { type EmuRequest, type EmuResponse, json } from "./http.js";
 import type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
 
@@ -89,7 +89,8 @@ export function controlEndpoint(req: EmuRequest, ops: ControlOperations, path: s
       if (str("username")) what.username = str("username");
       if (str("refresh_token")) what.refreshToken = str("refresh_token");
       if (str("client_id")) what.clientId = str("client_id");
-      if (Object.keys(what).length === 0) return problem(400, 'Send "username", "refresh_token" or "client_id".');
+      if (Object.keys(what).length === 0)
+        return problem(400, 'Send "username", "refresh_token" or "client_id".');
       return json(200, { revoked: ops.revoke(what) });
     }
     case "POST settings":

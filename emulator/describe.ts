@@ -17,10 +17,16 @@ export interface PublicDirectory {
 }
 
 export function describeDirectory(dir: Directory): PublicDirectory {
-  const tenantId = (ref: string) => dir.tenants.find((t) => t.id === ref || t.domain.toLowerCase() === ref.toLowerCase())?.id ?? ref;
+  const tenantId = (ref: string) =>
+    dir.tenants.find((t) => t.id === ref || t.domain.toLowerCase() === ref.toLowerCase())?.id ?? ref;
   return {
     tenants: dir.tenants.map((t) => ({ id: t.id, domain: t.domain })),
-    users: dir.users.map((u) => ({ username: u.username, password: u.password, tenant: tenantId(u.tenant), kind: u.kind })),
+    users: dir.users.map((u) => ({
+      username: u.username,
+      password: u.password,
+      tenant: tenantId(u.tenant),
+      kind: u.kind,
+    })),
     apps: dir.apps.map((a) => ({
       clientId: a.clientId,
       kind: a.kind,

@@ -8,7 +8,17 @@ import { entraError } from "./errors.js";
 import { type EmuRequest, type EmuResponse, errorResponse, html, json } from "./http.js";
 import { deviceCodeEntryPage, messagePage, signInPage } from "./pages.js";
 import { isScopeProblem, parseScopes } from "./scopes.js";
-import { findApp, findUser, nowSeconds, randomToken, resolveTenantSegment, userAllowedAt, userOid, userTenantId, type World } from "./world.js";
+import {
+  findApp,
+  findUser,
+  nowSeconds,
+  randomToken,
+  resolveTenantSegment,
+  userAllowedAt,
+  userOid,
+  userTenantId,
+  type World,
+} from "./world.js";
 
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789";
 
@@ -22,14 +32,30 @@ export function deviceAuthorizationEndpoint(req: EmuRequest, world: World, segme
     return errorResponse(entraError(ctx, "invalid_request", 90002, `Tenant '${segment}' not found.`));
   }
   const clientId = req.form.get("client_id");
-  if (!clientId) return errorResponse(entraError(ctx, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."));
+  if (!clientId)
+    return errorResponse(
+      entraError(
+        ctx,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      ),
+    );
   const app = findApp(world, clientId);
   if (!app) {
-    return errorResponse(entraError(ctx, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${segment}'.`));
+    return errorResponse(
+      entraError(
+        ctx,
+        "unauthorized_client",
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${segment}'.`,
+      ),
+    );
   }
   const scope = req.form.get("scope") ?? "";
   const parsed = parseScopes(world, scope);
-  if (isScopeProblem(parsed)) return errorResponse(entraError(ctx, parsed.error, parsed.code, parsed.message));
+  if (isScopeProblem(parsed))
+    return errorResponse(entraError(ctx, parsed.error, parsed.code, parsed.message));
   const userCode = newUserCode();
   const deviceCode = randomToken("emu-dc.", 32);
   const { deviceCodeLifetime: expiresIn, deviceCodeInterval: interval } = world.settings;
@@ -66,14 +92,25 @@ export type DeviceDecision = { ok: true } | { ok: false; status: number; message
 export function approveDeviceCode(world: World, userCode: string, username: string): DeviceDecision {
   const flow = byUserCode(world, userCode);
   if (!flow) return { ok: false, status: 404, message: `No device code with user_code '${userCode}'.` };
-  if (flow.status !== "pending") return { ok: false, status: 409, message: `The device code is already ${flow.status}.` };
-  if (flow.expiresAt < nowSeconds()) return { ok: false, status: 410, message: "The device code has expired." };
+  if (flow.status !== "pending")
+    return { ok: false, status: 409, message: `The device code is already ${flow.status}.` };
+  if (flow.expiresAt < nowSeconds())
+    return { ok: false, status: 410, message: "The device code has expired." };
   const user = findUser(world, username);
   const tenant = resolveTenantSegment(world, flow.tenantSegment);
   if (!user || !tenant || !userAllowedAt(world, user, tenant)) {
-    return { ok: false, status: 404, message: `No user '${username}' who may sign in at tenant '${flow.tenantSegment}'.` };
+    return {
+      ok: false,
+      status: 404,
+      message: `No user '${username}' who may sign in at tenant '${flow.tenantSegment}'.`,
+    };
   }
-  Object.assign(flow, { status: "approved", userOid: userOid(user), tenantId: userTenantId(world, user), authTime: nowSeconds() });
+  Object.assign(flow, {
+    status: "approved",
+    userOid: userOid(user),
+    tenantId: userTenantId(world, user),
+    authTime: nowSeconds(),
+  });
   return { ok: true };
 }
 
@@ -81,7 +118,8 @@ export function approveDeviceCode(world: World, userCode: string, username: stri
 export function denyDeviceCode(world: World, userCode: string, error = "access_denied"): DeviceDecision {
   const flow = byUserCode(world, userCode);
   if (!flow) return { ok: false, status: 404, message: `No device code with user_code '${userCode}'.` };
-  if (flow.status !== "pending") return { ok: false, status: 409, message: `The device code is already ${flow.status}.` };
+  if (flow.status !== "pending")
+    return { ok: false, status: 409, message: `The device code is already ${flow.status}.` };
   Object.assign(flow, { status: "denied", denyError: error });
   return { ok: true };
 }
@@ -92,22 +130,42 @@ export function deviceLoginPage(req: EmuRequest, world: World): EmuResponse {
   if (req.method !== "POST") return html(200, deviceCodeEntryPage(action));
   const code = req.form.get("otc") ?? "";
   const flow = byUserCode(world, code);
-  if (!flow || flow.status !== "pending" || flow.expiresAt < nowSeconds()) {
+  if (flow?.status !== "pending" || flow.expiresAt < nowSeconds()) {
     return html(200, deviceCodeEntryPage(action, "That code didn't work. Check the code and try again."));
   }
   const app = findApp(world, flow.clientId);
   const page = (error?: string, username?: string) =>
-    html(200, signInPage({ action, fields: { otc: flow.userCode }, appName: app?.displayName ?? flow.clientId, permissions: flow.scopes, ...(error ? { error } : {}), ...(username ? { username } : {}) }));
+    html(
+      200,
+      signInPage({
+        action,
+        fields: { otc: flow.userCode },
+        appName: app?.displayName ?? flow.clientId,
+        permissions: flow.scopes,
+        ...(error ? { error } : {}),
+        ...(username ? { username } : {}),
+      }),
+    );
   const step = req.form.get("action");
   if (step === "cancel") {
     denyDeviceCode(world, flow.userCode);
-    return html(200, messagePage("Sign-in cancelled", "You declined to sign in to the application on your device."));
+    return html(
+      200,
+      messagePage("Sign-in cancelled", "You declined to sign in to the application on your device."),
+    );
   }
   if (step !== "signin") return page();
   const username = req.form.get("username") ?? "";
   const user = findUser(world, username);
-  if (!user || user.password !== req.form.get("password")) return page("Your account or password is incorrect. (AADSTS50126)", username);
+  if (!user || user.password !== req.form.get("password"))
+    return page("Your account or password is incorrect. (AADSTS50126)", username);
   const decision = approveDeviceCode(world, flow.userCode, username);
   if (!decision.ok) return page(decision.message, username);
-  return html(200, messagePage("You're signed in", `You have signed in to ${app?.displayName ?? flow.clientId} on your device. You may now close this window.`));
+  return html(
+    200,
+    messagePage(
+      "You're signed in",
+      `You have signed in to ${app?.displayName ?? flow.clientId} on your device. You may now close this window.`,
+    ),
+  );
 }

@@ -103,11 +103,41 @@ export function seedDirectory(certificates: { web: AppCertificate; daemon: AppCe
       { id: FABRIKAM_TENANT_ID, domain: "fabrikam.onmicrosoft.com", name: "Fabrikam" },
     ],
     users: [
-      { username: "alice@contoso.onmicrosoft.com", password: "alice-P@ss1", tenant: CONTOSO_TENANT_ID, kind: "managed", name: "Alice Adams" },
-      { username: "bob@contoso.onmicrosoft.com", password: "bob-P@ss1", tenant: CONTOSO_TENANT_ID, kind: "managed", name: "Bob Brown" },
-      { username: "mfa@contoso.onmicrosoft.com", password: "mfa-P@ss1", tenant: CONTOSO_TENANT_ID, kind: "mfa", name: "Morgan Fa" },
-      { username: "carol@federated.contoso.test", password: "carol-P@ss1", tenant: CONTOSO_TENANT_ID, kind: "federated", name: "Carol Fed" },
-      { username: "dave@fabrikam.onmicrosoft.com", password: "dave-P@ss1", tenant: FABRIKAM_TENANT_ID, kind: "managed", name: "Dave Fab" },
+      {
+        username: "alice@contoso.onmicrosoft.com",
+        password: "alice-P@ss1",
+        tenant: CONTOSO_TENANT_ID,
+        kind: "managed",
+        name: "Alice Adams",
+      },
+      {
+        username: "bob@contoso.onmicrosoft.com",
+        password: "bob-P@ss1",
+        tenant: CONTOSO_TENANT_ID,
+        kind: "managed",
+        name: "Bob Brown",
+      },
+      {
+        username: "mfa@contoso.onmicrosoft.com",
+        password: "mfa-P@ss1",
+        tenant: CONTOSO_TENANT_ID,
+        kind: "mfa",
+        name: "Morgan Fa",
+      },
+      {
+        username: "carol@federated.contoso.test",
+        password: "carol-P@ss1",
+        tenant: CONTOSO_TENANT_ID,
+        kind: "federated",
+        name: "Carol Fed",
+      },
+      {
+        username: "dave@fabrikam.onmicrosoft.com",
+        password: "dave-P@ss1",
+        tenant: FABRIKAM_TENANT_ID,
+        kind: "managed",
+        name: "Dave Fab",
+      },
     ],
     apps: [
       {
@@ -174,7 +204,8 @@ export function isConfidential(app: App): boolean {
  */
 export function directoryProblems(input: unknown): string[] {
   const problems: string[] = [];
-  if (typeof input !== "object" || input === null) return ["the directory must be a JSON object with tenants, users and apps"];
+  if (typeof input !== "object" || input === null)
+    return ["the directory must be a JSON object with tenants, users and apps"];
   const dir = input as Partial<Directory>;
   for (const section of ["tenants", "users", "apps"] as const) {
     if (!Array.isArray(dir[section])) problems.push(`"${section}" must be an array`);
@@ -183,7 +214,8 @@ export function directoryProblems(input: unknown): string[] {
   const tenants = dir.tenants as Tenant[];
   const tenantRefs = new Set<string>();
   tenants.forEach((t, i) => {
-    if (typeof t?.id !== "string" || typeof t?.domain !== "string") problems.push(`tenants[${i}] needs string "id" and "domain"`);
+    if (typeof t?.id !== "string" || typeof t?.domain !== "string")
+      problems.push(`tenants[${i}] needs string "id" and "domain"`);
     else {
       tenantRefs.add(t.id.toLowerCase());
       tenantRefs.add(t.domain.toLowerCase());
@@ -192,14 +224,17 @@ export function directoryProblems(input: unknown): string[] {
   (dir.users as User[]).forEach((u, i) => {
     if (typeof u?.username !== "string" || typeof u?.password !== "string")
       problems.push(`users[${i}] needs string "username" and "password"`);
-    else if (!tenantRefs.has(String(u.tenant).toLowerCase())) problems.push(`users[${i}] (${u.username}) names unknown tenant "${u.tenant}"`);
+    else if (!tenantRefs.has(String(u.tenant).toLowerCase()))
+      problems.push(`users[${i}] (${u.username}) names unknown tenant "${u.tenant}"`);
     else if (!["managed", "mfa", "federated"].includes(u.kind))
       problems.push(`users[${i}] (${u.username}) has kind "${u.kind}"; use managed, mfa or federated`);
   });
   (dir.apps as App[]).forEach((a, i) => {
     if (typeof a?.clientId !== "string") problems.push(`apps[${i}] needs a string "clientId"`);
     else if (!["public", "confidential", "daemon", "middle-tier", "foci"].includes(a.kind))
-      problems.push(`apps[${i}] (${a.clientId}) has kind "${a.kind}"; use public, confidential, daemon, middle-tier or foci`);
+      problems.push(
+        `apps[${i}] (${a.clientId}) has kind "${a.kind}"; use public, confidential, daemon, middle-tier or foci`,
+      );
     else if (isConfidential(a) && !a.secret && !a.certificate && !a.trustedCertificateSubject)
       problems.push(`apps[${i}] (${a.clientId}) is ${a.kind} but has no secret or certificate`);
   });

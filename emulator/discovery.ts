@@ -19,10 +19,26 @@ const MICROSOFT_CLOUDS = [
     preferred_cache: "login.windows.net",
     aliases: ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
   },
-  { preferred_network: "login.partner.microsoftonline.cn", preferred_cache: "login.partner.microsoftonline.cn", aliases: ["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"] },
-  { preferred_network: "login.microsoftonline.de", preferred_cache: "login.microsoftonline.de", aliases: ["login.microsoftonline.de"] },
-  { preferred_network: "login.microsoftonline.us", preferred_cache: "login.microsoftonline.us", aliases: ["login.microsoftonline.us", "login.usgovcloudapi.net"] },
-  { preferred_network: "login-us.microsoftonline.com", preferred_cache: "login-us.microsoftonline.com", aliases: ["login-us.microsoftonline.com"] },
+  {
+    preferred_network: "login.partner.microsoftonline.cn",
+    preferred_cache: "login.partner.microsoftonline.cn",
+    aliases: ["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+  },
+  {
+    preferred_network: "login.microsoftonline.de",
+    preferred_cache: "login.microsoftonline.de",
+    aliases: ["login.microsoftonline.de"],
+  },
+  {
+    preferred_network: "login.microsoftonline.us",
+    preferred_cache: "login.microsoftonline.us",
+    aliases: ["login.microsoftonline.us", "login.usgovcloudapi.net"],
+  },
+  {
+    preferred_network: "login-us.microsoftonline.com",
+    preferred_cache: "login-us.microsoftonline.com",
+    aliases: ["login-us.microsoftonline.com"],
+  },
 ];
 
 function emulatorHosts(world: World): string[] {
@@ -47,12 +63,18 @@ function unknownTenant(req: EmuRequest, world: World, segment: string): EmuRespo
 }
 
 /** `{tenant}/v2.0/.well-known/openid-configuration` (v2) and `{tenant}/.well-known/openid-configuration` (v1). */
-export function openIdConfiguration(req: EmuRequest, world: World, segment: string, version: "v1" | "v2"): EmuResponse {
+export function openIdConfiguration(
+  req: EmuRequest,
+  world: World,
+  segment: string,
+  version: "v1" | "v2",
+): EmuResponse {
   const tenant = resolveTenantSegment(world, segment);
   if (!tenant) return unknownTenant(req, world, segment);
   const base = world.baseUrl;
   const pathTenant = typeof tenant === "string" ? tenant : tenant.id;
-  const issuerTenant = tenant === "consumers" ? CONSUMERS_TENANT_ID : typeof tenant === "string" ? "{tenantid}" : tenant.id;
+  const issuerTenant =
+    tenant === "consumers" ? CONSUMERS_TENANT_ID : typeof tenant === "string" ? "{tenantid}" : tenant.id;
   const v = version === "v2" ? "/v2.0" : "";
   const oauth = `${base}/${pathTenant}/oauth2${v}`;
   return json(200, {
@@ -73,8 +95,25 @@ export function openIdConfiguration(req: EmuRequest, world: World, segment: stri
     frontchannel_logout_supported: true,
     end_session_endpoint: `${oauth}/logout`,
     claims_supported: [
-      "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud",
-      "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email",
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
     ],
     kerberos_endpoint: `${base}/${pathTenant}/kerberos`,
     tenant_region_scope: tenant === "consumers" ? null : "NA",
@@ -89,7 +128,17 @@ export function jwks(req: EmuRequest, world: World, segment: string): EmuRespons
   if (!resolveTenantSegment(world, segment)) return unknownTenant(req, world, segment);
   const jwk = createPublicKey(world.signingKey).export({ format: "jwk" });
   return json(200, {
-    keys: [{ kty: "RSA", use: "sig", kid: world.keyId, x5t: world.keyId, n: jwk.n, e: jwk.e, issuer: `${world.baseUrl}/{tenantid}/v2.0` }],
+    keys: [
+      {
+        kty: "RSA",
+        use: "sig",
+        kid: world.keyId,
+        x5t: world.keyId,
+        n: jwk.n,
+        e: jwk.e,
+        issuer: `${world.baseUrl}/{tenantid}/v2.0`,
+      },
+    ],
   });
 }
 
@@ -99,7 +148,14 @@ export function instanceDiscovery(req: EmuRequest, world: World): EmuResponse {
   const endpoint = req.url.searchParams.get("authorization_endpoint");
   const apiVersion = req.url.searchParams.get("api-version") ?? "1.0";
   if (!endpoint) {
-    return errorResponse(entraError(ctx, "invalid_request", 900144, "The request body must contain the following parameter: 'authorization_endpoint'."));
+    return errorResponse(
+      entraError(
+        ctx,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'authorization_endpoint'.",
+      ),
+    );
   }
   let authority: URL;
   try {
@@ -109,7 +165,10 @@ export function instanceDiscovery(req: EmuRequest, world: World): EmuResponse {
   }
   const own = emulatorHosts(world);
   const ours = isEmulatorHost(world, authority.host);
-  if ((!ours && !MICROSOFT_CLOUDS.some((c) => c.aliases.includes(authority.host))) || authority.protocol !== "https:") {
+  if (
+    (!ours && !MICROSOFT_CLOUDS.some((c) => c.aliases.includes(authority.host))) ||
+    authority.protocol !== "https:"
+  ) {
     return errorResponse(entraError(ctx, "invalid_instance", 50049, "Unknown or invalid instance."));
   }
   const tenant = authority.pathname.split("/").filter(Boolean)[0] ?? "common";
@@ -119,7 +178,10 @@ export function instanceDiscovery(req: EmuRequest, world: World): EmuResponse {
   };
   if (apiVersion !== "1.0") {
     body["api-version"] = apiVersion;
-    body.metadata = [{ preferred_network: own[0], preferred_cache: own[0], aliases: own }, ...MICROSOFT_CLOUDS];
+    body.metadata = [
+      { preferred_network: own[0], preferred_cache: own[0], aliases: own },
+      ...MICROSOFT_CLOUDS,
+    ];
   }
   return json(200, body);
 }

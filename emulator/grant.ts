@@ -16,12 +16,31 @@ export interface GrantRequest {
 
 export type GrantOutcome = { tokens: Record<string, unknown> } | { error: EntraError };
 
-export function fail(g: GrantRequest, error: string, code: number, message: string, extra: { suberror?: string; claims?: string } = {}): GrantOutcome {
-  return { error: entraError({ correlationId: g.req.correlationId, baseUrl: g.world.baseUrl }, error, code, message, extra) };
+export function fail(
+  g: GrantRequest,
+  error: string,
+  code: number,
+  message: string,
+  extra: { suberror?: string; claims?: string } = {},
+): GrantOutcome {
+  return {
+    error: entraError(
+      { correlationId: g.req.correlationId, baseUrl: g.world.baseUrl },
+      error,
+      code,
+      message,
+      extra,
+    ),
+  };
 }
 
 export function missingParameter(g: GrantRequest, name: string): GrantOutcome {
-  return fail(g, "invalid_request", 900144, `The request body must contain the following parameter: '${name}'.`);
+  return fail(
+    g,
+    "invalid_request",
+    900144,
+    `The request body must contain the following parameter: '${name}'.`,
+  );
 }
 
 export function requestedScopes(g: GrantRequest, fallback?: string): ParsedScopes | GrantOutcome {

@@ -20,7 +20,11 @@ export interface EmuResponse {
   body: string;
 }
 
-export function json(status: number, body: unknown, headers: Record<string, string | string[]> = {}): EmuResponse {
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+): EmuResponse {
   return {
     status,
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
@@ -32,11 +36,23 @@ export function errorResponse(err: EntraError): EmuResponse {
   return json(err.status, err.body);
 }
 
-export function html(status: number, body: string, headers: Record<string, string | string[]> = {}): EmuResponse {
-  return { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers }, body };
+export function html(
+  status: number,
+  body: string,
+  headers: Record<string, string | string[]> = {},
+): EmuResponse {
+  return {
+    status,
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers },
+    body,
+  };
 }
 
-export function xml(status: number, body: string, contentType = "application/soap+xml; charset=utf-8"): EmuResponse {
+export function xml(
+  status: number,
+  body: string,
+  contentType = "application/soap+xml; charset=utf-8",
+): EmuResponse {
   return { status, headers: { "content-type": contentType }, body };
 }
 

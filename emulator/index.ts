@@ -14,6 +14,8 @@
  * ```
  * @packageDocumentation
  */
+
+export { runEmulatorCommand } from "./cli.js";
 export type { ControlOperations, FaultInput, RevokeRequest } from "./control.js";
 export type { PublicDirectory } from "./describe.js";
 export {
@@ -35,6 +37,5 @@ export {
   type UserKind,
   WEB_APP_ID,
 } from "./directory.js";
-export { runEmulatorCommand } from "./cli.js";
 export { type Emulator, type EmulatorOptions, startEmulator } from "./server.js";
 export type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";

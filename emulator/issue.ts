@@ -163,4 +163,3 @@ export function issueAppToken(
     access_token: accessToken,
   };
 }
-

@@ -2,7 +2,7 @@
  * Compact JWS signing and verification for the emulator (RS256 and PS256), on `node:crypto`.
  * The emulator is the independent "other side" of msal-ts, so it does not share the library's JOSE code.
  */
-import { type KeyObject, constants, createPublicKey, sign, verify } from "node:crypto";
+import { constants, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 export function base64url(input: Buffer | string): string {
   return Buffer.from(input).toString("base64url");
@@ -44,8 +44,14 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
   try {
     const header = JSON.parse(decodeBase64url(parts[0] as string).toString("utf8"));
     const payload = JSON.parse(decodeBase64url(parts[1] as string).toString("utf8"));
-    if (typeof header !== "object" || header === null || typeof payload !== "object" || payload === null) return undefined;
-    return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: decodeBase64url(parts[2] as string) };
+    if (typeof header !== "object" || header === null || typeof payload !== "object" || payload === null)
+      return undefined;
+    return {
+      header,
+      payload,
+      signingInput: `${parts[0]}.${parts[1]}`,
+      signature: decodeBase64url(parts[2] as string),
+    };
   } catch {
     return undefined;
   }
@@ -55,5 +61,10 @@ export function verifyJwtSignature(jwt: DecodedJwt, key: KeyObject | string): bo
   const alg = jwt.header.alg;
   if (alg !== "RS256" && alg !== "PS256") return false;
   const publicKey = typeof key === "string" ? createPublicKey(key) : key;
-  return verify("sha256", Buffer.from(jwt.signingInput), { key: publicKey, ...SIGNATURE_OPTIONS[alg] }, jwt.signature);
+  return verify(
+    "sha256",
+    Buffer.from(jwt.signingInput),
+    { key: publicKey, ...SIGNATURE_OPTIONS[alg] },
+    jwt.signature,
+  );
 }

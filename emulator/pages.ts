@@ -66,9 +66,16 @@ function permissionList(permissions: string[]): string {
   return `<p class="muted">By signing in you allow this app to use:</p><ul class="muted" id="permissions">${items}</ul>`;
 }
 
-export function accountPickerPage(action: string, fields: Record<string, string>, accounts: Array<{ oid: string; username: string }>): string {
+export function accountPickerPage(
+  action: string,
+  fields: Record<string, string>,
+  accounts: Array<{ oid: string; username: string }>,
+): string {
   const buttons = accounts
-    .map((a) => `<button type="submit" name="account" value="${escapeHtml(a.oid)}">${escapeHtml(a.username)}</button><br>`)
+    .map(
+      (a) =>
+        `<button type="submit" name="account" value="${escapeHtml(a.oid)}">${escapeHtml(a.username)}</button><br>`,
+    )
     .join("\n");
   return page(
     "Pick an account",
@@ -81,7 +88,13 @@ ${buttons}
   );
 }
 
-export function consentPage(action: string, fields: Record<string, string>, appName: string, username: string, permissions: string[]): string {
+export function consentPage(
+  action: string,
+  fields: Record<string, string>,
+  appName: string,
+  username: string,
+  permissions: string[],
+): string {
   return page(
     "Permissions requested",
     `<h1>Permissions requested</h1>

@@ -37,7 +37,8 @@ export function route(req: EmuRequest, world: World, sts: FederatedSts, path: st
       return xml(200, sts.mexDocument(), "application/soap+xml; charset=utf-8");
     case "wstrust": {
       const version = path[3];
-      if ((version !== "13" && version !== "2005") || path[4] !== "usernamemixed" || req.method !== "POST") break;
+      if ((version !== "13" && version !== "2005") || path[4] !== "usernamemixed" || req.method !== "POST")
+        break;
       const answer = sts.handleWsTrust(version, req.rawBody);
       return { status: answer.status, headers: { "content-type": answer.contentType }, body: answer.body };
     }
@@ -50,28 +51,45 @@ export function route(req: EmuRequest, world: World, sts: FederatedSts, path: st
     case "authorize":
       return authorizeEndpoint(req, world, segment);
     case "token":
-      if (req.method !== "POST") return json(405, { error: "invalid_request", error_description: "Use POST at the token endpoint." });
+      if (req.method !== "POST")
+        return json(405, { error: "invalid_request", error_description: "Use POST at the token endpoint." });
       return tokenEndpoint(req, world, segment, sts);
     case "devicecode":
-      if (req.method !== "POST") return json(405, { error: "invalid_request", error_description: "Use POST at the device code endpoint." });
+      if (req.method !== "POST")
+        return json(405, {
+          error: "invalid_request",
+          error_description: "Use POST at the device code endpoint.",
+        });
       return deviceAuthorizationEndpoint(req, world, segment);
     case "logout":
       return logout(req, world);
   }
-  if (path.length === 0) return html(200, messagePage("msal-ts Entra ID emulator", `Running at ${world.baseUrl}. See docs/emulator.md.`));
-  return json(404, { error: "not_found", error_description: `The emulator has no endpoint at ${req.url.pathname}.` });
+  if (path.length === 0)
+    return html(
+      200,
+      messagePage("msal-ts Entra ID emulator", `Running at ${world.baseUrl}. See docs/emulator.md.`),
+    );
+  return json(404, {
+    error: "not_found",
+    error_description: `The emulator has no endpoint at ${req.url.pathname}.`,
+  });
 }
 
 function logout(req: EmuRequest, world: World): EmuResponse {
   const id = req.cookies[SESSION_COOKIE];
   if (id) world.sessions.delete(id);
   const clear = { "set-cookie": `${SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0` };
-  const target = req.url.searchParams.get("post_logout_redirect_uri") ?? req.form.get("post_logout_redirect_uri");
+  const target =
+    req.url.searchParams.get("post_logout_redirect_uri") ?? req.form.get("post_logout_redirect_uri");
   if (target) {
     const state = req.url.searchParams.get("state");
     const url = new URL(target);
     if (state) url.searchParams.set("state", state);
     return redirect(url.toString(), clear);
   }
-  return html(200, messagePage("You signed out of your account", "It's a good idea to close all browser windows."), clear);
+  return html(
+    200,
+    messagePage("You signed out of your account", "It's a good idea to close all browser windows."),
+    clear,
+  );
 }

@@ -34,7 +34,9 @@ function splitScope(scope: string): { resource: string; permission: string } {
 
 function resourceApp(world: World, resource: string): App | undefined {
   const id = resource.startsWith("api://") ? resource.slice("api://".length) : resource;
-  return world.directory.apps.find((a) => a.clientId === id || (a.scopes ?? []).some((s) => splitScope(s).resource === resource));
+  return world.directory.apps.find(
+    (a) => a.clientId === id || (a.scopes ?? []).some((s) => splitScope(s).resource === resource),
+  );
 }
 
 export function parseScopes(world: World, scopeParam: string): ParsedScopes | ScopeProblem {
@@ -47,7 +49,10 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
       continue;
     }
     const { resource, permission } = splitScope(scope);
-    const key = resource.toLowerCase() === GRAPH_RESOURCE || resource === "00000003-0000-0000-c000-000000000000" ? GRAPH_RESOURCE : resource;
+    const key =
+      resource.toLowerCase() === GRAPH_RESOURCE || resource === "00000003-0000-0000-c000-000000000000"
+        ? GRAPH_RESOURCE
+        : resource;
     byResource.set(key, [...(byResource.get(key) ?? []), permission]);
   }
   if (byResource.size > 1) {
@@ -60,12 +65,24 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
   const [entry] = byResource;
   if (!entry) {
     // Only OpenID Connect scopes: Entra issues a Graph token for the user's own profile.
-    return { oidc, resource: GRAPH_RESOURCE, audience: GRAPH_RESOURCE, permissions: [], granted: grantedOidc(oidc) };
+    return {
+      oidc,
+      resource: GRAPH_RESOURCE,
+      audience: GRAPH_RESOURCE,
+      permissions: [],
+      granted: grantedOidc(oidc),
+    };
   }
   const [resource, permissions] = entry;
   if (resource === GRAPH_RESOURCE) {
     const granted = permissions.map((p) => (p === ".default" ? `${GRAPH_RESOURCE}/.default` : p));
-    return { oidc, resource, audience: GRAPH_RESOURCE, permissions, granted: [...granted, ...grantedOidc(oidc)] };
+    return {
+      oidc,
+      resource,
+      audience: GRAPH_RESOURCE,
+      permissions,
+      granted: [...granted, ...grantedOidc(oidc)],
+    };
   }
   const app = resourceApp(world, resource);
   if (!app) {

@@ -11,14 +11,33 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ControlOperations, controlEndpoint, type FaultInput, type RevokeRequest } from "./control.js";
+import { describeDirectory, type PublicDirectory } from "./describe.js";
 import { approveDeviceCode, denyDeviceCode } from "./device.js";
-import { type AppCertificate, type Directory, type DirectoryInput, directoryProblems, seedDirectory } from "./directory.js";
+import {
+  type AppCertificate,
+  type Directory,
+  type DirectoryInput,
+  directoryProblems,
+  seedDirectory,
+} from "./directory.js";
 import { createFederatedSts, type FederatedSts } from "./federation.js";
 import { type EmuRequest, type EmuResponse, parseCookies } from "./http.js";
 import { endpointName, route } from "./router.js";
-import { describeDirectory, type PublicDirectory } from "./describe.js";
-import { createCertificateAuthority, createClientCertificate, createServerCertificate, type GeneratedCertificate } from "./x509.js";
-import { DEFAULT_SETTINGS, type EmulatorSettings, type Fault, findUser, type LoggedRequest, userOid, type World } from "./world.js";
+import {
+  DEFAULT_SETTINGS,
+  type EmulatorSettings,
+  type Fault,
+  findUser,
+  type LoggedRequest,
+  userOid,
+  type World,
+} from "./world.js";
+import {
+  createCertificateAuthority,
+  createClientCertificate,
+  createServerCertificate,
+  type GeneratedCertificate,
+} from "./x509.js";
 
 export interface EmulatorOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -59,9 +78,15 @@ function appCertificate(cert: GeneratedCertificate): AppCertificate {
   };
 }
 
-function loadCertificateAuthority(pem: { certificatePem: string; privateKeyPem: string }): GeneratedCertificate {
+function loadCertificateAuthority(pem: {
+  certificatePem: string;
+  privateKeyPem: string;
+}): GeneratedCertificate {
   const cert = new X509Certificate(pem.certificatePem);
-  if (!cert.ca) throw new Error("certificateAuthority.certificatePem is not a CA certificate (basicConstraints CA:TRUE).");
+  if (!cert.ca)
+    throw new Error(
+      "certificateAuthority.certificatePem is not a CA certificate (basicConstraints CA:TRUE).",
+    );
   const hex = (fingerprint: string) => fingerprint.replace(/:/g, "");
   return {
     certificatePem: pem.certificatePem,
@@ -74,7 +99,10 @@ function loadCertificateAuthority(pem: { certificatePem: string; privateKeyPem: 
   };
 }
 
-function loadDirectory(input: DirectoryInput | string | undefined, certificates: { web: AppCertificate; daemon: AppCertificate }): Directory {
+function loadDirectory(
+  input: DirectoryInput | string | undefined,
+  certificates: { web: AppCertificate; daemon: AppCertificate },
+): Directory {
   if (input === undefined) return seedDirectory(certificates);
   const value: unknown = typeof input === "string" ? JSON.parse(readFileSync(input, "utf8")) : input;
   const problems = directoryProblems(value);
@@ -126,7 +154,9 @@ function matchingFault(world: World, endpoint: string, req: EmuRequest): Fault |
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const ca = options.certificateAuthority ? loadCertificateAuthority(options.certificateAuthority) : createCertificateAuthority("msal-ts emulator CA");
+  const ca = options.certificateAuthority
+    ? loadCertificateAuthority(options.certificateAuthority)
+    : createCertificateAuthority("msal-ts emulator CA");
   const tls = createServerCertificate(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] });
   const certificates = {
     web: appCertificate(createClientCertificate({ commonName: "web.contoso.test" })),
@@ -134,7 +164,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const directory = loadDirectory(options.directory, certificates);
   const { privateKey: signingKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const keyId = createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest("base64url").slice(0, 27);
+  const keyId = createHash("sha256")
+    .update(publicKey.export({ format: "der", type: "spki" }))
+    .digest("base64url")
+    .slice(0, 27);
   const world: World = {
     baseUrl: "",
     directory,
@@ -169,7 +202,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clearFaults: () => {
       world.faults.length = 0;
     },
-    requests: (endpoint) => world.log.filter((r) => !endpoint || r.endpoint === endpoint).map((r) => ({ ...r })),
+    requests: (endpoint) =>
+      world.log.filter((r) => !endpoint || r.endpoint === endpoint).map((r) => ({ ...r })),
     clearRequests: () => {
       world.log.length = 0;
     },
@@ -178,12 +212,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const { mexOffers, ...rest } = settings;
       if (mexOffers) sts?.setMexOffers(mexOffers);
       for (const [k, v] of Object.entries(rest)) {
-        if (k in DEFAULT_SETTINGS || k === "refreshIn") (world.settings as unknown as Record<string, unknown>)[k] = v;
+        if (k in DEFAULT_SETTINGS || k === "refreshIn")
+          (world.settings as unknown as Record<string, unknown>)[k] = v;
       }
       return { ...world.settings };
     },
     reset: () => {
-      for (const map of [world.codes, world.refreshTokens, world.deviceCodes, world.sessions, world.pendingAuthorize, world.consents]) map.clear();
+      for (const map of [
+        world.codes,
+        world.refreshTokens,
+        world.deviceCodes,
+        world.sessions,
+        world.pendingAuthorize,
+        world.consents,
+      ])
+        map.clear();
       world.faults.length = 0;
       world.log.length = 0;
       world.settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -228,10 +271,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return;
       }
       if (fault.status !== undefined) {
-        const body = typeof fault.body === "string" ? fault.body : fault.body === undefined ? "" : JSON.stringify(fault.body);
-        const contentType = typeof fault.body === "object" ? "application/json; charset=utf-8" : "text/plain; charset=utf-8";
+        const body =
+          typeof fault.body === "string"
+            ? fault.body
+            : fault.body === undefined
+              ? ""
+              : JSON.stringify(fault.body);
+        const contentType =
+          typeof fault.body === "object" ? "application/json; charset=utf-8" : "text/plain; charset=utf-8";
         entry.status = fault.status;
-        return send(res, req, { status: fault.status, headers: { "content-type": contentType, ...fault.headers }, body });
+        return send(res, req, {
+          status: fault.status,
+          headers: { "content-type": contentType, ...fault.headers },
+          body,
+        });
       }
     }
     const response = route(req, world, sts as FederatedSts, path);
@@ -243,7 +296,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     handle(incoming, res).catch((err: unknown) => {
       if (!res.headersSent) {
         const message = err instanceof Error ? err.message : String(err);
-        res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "server_error", error_description: message }));
+        res
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: "server_error", error_description: message }));
       }
     });
   });
@@ -253,7 +308,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const port = (server.address() as AddressInfo).port;
   world.baseUrl = `https://localhost:${port}`;
-  sts = createFederatedSts({ baseUrl: world.baseUrl, directory: () => world.directory, ...(options.mexOffers ? { mexOffers: options.mexOffers } : {}) });
+  sts = createFederatedSts({
+    baseUrl: world.baseUrl,
+    directory: () => world.directory,
+    ...(options.mexOffers ? { mexOffers: options.mexOffers } : {}),
+  });
   const dir = mkdtempSync(join(tmpdir(), "msal-ts-emulator-"));
   const caFile = join(dir, "ca.pem");
   writeFileSync(caFile, ca.certificatePem);
@@ -300,5 +359,3 @@ function revokeGrants(world: World, what: RevokeRequest): number {
   if (oid) for (const s of world.sessions.values()) s.users = s.users.filter((u) => u.oid !== oid);
   return count;
 }
-
-

@@ -4,10 +4,16 @@
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#redeem-a-code-for-an-access-token
  */
 import { authenticateClient, requestClientId } from "./client-auth.js";
-import type { FederatedSts } from "./federation.js";
 import { entraError } from "./errors.js";
+import type { FederatedSts } from "./federation.js";
 import { clientCredentialsGrant, onBehalfOfGrant } from "./grants-app.js";
-import { authorizationCodeGrant, deviceCodeGrant, passwordGrant, refreshTokenGrant, samlBearerGrant } from "./grants-user.js";
+import {
+  authorizationCodeGrant,
+  deviceCodeGrant,
+  passwordGrant,
+  refreshTokenGrant,
+  samlBearerGrant,
+} from "./grants-user.js";
 import { type EmuRequest, type EmuResponse, errorResponse, json } from "./http.js";
 import { findApp, resolveTenantSegment, type World } from "./world.js";
 
@@ -16,21 +22,45 @@ export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 export const SAML11_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:saml1_1-bearer";
 export const SAML2_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:saml2-bearer";
 
-export function tokenEndpoint(req: EmuRequest, world: World, segment: string, sts: FederatedSts): EmuResponse {
+export function tokenEndpoint(
+  req: EmuRequest,
+  world: World,
+  segment: string,
+  sts: FederatedSts,
+): EmuResponse {
   const ctx = { correlationId: req.correlationId, baseUrl: world.baseUrl };
   const tenant = resolveTenantSegment(world, segment);
   if (!tenant) {
     return errorResponse(
-      entraError(ctx, "invalid_request", 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+      entraError(
+        ctx,
+        "invalid_request",
+        90002,
+        `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      ),
     );
   }
   const grantType = req.form.get("grant_type");
   if (!grantType) {
-    return errorResponse(entraError(ctx, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."));
+    return errorResponse(
+      entraError(
+        ctx,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'grant_type'.",
+      ),
+    );
   }
   const clientId = requestClientId(req);
   if (!clientId) {
-    return errorResponse(entraError(ctx, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."));
+    return errorResponse(
+      entraError(
+        ctx,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      ),
+    );
   }
   const app = findApp(world, clientId);
   if (!app) {
@@ -55,6 +85,7 @@ export function tokenEndpoint(req: EmuRequest, world: World, segment: string, st
       case "password":
         return passwordGrant(grant);
       case DEVICE_CODE_GRANT:
+      case "device_code": // Entra also takes the short name, which msal-node sends.
         return deviceCodeGrant(grant);
       case SAML11_BEARER_GRANT:
       case SAML2_BEARER_GRANT:
@@ -64,7 +95,14 @@ export function tokenEndpoint(req: EmuRequest, world: World, segment: string, st
       case JWT_BEARER_GRANT:
         return onBehalfOfGrant(grant);
       default:
-        return { error: entraError(ctx, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grantType}'.`) };
+        return {
+          error: entraError(
+            ctx,
+            "unsupported_grant_type",
+            70003,
+            `The app requested an unsupported grant type '${grantType}'.`,
+          ),
+        };
     }
   })();
   return "error" in result ? errorResponse(result.error) : json(200, result.tokens);

@@ -5,7 +5,8 @@ import { type Emulator, type EmulatorOptions, startEmulator } from "../../emulat
 export function sharedCertificateAuthority(): { certificatePem: string; privateKeyPem: string } {
   const cert = process.env.MSAL_TS_TEST_CA_CERT;
   const key = process.env.MSAL_TS_TEST_CA_KEY;
-  if (!cert || !key) throw new Error("Run the tests through vitest: test/global-setup.ts provides the test CA.");
+  if (!cert || !key)
+    throw new Error("Run the tests through vitest: test/global-setup.ts provides the test CA.");
   return { certificatePem: readFileSync(cert, "utf8"), privateKeyPem: readFileSync(key, "utf8") };
 }
 
