@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** The `msal-ts` command. */
-import { EMULATOR_HELP, runEmulatorCommand } from "../../emulator/cli.js";
+import { runEmulatorCommand } from "../../emulator/cli.js";
+import { runDemo } from "./demo.js";
 
 const HELP = `Usage: msal-ts <command> [options]
 
 Commands:
+  demo       walk through a sign-in against the embedded emulator (what \`npm start\` runs)
   emulator   start the local Entra ID emulator (msal-ts emulator --help)
 `;
 
@@ -13,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "emulator":
       return runEmulatorCommand(rest);
+    case "demo":
+      return runDemo();
     case undefined:
     case "help":
     case "--help":
@@ -34,4 +38,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
-void EMULATOR_HELP;
