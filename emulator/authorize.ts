@@ -178,7 +178,9 @@ function candidates(ctx: AuthorizeContext): BrowserSession["users"] {
 
 function tooOld(ctx: AuthorizeContext, authTime: number): boolean {
   const maxAge = ctx.params.get("max_age");
-  return maxAge !== null && authTime + Number(maxAge) < nowSeconds();
+  if (maxAge === null) return false;
+  // max_age=0 always asks for a fresh sign-in (OIDC Core 3.1.2.1: equivalent to prompt=login).
+  return Number(maxAge) === 0 || authTime + Number(maxAge) < nowSeconds();
 }
 
 function resourceScopes(ctx: AuthorizeContext): string[] {

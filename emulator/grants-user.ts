@@ -25,11 +25,12 @@ function userTokens(
   user: User,
   authTime: number,
   fallbackScope: string,
-  extra: { nonce?: string; amr?: string[] } = {},
+  extra: { nonce?: string; amr?: string[]; claims?: string } = {},
 ): GrantOutcome {
   const scopes = requestedScopes(g, fallbackScope);
   if (isOutcome(scopes)) return scopes;
-  const claims = g.req.form.get("claims") ?? undefined;
+  // The token request's claims, else those of the authorization request the code came from.
+  const claims = g.req.form.get("claims") ?? extra.claims;
   return {
     tokens: issueUserTokens(g.world, {
       app: g.app,
@@ -37,8 +38,8 @@ function userTokens(
       scopes,
       authTime,
       clientInfo: boolParam(g, "client_info"),
-      ...(claims ? { claims } : {}),
       ...extra,
+      ...(claims ? { claims } : {}),
     }),
   };
 }
@@ -109,6 +110,7 @@ export function authorizationCodeGrant(g: GrantRequest): GrantOutcome {
   if (!user) return fail(g, "invalid_grant", 50034, "The user account does not exist in the directory.");
   return userTokens(g, user, grant.authTime, grant.scopes.join(" "), {
     ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+    ...(grant.claims !== undefined ? { claims: grant.claims } : {}),
     amr: user.kind === "mfa" ? ["pwd", "mfa"] : ["pwd"],
   });
 }

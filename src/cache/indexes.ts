@@ -1,0 +1,123 @@
+/**
+ * Secondary indexes over the cache sections, so that every lookup touches only its own bucket.
+ * Keys are lower-cased (the cache's keyspace is case-insensitive) and use the canonical name of the
+ * environment's alias group, so `login.windows.net` entries serve `login.microsoftonline.com`.
+ * An entry missing a field a lookup needs is not indexed: it stays in the cache (and in its
+ * serialized form) but no lookup returns it.
+ */
+import { canonicalEnvironment } from "../authority/aliases.js";
+import type { AccessTokenEntity, AccountEntity, AppMetadataEntity, IdTokenEntity, RefreshTokenEntity } from "./schema.js";
+
+export interface CacheIndexes {
+  /** Exact access-token identity (client, account, environment group, realm, sorted target) to storage key. */
+  accessTokenExact: Map<string, string>;
+  /** client + account + environment group + realm: the access tokens a scope-superset search scans. */
+  accessTokensByBucket: Map<string, Set<string>>;
+  /** account + environment group: every access token of an account, for sign-out. */
+  accessTokensByAccount: Map<string, Set<string>>;
+  refreshTokensByAccount: Map<string, Set<string>>;
+  idTokens: Map<string, string>;
+  accountsByHome: Map<string, Set<string>>;
+  accountsByEnvironment: Map<string, Set<string>>;
+  appMetadata: Map<string, string>;
+}
+
+export function emptyIndexes(): CacheIndexes {
+  return {
+    accessTokenExact: new Map(),
+    accessTokensByBucket: new Map(),
+    accessTokensByAccount: new Map(),
+    refreshTokensByAccount: new Map(),
+    idTokens: new Map(),
+    accountsByHome: new Map(),
+    accountsByEnvironment: new Map(),
+    appMetadata: new Map(),
+  };
+}
+
+const isText = (v: unknown): v is string => typeof v === "string";
+const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
+const env = (environment: string) => canonicalEnvironment(environment);
+
+export function normalisedTarget(scopes: Iterable<string>): string {
+  return [...new Set([...scopes].map((s) => s.toLowerCase()))].sort().join(" ");
+}
+
+export function accessTokenBucketKey(clientId: string, home: string | null, environment: string, realm: string): string {
+  return `${lower(clientId)}|${lower(home)}|${env(environment)}|${lower(realm)}`;
+}
+
+export function accessTokenExactKey(bucket: string, target: string): string {
+  return `${bucket}|${target}`;
+}
+
+export function accountBucketKey(home: string | null, environment: string): string {
+  return `${lower(home)}|${env(environment)}`;
+}
+
+export function idTokenIndexKey(home: string | null, environment: string, clientId: string, realm: string): string {
+  return `${lower(home)}|${env(environment)}|${lower(clientId)}|${lower(realm)}`;
+}
+
+export function appMetadataIndexKey(environment: string, clientId: string): string {
+  return `${env(environment)}|${lower(clientId)}`;
+}
+
+function addTo(map: Map<string, Set<string>>, bucket: string, key: string): void {
+  const set = map.get(bucket);
+  if (set) set.add(key);
+  else map.set(bucket, new Set([key]));
+}
+
+function removeFrom(map: Map<string, Set<string>>, bucket: string, key: string): void {
+  const set = map.get(bucket);
+  if (!set) return;
+  set.delete(key);
+  if (set.size === 0) map.delete(bucket);
+}
+
+/** Whether an access token has what lookups need; others are kept but never returned. */
+export function usableAccessToken(e: AccessTokenEntity): boolean {
+  return isText(e.secret) && isText(e.client_id) && isText(e.environment) && isText(e.realm) && isText(e.target) && isText(e.expires_on);
+}
+
+export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEntity, add: boolean): void {
+  if (!usableAccessToken(e)) return;
+  const bucket = accessTokenBucketKey(e.client_id, e.home_account_id, e.environment, e.realm);
+  const exact = accessTokenExactKey(bucket, normalisedTarget(e.target.split(" ").filter(Boolean)));
+  const account = accountBucketKey(e.home_account_id, e.environment);
+  if (add) {
+    ix.accessTokenExact.set(exact, key);
+    addTo(ix.accessTokensByBucket, bucket, key);
+    addTo(ix.accessTokensByAccount, account, key);
+  } else {
+    if (ix.accessTokenExact.get(exact) === key) ix.accessTokenExact.delete(exact);
+    removeFrom(ix.accessTokensByBucket, bucket, key);
+    removeFrom(ix.accessTokensByAccount, account, key);
+  }
+}
+
+export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshTokenEntity, add: boolean): void {
+  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id)) return;
+  (add ? addTo : removeFrom)(ix.refreshTokensByAccount, accountBucketKey(e.home_account_id, e.environment), key);
+}
+
+export function indexIdToken(ix: CacheIndexes, key: string, e: IdTokenEntity, add: boolean): void {
+  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id)) return;
+  const k = idTokenIndexKey(e.home_account_id, e.environment, e.client_id, e.realm ?? "");
+  if (add) ix.idTokens.set(k, key);
+  else if (ix.idTokens.get(k) === key) ix.idTokens.delete(k);
+}
+
+export function indexAccount(ix: CacheIndexes, key: string, e: AccountEntity, add: boolean): void {
+  if (!isText(e.home_account_id) || !isText(e.environment)) return;
+  (add ? addTo : removeFrom)(ix.accountsByHome, lower(e.home_account_id), key);
+  (add ? addTo : removeFrom)(ix.accountsByEnvironment, env(e.environment), key);
+}
+
+export function indexAppMetadata(ix: CacheIndexes, key: string, e: AppMetadataEntity, add: boolean): void {
+  if (!isText(e.environment) || !isText(e.client_id)) return;
+  const k = appMetadataIndexKey(e.environment, e.client_id);
+  if (add) ix.appMetadata.set(k, key);
+  else if (ix.appMetadata.get(k) === key) ix.appMetadata.delete(k);
+}

@@ -1,0 +1,346 @@
+/**
+ * The token cache: the unified MSAL schema in maps, with indexes so that every lookup is O(1) in
+ * the size of the cache (it touches only one bucket: one client, account, environment and realm).
+ * Entries are stored as given, so fields and sections this library does not know survive a round
+ * trip. Expired access tokens are removed as lookups meet them; `maxAccessTokens` bounds memory by
+ * evicting the least recently used access tokens.
+ */
+import { aliasGroupsVersion, canonicalEnvironment } from "../authority/aliases.js";
+import { entitiesFromEvent, type TokenCacheEvent } from "./event.js";
+import {
+  accessTokenBucketKey,
+  accessTokenExactKey,
+  accountBucketKey,
+  appMetadataIndexKey,
+  type CacheIndexes,
+  emptyIndexes,
+  idTokenIndexKey,
+  indexAccessToken,
+  indexAccount,
+  indexAppMetadata,
+  indexIdToken,
+  indexRefreshToken,
+  normalisedTarget,
+} from "./indexes.js";
+import {
+  type AccessTokenEntity,
+  type AccountEntity,
+  type AppMetadataEntity,
+  type EntityOf,
+  type IdTokenEntity,
+  KEY_MAKERS,
+  type RefreshTokenEntity,
+  SECTIONS,
+  type Section,
+} from "./schema.js";
+
+export interface TokenCacheOptions {
+  /** Keep at most this many access tokens; the least recently used go first. */
+  maxAccessTokens?: number;
+}
+
+/** What identifies an access token; `scopes` must be a subset of the cached target. */
+export interface AccessTokenQuery {
+  clientId: string;
+  /** `null` for app tokens (client credentials). */
+  homeAccountId: string | null;
+  environment: string;
+  realm: string;
+  scopes: readonly string[];
+  keyId?: string;
+  /** Skip tokens that expire within this many seconds (MSAL refreshes 5 minutes early). */
+  minValiditySeconds?: number;
+}
+
+export interface RefreshTokenQuery {
+  homeAccountId: string;
+  environment: string;
+  clientId?: string;
+  familyId?: string;
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+type Sections = { [S in Section]: Map<string, EntityOf[S]> };
+
+const INDEXERS: { [S in Section]: (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void } = {
+  AccessToken: indexAccessToken,
+  RefreshToken: indexRefreshToken,
+  IdToken: indexIdToken,
+  Account: indexAccount,
+  AppMetadata: indexAppMetadata,
+};
+
+const TYPES_OF_ACCOUNTS = new Set(["MSSTS", "ADFS"]);
+
+/**
+ * The in-memory token cache. Flows write to it with {@link TokenCache.add} and read it with the
+ * `find*` methods; {@link SerializableTokenCache} adds persistence.
+ *
+ * @example
+ * ```ts
+ * const cache = new TokenCache();
+ * cache.add({ clientId, scopes, tokenEndpoint, response });
+ * const hit = cache.findAccessToken({ clientId, homeAccountId: null, environment, realm, scopes });
+ * ```
+ */
+export class TokenCache {
+  protected sections: Sections = emptySections();
+  /** Top-level sections this library does not know, kept for round trips. */
+  protected otherSections = new Map<string, unknown>();
+  /** Section order as read, so a round trip writes them back in the same order. */
+  protected sectionOrder: string[] = [];
+  protected stateChanged = false;
+  #indexes: CacheIndexes = emptyIndexes();
+  #aliasVersion = aliasGroupsVersion();
+  #recency = new Map<string, true>();
+  readonly #maxAccessTokens: number | undefined;
+
+  constructor(options: TokenCacheOptions = {}) {
+    this.#maxAccessTokens = options.maxAccessTokens;
+  }
+
+  /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
+  add(event: TokenCacheEvent, now: number = nowSeconds()): void {
+    const entities = entitiesFromEvent(event, now);
+    if (entities.accessToken) this.put("AccessToken", entities.accessToken);
+    if (entities.account) this.put("Account", entities.account);
+    if (entities.idToken) this.put("IdToken", entities.idToken);
+    if (entities.refreshToken) this.put("RefreshToken", entities.refreshToken);
+    this.put("AppMetadata", entities.appMetadata);
+    this.stateChanged = true;
+  }
+
+  /** Stores an entity under the key its fields make, replacing what was there. */
+  put<S extends Section>(section: S, entity: EntityOf[S]): string {
+    const key = (KEY_MAKERS[section] as (e: EntityOf[S]) => string)(entity);
+    this.store(section, key, entity);
+    return key;
+  }
+
+  /**
+   * The first access token that matches, is unexpired and is valid for `minValiditySeconds` more.
+   * Expired tokens met on the way are removed.
+   */
+  findAccessToken(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenEntity | undefined {
+    this.#refreshIndexesIfAliasesChanged();
+    const ix = this.#indexes;
+    const bucket = accessTokenBucketKey(query.clientId, query.homeAccountId, query.environment, query.realm);
+    const deadline = now + (query.minValiditySeconds ?? 0);
+    const exactKey = ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(query.scopes)));
+    if (exactKey !== undefined) {
+      const hit = this.#accessTokenIfValid(exactKey, query, now, deadline);
+      if (hit) return hit;
+    }
+    const keys = ix.accessTokensByBucket.get(bucket);
+    if (!keys) return undefined;
+    const wanted = query.scopes.map((s) => s.toLowerCase());
+    for (const key of keys) {
+      if (key === exactKey) continue;
+      const entry = this.sections.AccessToken.get(key) as AccessTokenEntity;
+      const target = ` ${entry.target.toLowerCase()} `;
+      if (!wanted.every((s) => target.includes(` ${s} `))) continue;
+      const hit = this.#accessTokenIfValid(key, query, now, deadline);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  #accessTokenIfValid(key: string, query: AccessTokenQuery, now: number, deadline: number): AccessTokenEntity | undefined {
+    const entry = this.sections.AccessToken.get(key) as AccessTokenEntity;
+    const expiresOn = Number(entry.expires_on);
+    if (expiresOn < now) {
+      this.remove("AccessToken", key);
+      return undefined;
+    }
+    if (expiresOn < deadline || (query.keyId !== undefined && entry.key_id !== query.keyId)) return undefined;
+    if (this.#maxAccessTokens !== undefined) {
+      this.#recency.delete(key);
+      this.#recency.set(key, true);
+    }
+    return entry;
+  }
+
+  /** Refresh tokens of an account, newest first (by `last_modification_time`). */
+  findRefreshTokens(query: RefreshTokenQuery): RefreshTokenEntity[] {
+    this.#refreshIndexesIfAliasesChanged();
+    const keys = this.#indexes.refreshTokensByAccount.get(accountBucketKey(query.homeAccountId, query.environment));
+    if (!keys) return [];
+    const found: RefreshTokenEntity[] = [];
+    for (const key of keys) {
+      const rt = this.sections.RefreshToken.get(key) as RefreshTokenEntity;
+      if (query.clientId !== undefined && rt.client_id.toLowerCase() !== query.clientId.toLowerCase()) continue;
+      if (query.familyId !== undefined && rt.family_id !== query.familyId) continue;
+      found.push(rt);
+    }
+    return found.sort((a, b) => Number(b.last_modification_time ?? 0) - Number(a.last_modification_time ?? 0));
+  }
+
+  findIdToken(query: { homeAccountId: string; environment: string; clientId: string; realm: string }): IdTokenEntity | undefined {
+    this.#refreshIndexesIfAliasesChanged();
+    const key = this.#indexes.idTokens.get(idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm));
+    return key === undefined ? undefined : this.sections.IdToken.get(key);
+  }
+
+  /**
+   * Accounts (one entry per tenant) of Entra (`MSSTS`) and ADFS types, optionally of one environment
+   * group, one home account or one username (case-insensitive).
+   */
+  findAccounts(query: { environment?: string; homeAccountId?: string; username?: string } = {}): AccountEntity[] {
+    this.#refreshIndexesIfAliasesChanged();
+    const ix = this.#indexes;
+    const keys =
+      query.homeAccountId !== undefined
+        ? ix.accountsByHome.get(query.homeAccountId.toLowerCase())
+        : query.environment !== undefined
+          ? ix.accountsByEnvironment.get(canonicalEnvironment(query.environment))
+          : this.sections.Account.keys();
+    if (!keys) return [];
+    const group = query.environment !== undefined ? canonicalEnvironment(query.environment) : undefined;
+    const username = query.username?.toLowerCase();
+    const found: AccountEntity[] = [];
+    for (const key of keys) {
+      const account = this.sections.Account.get(key) as AccountEntity;
+      if (!TYPES_OF_ACCOUNTS.has(account.authority_type)) continue;
+      if (group !== undefined && canonicalEnvironment(account.environment) !== group) continue;
+      if (username !== undefined && String(account.username).toLowerCase() !== username) continue;
+      found.push(account);
+    }
+    return found;
+  }
+
+  /** Every access token of an account in an environment group, across clients and realms. */
+  findAccessTokensOfAccount(homeAccountId: string, environment: string): AccessTokenEntity[] {
+    this.#refreshIndexesIfAliasesChanged();
+    const keys = this.#indexes.accessTokensByAccount.get(accountBucketKey(homeAccountId, environment)) ?? [];
+    return [...keys].map((k) => this.sections.AccessToken.get(k) as AccessTokenEntity);
+  }
+
+  getAppMetadata(environment: string, clientId: string): AppMetadataEntity | undefined {
+    this.#refreshIndexesIfAliasesChanged();
+    const key = this.#indexes.appMetadata.get(appMetadataIndexKey(environment, clientId));
+    return key === undefined ? undefined : this.sections.AppMetadata.get(key);
+  }
+
+  /** Gives a refresh token a new secret after a refresh (MSAL's `update_rt`), keeping its key. */
+  updateRefreshToken(entry: RefreshTokenEntity, newSecret: string, now: number = nowSeconds()): void {
+    for (const [key, rt] of this.#entriesByIdentity("RefreshToken", entry)) {
+      this.store("RefreshToken", key, { ...rt, secret: newSecret, last_modification_time: String(now) });
+    }
+  }
+
+  /** Removes the entry stored under `key`; returns whether there was one. */
+  remove(section: Section, key: string): boolean {
+    const map = this.sections[section] as Map<string, EntityOf[Section]>;
+    const existing = map.get(key);
+    if (existing === undefined) return false;
+    map.delete(key);
+    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(this.#indexes, key, existing, false);
+    if (section === "AccessToken") this.#recency.delete(key);
+    this.stateChanged = true;
+    return true;
+  }
+
+  /** Removes an entity that a `find*` method returned. */
+  removeEntity<S extends Section>(section: S, entity: EntityOf[S]): boolean {
+    let removed = false;
+    for (const [key] of this.#entriesByIdentity(section, entity)) removed = this.remove(section, key) || removed;
+    return removed;
+  }
+
+  /** Removes every access token that has expired; returns how many. A full scan, for housekeeping. */
+  purgeExpiredAccessTokens(now: number = nowSeconds()): number {
+    let removed = 0;
+    for (const [key, at] of this.sections.AccessToken) {
+      if (Number(at.expires_on) < now && this.remove("AccessToken", key)) removed++;
+    }
+    return removed;
+  }
+
+  /** How many entries each section holds. */
+  counts(): Record<Section, number> {
+    return {
+      AccessToken: this.sections.AccessToken.size,
+      RefreshToken: this.sections.RefreshToken.size,
+      IdToken: this.sections.IdToken.size,
+      Account: this.sections.Account.size,
+      AppMetadata: this.sections.AppMetadata.size,
+    };
+  }
+
+  /** The entries of one section, as stored (keys included). */
+  entries<S extends Section>(section: S): IterableIterator<[string, EntityOf[S]]> {
+    return this.sections[section].entries();
+  }
+
+  protected store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
+    const map = this.sections[section] as Map<string, EntityOf[S]>;
+    const index = INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void;
+    const existing = map.get(key);
+    if (existing !== undefined) index(this.#indexes, key, existing, false);
+    map.set(key, entity);
+    index(this.#indexes, key, entity, true);
+    if (!this.sectionOrder.includes(section)) this.sectionOrder.push(section);
+    this.stateChanged = true;
+    if (section === "AccessToken" && this.#maxAccessTokens !== undefined) {
+      this.#recency.delete(key);
+      this.#recency.set(key, true);
+      this.#evictBeyondBound();
+    }
+  }
+
+  /** Replaces the whole state at once (deserialize builds a new state, then swaps it in). */
+  protected replaceState(sections: Sections, other: Map<string, unknown>, order: string[]): void {
+    this.sections = sections;
+    this.otherSections = other;
+    this.sectionOrder = order;
+    this.#rebuildIndexes();
+  }
+
+  #evictBeyondBound(): void {
+    const bound = this.#maxAccessTokens as number;
+    while (this.sections.AccessToken.size > bound) {
+      const oldest = this.#recency.keys().next();
+      if (oldest.done) break;
+      this.remove("AccessToken", oldest.value);
+    }
+  }
+
+  /** Stored entries whose key fields equal the given entity's, wherever (under whatever key) they are stored. */
+  *#entriesByIdentity<S extends Section>(section: S, entity: EntityOf[S]): Generator<[string, EntityOf[S]]> {
+    const map = this.sections[section] as Map<string, EntityOf[S]>;
+    const computed = (KEY_MAKERS[section] as (e: EntityOf[S]) => string)(entity);
+    const direct = map.get(computed);
+    if (direct === entity || (direct !== undefined && sameIdentity(section, direct, entity))) {
+      yield [computed, direct];
+      return;
+    }
+    for (const [key, stored] of map) if (stored === entity) yield [key, stored];
+  }
+
+  #rebuildIndexes(): void {
+    this.#indexes = emptyIndexes();
+    this.#recency.clear();
+    this.#aliasVersion = aliasGroupsVersion();
+    for (const section of SECTIONS) {
+      const index = INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void;
+      for (const [key, entity] of this.sections[section] as Map<string, EntityOf[Section]>) {
+        if (typeof entity === "object" && entity !== null) index(this.#indexes, key, entity, true);
+        if (section === "AccessToken" && this.#maxAccessTokens !== undefined) this.#recency.set(key, true);
+      }
+    }
+  }
+
+  #refreshIndexesIfAliasesChanged(): void {
+    if (this.#aliasVersion !== aliasGroupsVersion()) this.#rebuildIndexes();
+  }
+}
+
+function sameIdentity<S extends Section>(section: S, a: EntityOf[S], b: EntityOf[S]): boolean {
+  const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
+  return make(a) === make(b);
+}
+
+export function emptySections(): Sections {
+  return { AccessToken: new Map(), RefreshToken: new Map(), IdToken: new Map(), Account: new Map(), AppMetadata: new Map() };
+}

@@ -1,0 +1,45 @@
+/**
+ * Errors msal-ts throws for mistakes on the client side (bad options, bad input, state or nonce
+ * mismatches, a cache that cannot be read). A server's OAuth error is never thrown: it comes back
+ * as a result with `error` and `error_description`, as in MSAL Python.
+ */
+
+/**
+ * The base of every error msal-ts throws. `code` is stable and meant for programs; `message` says
+ * what went wrong and what to do.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   cache.deserialize(text);
+ * } catch (e) {
+ *   if (e instanceof MsalError && e.code === "cache_deserialization_failed") startFresh();
+ * }
+ * ```
+ */
+export class MsalError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * `deserialize()` was given text that is not a JSON object. The cache in memory is left exactly as
+ * it was.
+ */
+export class CacheDeserializationError extends MsalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("cache_deserialization_failed", message, options);
+  }
+}
+
+/** An id_token failed validation (audience, issuer, nonce, lifetime) or could not be decoded. */
+export class IdTokenError extends MsalError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
