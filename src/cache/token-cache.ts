@@ -281,6 +281,8 @@ export class TokenCache {
     map.set(key, entity);
     index(this.#indexes, key, entity, true);
     if (!this.sectionOrder.includes(section)) this.sectionOrder.push(section);
+    // A section that was read as something other than an object is replaced by real entries.
+    this.otherSections.delete(section);
     this.stateChanged = true;
     if (section === "AccessToken" && this.#maxAccessTokens !== undefined) {
       this.#recency.delete(key);

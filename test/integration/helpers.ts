@@ -145,3 +145,35 @@ export function pkcePair(method: "S256" | "plain"): { verifier: string; challeng
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Tokens for a user through the password grant (ROPC), the shortest way to a user token. */
+export function passwordGrant(
+  emulator: Emulator,
+  clientId: string,
+  who: { username: string; password: string },
+  scope: string,
+): Promise<TokenAnswer> {
+  return postToken(emulator, {
+    grant_type: "password",
+    client_id: clientId,
+    username: who.username,
+    password: who.password,
+    scope,
+  });
+}
+
+/** Calls the control API and returns the status and JSON body. */
+export async function control(
+  emulator: Emulator,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${emulator.url}/_emulator/${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
