@@ -19,11 +19,14 @@ Options:
   -h, --help                   show this help
 `;
 
-function seconds(name: string, value: string | undefined): number | undefined {
+function seconds(
+  name: string,
+  value: string | undefined,
+  expected = "a whole number of seconds",
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`${name} must be a whole number of seconds, got "${value}".`);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be ${expected}, got "${value}".`);
   return n;
 }
 
@@ -47,7 +50,7 @@ export async function runEmulatorCommand(
     out.write(EMULATOR_HELP);
     return 0;
   }
-  const port = seconds("--port", values.port) ?? 0;
+  const port = seconds("--port", values.port, "a port number from 0 to 65535") ?? 0;
   if (port > 65535) throw new Error(`--port must be between 0 and 65535, got ${port}.`);
   const accessTokenLifetime = seconds("--access-token-lifetime", values["access-token-lifetime"]);
   const deviceCodeInterval = seconds("--device-code-interval", values["device-code-interval"]);

@@ -5,7 +5,13 @@
  * only for user tokens.
  */
 import { decodeIdToken, decodePart, type IdTokenClaims } from "../protocol/jwt.js";
-import type { AccessTokenEntity, AccountEntity, AppMetadataEntity, IdTokenEntity, RefreshTokenEntity } from "./schema.js";
+import type {
+  AccessTokenEntity,
+  AccountEntity,
+  AppMetadataEntity,
+  IdTokenEntity,
+  RefreshTokenEntity,
+} from "./schema.js";
 import { scopesToTarget } from "./schema.js";
 
 /** What a flow hands the cache after a successful token request. */
@@ -38,7 +44,12 @@ export interface CacheEntities {
 }
 
 /** Grants that establish an account; refreshes, OBO and assertions do not set `account_source`. */
-const ACCOUNT_SOURCES = new Set(["broker", "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code"]);
+const ACCOUNT_SOURCES = new Set([
+  "broker",
+  "authorization_code",
+  "password",
+  "urn:ietf:params:oauth:grant-type:device_code",
+]);
 
 const seconds = (value: unknown): number | undefined => {
   if (value === undefined || value === null || value === "") return undefined;
@@ -75,7 +86,8 @@ export function entitiesFromEvent(event: TokenCacheEvent, now: number): CacheEnt
         ? decodeIdToken(idToken, { clientId: event.clientId })
         : undefined;
   const home = homeAccountId(response, claims);
-  const scope = typeof response.scope === "string" ? response.scope.split(/\s+/).filter(Boolean) : event.scopes;
+  const scope =
+    typeof response.scope === "string" ? response.scope.split(/\s+/).filter(Boolean) : event.scopes;
   const target = scopesToTarget(scope);
   const out: CacheEntities = { appMetadata: { client_id: event.clientId, environment } };
   if (response.foci !== undefined) out.appMetadata.family_id = String(response.foci);
@@ -108,14 +120,26 @@ export function entitiesFromEvent(event: TokenCacheEvent, now: number): CacheEnt
       environment,
       realm,
       local_account_id: (claims?.oid as string | undefined) ?? claims?.sub ?? null,
-      username: claims?.preferred_username ?? claims?.upn ?? (event.data?.username as string | undefined) ?? event.username ?? "",
+      username:
+        claims?.preferred_username ??
+        claims?.upn ??
+        (event.data?.username as string | undefined) ??
+        event.username ??
+        "",
       authority_type: event.authorityType ?? (realm === "adfs" ? "ADFS" : "MSSTS"),
     };
     if (event.grantType && ACCOUNT_SOURCES.has(event.grantType)) account.account_source = event.grantType;
     out.account = account;
   }
   if (idToken) {
-    out.idToken = { credential_type: "IdToken", secret: idToken, home_account_id: home, environment, realm, client_id: event.clientId };
+    out.idToken = {
+      credential_type: "IdToken",
+      secret: idToken,
+      home_account_id: home,
+      environment,
+      realm,
+      client_id: event.clientId,
+    };
   }
   if (typeof response.refresh_token === "string") {
     const rt: RefreshTokenEntity = {

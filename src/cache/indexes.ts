@@ -6,13 +6,21 @@
  * serialized form) but no lookup returns it.
  */
 import { canonicalEnvironment } from "../authority/aliases.js";
-import type { AccessTokenEntity, AccountEntity, AppMetadataEntity, IdTokenEntity, RefreshTokenEntity } from "./schema.js";
+import type {
+  AccessTokenEntity,
+  AccountEntity,
+  AppMetadataEntity,
+  IdTokenEntity,
+  RefreshTokenEntity,
+} from "./schema.js";
 
 export interface CacheIndexes {
   /** Exact access-token identity (client, account, environment group, realm, sorted target) to storage key. */
   accessTokenExact: Map<string, string>;
   /** client + account + environment group + realm: the access tokens a scope-superset search scans. */
   accessTokensByBucket: Map<string, Set<string>>;
+  /** Each indexed access token's scopes, lower-cased, so superset checks allocate nothing. */
+  accessTokenScopes: Map<string, ReadonlySet<string>>;
   /** account + environment group: every access token of an account, for sign-out. */
   accessTokensByAccount: Map<string, Set<string>>;
   refreshTokensByAccount: Map<string, Set<string>>;
@@ -26,6 +34,7 @@ export function emptyIndexes(): CacheIndexes {
   return {
     accessTokenExact: new Map(),
     accessTokensByBucket: new Map(),
+    accessTokenScopes: new Map(),
     accessTokensByAccount: new Map(),
     refreshTokensByAccount: new Map(),
     idTokens: new Map(),
@@ -39,11 +48,17 @@ const isText = (v: unknown): v is string => typeof v === "string";
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 const env = (environment: string) => canonicalEnvironment(environment);
 
-export function normalisedTarget(scopes: Iterable<string>): string {
-  return [...new Set([...scopes].map((s) => s.toLowerCase()))].sort().join(" ");
+export function normalisedTarget(scopes: readonly string[]): string {
+  if (scopes.length === 1) return (scopes[0] as string).toLowerCase();
+  return [...new Set(scopes.map((s) => s.toLowerCase()))].sort().join(" ");
 }
 
-export function accessTokenBucketKey(clientId: string, home: string | null, environment: string, realm: string): string {
+export function accessTokenBucketKey(
+  clientId: string,
+  home: string | null,
+  environment: string,
+  realm: string,
+): string {
   return `${lower(clientId)}|${lower(home)}|${env(environment)}|${lower(realm)}`;
 }
 
@@ -55,7 +70,12 @@ export function accountBucketKey(home: string | null, environment: string): stri
   return `${lower(home)}|${env(environment)}`;
 }
 
-export function idTokenIndexKey(home: string | null, environment: string, clientId: string, realm: string): string {
+export function idTokenIndexKey(
+  home: string | null,
+  environment: string,
+  clientId: string,
+  realm: string,
+): string {
   return `${lower(home)}|${env(environment)}|${lower(clientId)}|${lower(realm)}`;
 }
 
@@ -78,20 +98,30 @@ function removeFrom(map: Map<string, Set<string>>, bucket: string, key: string):
 
 /** Whether an access token has what lookups need; others are kept but never returned. */
 export function usableAccessToken(e: AccessTokenEntity): boolean {
-  return isText(e.secret) && isText(e.client_id) && isText(e.environment) && isText(e.realm) && isText(e.target) && isText(e.expires_on);
+  return (
+    isText(e.secret) &&
+    isText(e.client_id) &&
+    isText(e.environment) &&
+    isText(e.realm) &&
+    isText(e.target) &&
+    isText(e.expires_on)
+  );
 }
 
 export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEntity, add: boolean): void {
   if (!usableAccessToken(e)) return;
   const bucket = accessTokenBucketKey(e.client_id, e.home_account_id, e.environment, e.realm);
-  const exact = accessTokenExactKey(bucket, normalisedTarget(e.target.split(" ").filter(Boolean)));
+  const scopes = e.target.split(" ").filter(Boolean);
+  const exact = accessTokenExactKey(bucket, normalisedTarget(scopes));
   const account = accountBucketKey(e.home_account_id, e.environment);
   if (add) {
     ix.accessTokenExact.set(exact, key);
+    ix.accessTokenScopes.set(key, new Set(scopes.map((s) => s.toLowerCase())));
     addTo(ix.accessTokensByBucket, bucket, key);
     addTo(ix.accessTokensByAccount, account, key);
   } else {
     if (ix.accessTokenExact.get(exact) === key) ix.accessTokenExact.delete(exact);
+    ix.accessTokenScopes.delete(key);
     removeFrom(ix.accessTokensByBucket, bucket, key);
     removeFrom(ix.accessTokensByAccount, account, key);
   }
@@ -99,7 +129,11 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
 
 export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshTokenEntity, add: boolean): void {
   if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id)) return;
-  (add ? addTo : removeFrom)(ix.refreshTokensByAccount, accountBucketKey(e.home_account_id, e.environment), key);
+  (add ? addTo : removeFrom)(
+    ix.refreshTokensByAccount,
+    accountBucketKey(e.home_account_id, e.environment),
+    key,
+  );
 }
 
 export function indexIdToken(ix: CacheIndexes, key: string, e: IdTokenEntity, add: boolean): void {

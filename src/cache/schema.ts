@@ -76,20 +76,27 @@ export interface EntityOf {
   AppMetadata: AppMetadataEntity;
 }
 
-const text = (value: unknown): string => (typeof value === "string" ? value : value == null ? "" : String(value));
+const text = (value: unknown): string =>
+  typeof value === "string" ? value : value == null ? "" : String(value);
 
 /** `home_account_id-environment-accesstoken-client_id-realm-target`, lower-cased. */
-export function accessTokenKey(e: Pick<AccessTokenEntity, "home_account_id" | "environment" | "client_id" | "realm" | "target">): string {
+export function accessTokenKey(
+  e: Pick<AccessTokenEntity, "home_account_id" | "environment" | "client_id" | "realm" | "target">,
+): string {
   return `${text(e.home_account_id)}-${text(e.environment)}-accesstoken-${text(e.client_id)}-${text(e.realm)}-${text(e.target)}`.toLowerCase();
 }
 
 /** `home_account_id-environment-refreshtoken-client_id--target`, lower-cased: the realm is always empty. */
-export function refreshTokenKey(e: Pick<RefreshTokenEntity, "home_account_id" | "environment" | "client_id" | "target">): string {
+export function refreshTokenKey(
+  e: Pick<RefreshTokenEntity, "home_account_id" | "environment" | "client_id" | "target">,
+): string {
   return `${text(e.home_account_id)}-${text(e.environment)}-refreshtoken-${text(e.client_id)}--${text(e.target)}`.toLowerCase();
 }
 
 /** `home_account_id-environment-idtoken-client_id-realm-`, lower-cased: the target is always empty. */
-export function idTokenKey(e: Pick<IdTokenEntity, "home_account_id" | "environment" | "client_id" | "realm">): string {
+export function idTokenKey(
+  e: Pick<IdTokenEntity, "home_account_id" | "environment" | "client_id" | "realm">,
+): string {
   return `${text(e.home_account_id)}-${text(e.environment)}-idtoken-${text(e.client_id)}-${text(e.realm)}-`.toLowerCase();
 }
 

@@ -28,7 +28,10 @@ export class SerializableTokenCache extends TokenCache {
   serialize(): string {
     const out: Record<string, unknown> = {};
     for (const name of this.sectionOrder) {
-      out[name] = isSection(name) && !this.otherSections.has(name) ? Object.fromEntries(this.sections[name]) : this.otherSections.get(name);
+      out[name] =
+        isSection(name) && !this.otherSections.has(name)
+          ? Object.fromEntries(this.sections[name])
+          : this.otherSections.get(name);
     }
     this.stateChanged = false;
     return JSON.stringify(out);

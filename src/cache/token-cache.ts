@@ -134,19 +134,22 @@ export class TokenCache {
     }
     const keys = ix.accessTokensByBucket.get(bucket);
     if (!keys) return undefined;
-    const wanted = query.scopes.map((s) => s.toLowerCase());
     for (const key of keys) {
       if (key === exactKey) continue;
-      const entry = this.sections.AccessToken.get(key) as AccessTokenEntity;
-      const target = ` ${entry.target.toLowerCase()} `;
-      if (!wanted.every((s) => target.includes(` ${s} `))) continue;
+      const cached = ix.accessTokenScopes.get(key) as ReadonlySet<string>;
+      if (!containsAll(cached, query.scopes)) continue;
       const hit = this.#accessTokenIfValid(key, query, now, deadline);
       if (hit) return hit;
     }
     return undefined;
   }
 
-  #accessTokenIfValid(key: string, query: AccessTokenQuery, now: number, deadline: number): AccessTokenEntity | undefined {
+  #accessTokenIfValid(
+    key: string,
+    query: AccessTokenQuery,
+    now: number,
+    deadline: number,
+  ): AccessTokenEntity | undefined {
     const entry = this.sections.AccessToken.get(key) as AccessTokenEntity;
     const expiresOn = Number(entry.expires_on);
     if (expiresOn < now) {
@@ -164,21 +167,33 @@ export class TokenCache {
   /** Refresh tokens of an account, newest first (by `last_modification_time`). */
   findRefreshTokens(query: RefreshTokenQuery): RefreshTokenEntity[] {
     this.#refreshIndexesIfAliasesChanged();
-    const keys = this.#indexes.refreshTokensByAccount.get(accountBucketKey(query.homeAccountId, query.environment));
+    const keys = this.#indexes.refreshTokensByAccount.get(
+      accountBucketKey(query.homeAccountId, query.environment),
+    );
     if (!keys) return [];
     const found: RefreshTokenEntity[] = [];
     for (const key of keys) {
       const rt = this.sections.RefreshToken.get(key) as RefreshTokenEntity;
-      if (query.clientId !== undefined && rt.client_id.toLowerCase() !== query.clientId.toLowerCase()) continue;
+      if (query.clientId !== undefined && rt.client_id.toLowerCase() !== query.clientId.toLowerCase())
+        continue;
       if (query.familyId !== undefined && rt.family_id !== query.familyId) continue;
       found.push(rt);
     }
-    return found.sort((a, b) => Number(b.last_modification_time ?? 0) - Number(a.last_modification_time ?? 0));
+    return found.sort(
+      (a, b) => Number(b.last_modification_time ?? 0) - Number(a.last_modification_time ?? 0),
+    );
   }
 
-  findIdToken(query: { homeAccountId: string; environment: string; clientId: string; realm: string }): IdTokenEntity | undefined {
+  findIdToken(query: {
+    homeAccountId: string;
+    environment: string;
+    clientId: string;
+    realm: string;
+  }): IdTokenEntity | undefined {
     this.#refreshIndexesIfAliasesChanged();
-    const key = this.#indexes.idTokens.get(idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm));
+    const key = this.#indexes.idTokens.get(
+      idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm),
+    );
     return key === undefined ? undefined : this.sections.IdToken.get(key);
   }
 
@@ -186,7 +201,9 @@ export class TokenCache {
    * Accounts (one entry per tenant) of Entra (`MSSTS`) and ADFS types, optionally of one environment
    * group, one home account or one username (case-insensitive).
    */
-  findAccounts(query: { environment?: string; homeAccountId?: string; username?: string } = {}): AccountEntity[] {
+  findAccounts(
+    query: { environment?: string; homeAccountId?: string; username?: string } = {},
+  ): AccountEntity[] {
     this.#refreshIndexesIfAliasesChanged();
     const ix = this.#indexes;
     const keys =
@@ -235,7 +252,12 @@ export class TokenCache {
     const existing = map.get(key);
     if (existing === undefined) return false;
     map.delete(key);
-    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(this.#indexes, key, existing, false);
+    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
+      this.#indexes,
+      key,
+      existing,
+      false,
+    );
     if (section === "AccessToken") this.#recency.delete(key);
     this.stateChanged = true;
     return true;
@@ -244,7 +266,8 @@ export class TokenCache {
   /** Removes an entity that a `find*` method returned. */
   removeEntity<S extends Section>(section: S, entity: EntityOf[S]): boolean {
     let removed = false;
-    for (const [key] of this.#entriesByIdentity(section, entity)) removed = this.remove(section, key) || removed;
+    for (const [key] of this.#entriesByIdentity(section, entity))
+      removed = this.remove(section, key) || removed;
     return removed;
   }
 
@@ -325,7 +348,12 @@ export class TokenCache {
     this.#recency.clear();
     this.#aliasVersion = aliasGroupsVersion();
     for (const section of SECTIONS) {
-      const index = INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void;
+      const index = INDEXERS[section] as (
+        ix: CacheIndexes,
+        key: string,
+        e: EntityOf[Section],
+        add: boolean,
+      ) => void;
       for (const [key, entity] of this.sections[section] as Map<string, EntityOf[Section]>) {
         if (typeof entity === "object" && entity !== null) index(this.#indexes, key, entity, true);
         if (section === "AccessToken" && this.#maxAccessTokens !== undefined) this.#recency.set(key, true);
@@ -338,11 +366,22 @@ export class TokenCache {
   }
 }
 
+function containsAll(cached: ReadonlySet<string>, wanted: readonly string[]): boolean {
+  for (const scope of wanted) if (!cached.has(scope.toLowerCase())) return false;
+  return true;
+}
+
 function sameIdentity<S extends Section>(section: S, a: EntityOf[S], b: EntityOf[S]): boolean {
   const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
   return make(a) === make(b);
 }
 
 export function emptySections(): Sections {
-  return { AccessToken: new Map(), RefreshToken: new Map(), IdToken: new Map(), Account: new Map(), AppMetadata: new Map() };
+  return {
+    AccessToken: new Map(),
+    RefreshToken: new Map(),
+    IdToken: new Map(),
+    Account: new Map(),
+    AppMetadata: new Map(),
+  };
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/index.js";
 import { app, startTestEmulator, user } from "../support/emulator.js";
-import { Browser, CONTOSO, claims, control, expectEntraError, postToken, sleep } from "./helpers.js";
+import { Browser, CONTOSO, claims, control, expectEntraError, pageText, postToken, sleep } from "./helpers.js";
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const SCOPE = "openid profile offline_access User.Read";
@@ -109,8 +109,9 @@ describe("emulator device code flow", () => {
     try {
       const flow = await start();
       expect(flow.expires_in).toBe(1);
-      // The code expires at the end of the next whole second.
-      await sleep((Math.floor(Date.now() / 1000) + 1) * 1000 + 50 - Date.now() + 1000);
+      // The emulator counts whole seconds: the code is expired once this second plus expires_in is over.
+      const expired = (Math.floor(Date.now() / 1000) + flow.expires_in) * 1000 + 50;
+      await sleep(expired - Date.now());
       expectEntraError(await poll(flow), 400, "expired_token", 70020);
     } finally {
       emulator.configure({ deviceCodeLifetime: 900 });
@@ -156,7 +157,7 @@ describe("emulator device code flow", () => {
       expectEntraError(await poll(flow), 400, "authorization_pending", 70016);
       const done = await browser.signIn(wrong, alice.username, alice.password);
       expect(done.status).toBe(200);
-      expect(done.html).toContain("You're signed in");
+      expect(pageText(done)).toContain("You're signed in");
       const tokens = await poll(flow);
       expect(tokens.status).toBe(200);
       expect(claims(tokens.body.id_token).preferred_username).toBe(alice.username);
@@ -167,7 +168,7 @@ describe("emulator device code flow", () => {
       const entry = await browser.get(`${emulator.url}/devicelogin`);
       const retry = await browser.submit(entry, { otc: "BBBBBBBBB", action: "next" });
       expect(retry.status).toBe(200);
-      expect(retry.html).toContain("That code didn&#39;t work. Check the code and try again.");
+      expect(pageText(retry)).toContain("That code didn't work. Check the code and try again.");
     });
 
     it("cancelling on the page denies the device code", async () => {

@@ -73,6 +73,11 @@ export function redirectParams(location: string | undefined): URLSearchParams {
   return new URLSearchParams(url.hash ? url.hash.slice(1) : url.search);
 }
 
+/** The page's HTML with the numeric character references the emulator writes (`&#39;`) decoded. */
+export function pageText(page: Page): string {
+  return page.html.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
+
 /** Whether a page is the emulator's sign-in form. */
 export function isSignInPage(page: Page): boolean {
   return page.status === 200 && /<h1>Sign in<\/h1>/.test(page.html) && /name="password"/.test(page.html);

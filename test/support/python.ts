@@ -20,16 +20,18 @@ export type PythonEvent = Record<string, unknown> & { event: string };
 
 /**
  * Runs a scenario; `onEvent` sees each JSON line as it arrives (the device code test approves the
- * code when the flow line comes). Resolves with every event once the process exits 0.
+ * code when the flow line comes). Resolves with every event once the process exits 0. `driver` is
+ * the Python script to run (msal_driver.py unless given).
  */
 export function runMsalPython(
   scenario: string,
   config: Record<string, unknown>,
   caFile: string,
   onEvent: (event: PythonEvent) => void | Promise<void> = () => {},
+  driver: string = DRIVER,
 ): Promise<PythonEvent[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [DRIVER, scenario, JSON.stringify(config)], {
+    const child = spawn(PYTHON, [driver, scenario, JSON.stringify(config)], {
       env: { ...process.env, REQUESTS_CA_BUNDLE: caFile, PYTHONDONTWRITEBYTECODE: "1" },
     });
     const events: PythonEvent[] = [];

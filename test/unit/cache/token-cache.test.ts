@@ -17,7 +17,19 @@ const idToken = (claims: Record<string, unknown>) => `e30.${b64url(claims)}.sig`
 const NOW = 1_000_000;
 const ENDPOINT = "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/token";
 
-function userEvent(opts: { uid?: string; scope?: string; clientId?: string; endpoint?: string; at?: string; rt?: string; expiresIn?: number; foci?: string; username?: string } = {}): TokenCacheEvent {
+function userEvent(
+  opts: {
+    uid?: string;
+    scope?: string;
+    clientId?: string;
+    endpoint?: string;
+    at?: string;
+    rt?: string;
+    expiresIn?: number;
+    foci?: string;
+    username?: string;
+  } = {},
+): TokenCacheEvent {
   const uid = opts.uid ?? "u1";
   const clientId = opts.clientId ?? "client-1";
   return {
@@ -28,7 +40,12 @@ function userEvent(opts: { uid?: string; scope?: string; clientId?: string; endp
     response: {
       access_token: opts.at ?? `at-${uid}`,
       refresh_token: opts.rt ?? `rt-${uid}`,
-      id_token: idToken({ aud: clientId, oid: uid, sub: `sub-${uid}`, preferred_username: opts.username ?? `${uid}@contoso.com` }),
+      id_token: idToken({
+        aud: clientId,
+        oid: uid,
+        sub: `sub-${uid}`,
+        preferred_username: opts.username ?? `${uid}@contoso.com`,
+      }),
       client_info: clientInfo(uid, "tenant-a"),
       scope: opts.scope ?? "User.Read Mail.Read openid profile",
       expires_in: opts.expiresIn ?? 3600,
@@ -37,25 +54,38 @@ function userEvent(opts: { uid?: string; scope?: string; clientId?: string; endp
   };
 }
 
-function appEvent(opts: { clientId?: string; tenant?: string; resource?: string; at?: string; expiresIn?: number } = {}): TokenCacheEvent {
+function appEvent(
+  opts: { clientId?: string; tenant?: string; resource?: string; at?: string; expiresIn?: number } = {},
+): TokenCacheEvent {
   const tenant = opts.tenant ?? "tenant-a";
   return {
     clientId: opts.clientId ?? "daemon",
     scopes: [`${opts.resource ?? "https://graph.microsoft.com"}/.default`],
     tokenEndpoint: `https://login.microsoftonline.com/${tenant}/oauth2/v2.0/token`,
     grantType: "client_credentials",
-    response: { access_token: opts.at ?? `app-${tenant}`, expires_in: opts.expiresIn ?? 3600, token_type: "Bearer" },
+    response: {
+      access_token: opts.at ?? `app-${tenant}`,
+      expires_in: opts.expiresIn ?? 3600,
+      token_type: "Bearer",
+    },
   };
 }
 
-const userQuery = { clientId: "client-1", homeAccountId: "u1.tenant-a", environment: "login.microsoftonline.com", realm: "tenant-a" };
+const userQuery = {
+  clientId: "client-1",
+  homeAccountId: "u1.tenant-a",
+  environment: "login.microsoftonline.com",
+  realm: "tenant-a",
+};
 
 describe("access token lookups", () => {
   it("finds a token whose cached scopes are a superset of the requested ones, ignoring case", () => {
     const cache = new TokenCache();
     cache.add(userEvent(), NOW);
     expect(cache.findAccessToken({ ...userQuery, scopes: ["mail.read"] }, NOW)?.secret).toBe("at-u1");
-    expect(cache.findAccessToken({ ...userQuery, scopes: ["User.Read", "Mail.Read"] }, NOW)?.secret).toBe("at-u1");
+    expect(cache.findAccessToken({ ...userQuery, scopes: ["User.Read", "Mail.Read"] }, NOW)?.secret).toBe(
+      "at-u1",
+    );
     expect(cache.findAccessToken({ ...userQuery, scopes: ["Calendars.Read"] }, NOW)).toBeUndefined();
   });
 
@@ -65,35 +95,72 @@ describe("access token lookups", () => {
     cache.add(userEvent({ uid: "u2" }), NOW);
     cache.add(appEvent(), NOW);
     const scopes = ["User.Read"];
-    expect(cache.findAccessToken({ ...userQuery, homeAccountId: "u2.tenant-a", scopes }, NOW)?.secret).toBe("at-u2");
+    expect(cache.findAccessToken({ ...userQuery, homeAccountId: "u2.tenant-a", scopes }, NOW)?.secret).toBe(
+      "at-u2",
+    );
     expect(cache.findAccessToken({ ...userQuery, clientId: "client-2", scopes }, NOW)).toBeUndefined();
     expect(cache.findAccessToken({ ...userQuery, realm: "tenant-b", scopes }, NOW)).toBeUndefined();
-    const app = { clientId: "daemon", homeAccountId: null, environment: "login.microsoftonline.com", realm: "tenant-a" };
-    expect(cache.findAccessToken({ ...app, scopes: ["https://graph.microsoft.com/.default"] }, NOW)?.secret).toBe("app-tenant-a");
-    expect(cache.findAccessToken({ ...app, homeAccountId: "u1.tenant-a", scopes: ["https://graph.microsoft.com/.default"] }, NOW)).toBeUndefined();
+    const app = {
+      clientId: "daemon",
+      homeAccountId: null,
+      environment: "login.microsoftonline.com",
+      realm: "tenant-a",
+    };
+    expect(
+      cache.findAccessToken({ ...app, scopes: ["https://graph.microsoft.com/.default"] }, NOW)?.secret,
+    ).toBe("app-tenant-a");
+    expect(
+      cache.findAccessToken(
+        { ...app, homeAccountId: "u1.tenant-a", scopes: ["https://graph.microsoft.com/.default"] },
+        NOW,
+      ),
+    ).toBeUndefined();
   });
 
   it("serves a token cached under an alias of the requested environment", () => {
     const cache = new TokenCache();
     cache.add({ ...userEvent(), environment: "login.windows.net" }, NOW);
-    expect(cache.findAccessToken({ ...userQuery, environment: "login.microsoftonline.com", scopes: ["User.Read"] }, NOW)?.environment).toBe("login.windows.net");
-    expect(cache.findAccessToken({ ...userQuery, environment: "login.microsoftonline.us", scopes: ["User.Read"] }, NOW)).toBeUndefined();
+    expect(
+      cache.findAccessToken(
+        { ...userQuery, environment: "login.microsoftonline.com", scopes: ["User.Read"] },
+        NOW,
+      )?.environment,
+    ).toBe("login.windows.net");
+    expect(
+      cache.findAccessToken(
+        { ...userQuery, environment: "login.microsoftonline.us", scopes: ["User.Read"] },
+        NOW,
+      ),
+    ).toBeUndefined();
   });
 
   it("learns alias groups at run time and re-indexes what it holds", () => {
     const cache = new TokenCache();
     cache.add({ ...appEvent(), environment: "localhost:4431" }, NOW);
-    const query = { clientId: "daemon", homeAccountId: null, realm: "tenant-a", scopes: ["https://graph.microsoft.com/.default"] };
+    const query = {
+      clientId: "daemon",
+      homeAccountId: null,
+      realm: "tenant-a",
+      scopes: ["https://graph.microsoft.com/.default"],
+    };
     expect(cache.findAccessToken({ ...query, environment: "127.0.0.1:4431" }, NOW)).toBeUndefined();
     registerAliasGroup(["localhost:4431", "127.0.0.1:4431"]);
-    expect(cache.findAccessToken({ ...query, environment: "127.0.0.1:4431" }, NOW)?.secret).toBe("app-tenant-a");
+    expect(cache.findAccessToken({ ...query, environment: "127.0.0.1:4431" }, NOW)?.secret).toBe(
+      "app-tenant-a",
+    );
   });
 
   it("skips a token expiring within minValiditySeconds but keeps it, and removes an expired one when it meets it", () => {
     const cache = new SerializableTokenCache();
     cache.add(appEvent({ expiresIn: 200 }), NOW);
     cache.serialize();
-    const query = { clientId: "daemon", homeAccountId: null, environment: "login.microsoftonline.com", realm: "tenant-a", scopes: ["https://graph.microsoft.com/.default"] };
+    const query = {
+      clientId: "daemon",
+      homeAccountId: null,
+      environment: "login.microsoftonline.com",
+      realm: "tenant-a",
+      scopes: ["https://graph.microsoft.com/.default"],
+    };
     expect(cache.findAccessToken({ ...query, minValiditySeconds: 300 }, NOW)).toBeUndefined();
     expect(cache.counts().AccessToken).toBe(1);
     expect(cache.hasStateChanged).toBe(false);
@@ -112,7 +179,13 @@ describe("access token lookups", () => {
 
   it("with maxAccessTokens, evicts the least recently used access token", () => {
     const cache = new TokenCache({ maxAccessTokens: 2 });
-    const query = (tenant: string) => ({ clientId: "daemon", homeAccountId: null, environment: "login.microsoftonline.com", realm: tenant, scopes: ["https://graph.microsoft.com/.default"] });
+    const query = (tenant: string) => ({
+      clientId: "daemon",
+      homeAccountId: null,
+      environment: "login.microsoftonline.com",
+      realm: tenant,
+      scopes: ["https://graph.microsoft.com/.default"],
+    });
     cache.add(appEvent({ tenant: "t1" }), NOW);
     cache.add(appEvent({ tenant: "t2" }), NOW);
     expect(cache.findAccessToken(query("t1"), NOW)?.secret).toBe("app-t1");
@@ -132,33 +205,72 @@ describe("refresh tokens, id tokens, accounts and app metadata", () => {
     const query = { homeAccountId: "u1.tenant-a", environment: "login.windows.net" };
     expect(cache.findRefreshTokens(query).map((rt) => rt.secret)).toEqual(["rt-new", "rt-old"]);
     expect(cache.findRefreshTokens({ ...query, familyId: "1" }).map((rt) => rt.secret)).toEqual(["rt-old"]);
-    expect(cache.findRefreshTokens({ ...query, clientId: "app-b" }).map((rt) => rt.secret)).toEqual(["rt-new"]);
-    expect(cache.getAppMetadata("login.microsoftonline.com", "app-a")).toEqual({ client_id: "app-a", environment: "login.microsoftonline.com", family_id: "1" });
+    expect(cache.findRefreshTokens({ ...query, clientId: "app-b" }).map((rt) => rt.secret)).toEqual([
+      "rt-new",
+    ]);
+    expect(cache.getAppMetadata("login.microsoftonline.com", "app-a")).toEqual({
+      client_id: "app-a",
+      environment: "login.microsoftonline.com",
+      family_id: "1",
+    });
   });
 
   it("updateRefreshToken rewrites the secret and modification time under the same key", () => {
     const cache = new SerializableTokenCache();
     cache.add(userEvent(), NOW);
-    const [rt] = cache.findRefreshTokens({ homeAccountId: "u1.tenant-a", environment: "login.microsoftonline.com" });
+    const [rt] = cache.findRefreshTokens({
+      homeAccountId: "u1.tenant-a",
+      environment: "login.microsoftonline.com",
+    });
     cache.updateRefreshToken(rt as NonNullable<typeof rt>, "rt-rotated", NOW + 5);
     const saved = JSON.parse(cache.serialize()).RefreshToken;
-    expect(Object.values(saved)).toEqual([expect.objectContaining({ secret: "rt-rotated", last_modification_time: String(NOW + 5) })]);
+    expect(Object.values(saved)).toEqual([
+      expect.objectContaining({ secret: "rt-rotated", last_modification_time: String(NOW + 5) }),
+    ]);
   });
 
   it("finds the id_token of an account for a client and realm", () => {
     const cache = new TokenCache();
     cache.add(userEvent(), NOW);
-    expect(cache.findIdToken({ homeAccountId: "u1.tenant-a", environment: "login.microsoftonline.com", clientId: "client-1", realm: "tenant-a" })?.secret).toMatch(/^e30\./);
-    expect(cache.findIdToken({ homeAccountId: "u1.tenant-a", environment: "login.microsoftonline.com", clientId: "client-1", realm: "tenant-b" })).toBeUndefined();
+    expect(
+      cache.findIdToken({
+        homeAccountId: "u1.tenant-a",
+        environment: "login.microsoftonline.com",
+        clientId: "client-1",
+        realm: "tenant-a",
+      })?.secret,
+    ).toMatch(/^e30\./);
+    expect(
+      cache.findIdToken({
+        homeAccountId: "u1.tenant-a",
+        environment: "login.microsoftonline.com",
+        clientId: "client-1",
+        realm: "tenant-b",
+      }),
+    ).toBeUndefined();
   });
 
   it("lists accounts by environment group and username (case-insensitive), leaving out other authority types", () => {
     const cache = new SerializableTokenCache();
     cache.add(userEvent({ uid: "u1", username: "Ann@Contoso.com" }), NOW);
     cache.add(userEvent({ uid: "u2" }), NOW);
-    cache.put("Account", { home_account_id: "u3.t", environment: "login.microsoftonline.com", realm: "t", local_account_id: null, username: "shell", authority_type: "CLOUDSHELL" });
-    expect(cache.findAccounts({ environment: "login.windows.net" }).map((a) => a.home_account_id).sort()).toEqual(["u1.tenant-a", "u2.tenant-a"]);
-    expect(cache.findAccounts({ username: "ann@contoso.com" }).map((a) => a.username)).toEqual(["Ann@Contoso.com"]);
+    cache.put("Account", {
+      home_account_id: "u3.t",
+      environment: "login.microsoftonline.com",
+      realm: "t",
+      local_account_id: null,
+      username: "shell",
+      authority_type: "CLOUDSHELL",
+    });
+    expect(
+      cache
+        .findAccounts({ environment: "login.windows.net" })
+        .map((a) => a.home_account_id)
+        .sort(),
+    ).toEqual(["u1.tenant-a", "u2.tenant-a"]);
+    expect(cache.findAccounts({ username: "ann@contoso.com" }).map((a) => a.username)).toEqual([
+      "Ann@Contoso.com",
+    ]);
     expect(cache.findAccounts({ homeAccountId: "u2.tenant-a" })).toHaveLength(1);
     expect(cache.findAccounts({ environment: "login.microsoftonline.us" })).toEqual([]);
   });
@@ -168,7 +280,13 @@ describe("refresh tokens, id tokens, accounts and app metadata", () => {
     const standard = Buffer.from(JSON.stringify({ uid: "u?>", utid: "t~" })).toString("base64");
     expect(standard).toMatch(/[+/=]/);
     cache.add({ ...appEvent(), response: { access_token: "x", client_info: standard, expires_in: 60 } }, NOW);
-    cache.add({ ...appEvent({ clientId: "d2" }), response: { access_token: "y", client_info: clientInfo("u?>", "t~"), expires_in: 60 } }, NOW);
+    cache.add(
+      {
+        ...appEvent({ clientId: "d2" }),
+        response: { access_token: "y", client_info: clientInfo("u?>", "t~"), expires_in: 60 },
+      },
+      NOW,
+    );
     const homes = [...cache.entries("AccessToken")].map(([, at]) => at.home_account_id);
     expect(homes).toEqual(["u?>.t~", "u?>.t~"]);
   });
@@ -178,7 +296,9 @@ describe("refresh tokens, id tokens, accounts and app metadata", () => {
     const event = userEvent();
     event.response.id_token = idToken({ aud: "someone-else", oid: "u1" });
     expect(() => cache.add(event, NOW)).toThrowError(IdTokenError);
-    expect(() => cache.add(event, NOW)).toThrowError(/The id_token is for audience "someone-else", not this app \(client-1\)/);
+    expect(() => cache.add(event, NOW)).toThrowError(
+      /The id_token is for audience "someone-else", not this app \(client-1\)/,
+    );
     expect(cache.counts().AccessToken).toBe(0);
   });
 });
@@ -199,58 +319,120 @@ describe("serialization and bad input", () => {
   });
 
   it.each([
-    ["malformed JSON", '{"AccessToken": {', /^The token cache is not valid JSON \(.+\)\. Nothing was loaded; the cache in memory is unchanged\./],
-    ["an array", "[1, 2]", /^The token cache must be a JSON object with sections such as "AccessToken", but it is an array\./],
+    [
+      "malformed JSON",
+      '{"AccessToken": {',
+      /^The token cache is not valid JSON \(.+\)\. Nothing was loaded; the cache in memory is unchanged\./,
+    ],
+    [
+      "an array",
+      "[1, 2]",
+      /^The token cache must be a JSON object with sections such as "AccessToken", but it is an array\./,
+    ],
     ["null", "null", /but it is null\./],
     ["a number", "42", /but it is a number\./],
-  ])("deserialize of %s throws CacheDeserializationError and leaves the cache as it was", (_, text, message) => {
-    const cache = new SerializableTokenCache();
-    cache.add(appEvent(), NOW);
-    const before = cache.serialize();
-    let thrown: unknown;
-    try {
-      cache.deserialize(text);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(CacheDeserializationError);
-    expect((thrown as CacheDeserializationError).code).toBe("cache_deserialization_failed");
-    expect((thrown as Error).message).toMatch(message);
-    expect(cache.serialize()).toBe(before);
-    expect(cache.findAccessToken({ clientId: "daemon", homeAccountId: null, environment: "login.microsoftonline.com", realm: "tenant-a", scopes: [] }, NOW)?.secret).toBe("app-tenant-a");
-  });
+  ])(
+    "deserialize of %s throws CacheDeserializationError and leaves the cache as it was",
+    (_, text, message) => {
+      const cache = new SerializableTokenCache();
+      cache.add(appEvent(), NOW);
+      const before = cache.serialize();
+      let thrown: unknown;
+      try {
+        cache.deserialize(text);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(CacheDeserializationError);
+      expect((thrown as CacheDeserializationError).code).toBe("cache_deserialization_failed");
+      expect((thrown as Error).message).toMatch(message);
+      expect(cache.serialize()).toBe(before);
+      expect(
+        cache.findAccessToken(
+          {
+            clientId: "daemon",
+            homeAccountId: null,
+            environment: "login.microsoftonline.com",
+            realm: "tenant-a",
+            scopes: [],
+          },
+          NOW,
+        )?.secret,
+      ).toBe("app-tenant-a");
+    },
+  );
 
   it("an empty string deserializes to an empty cache", () => {
     const cache = new SerializableTokenCache();
     cache.add(appEvent(), NOW);
     cache.deserialize("");
-    expect(cache.counts()).toEqual({ AccessToken: 0, RefreshToken: 0, IdToken: 0, Account: 0, AppMetadata: 0 });
+    expect(cache.counts()).toEqual({
+      AccessToken: 0,
+      RefreshToken: 0,
+      IdToken: 0,
+      Account: 0,
+      AppMetadata: 0,
+    });
     expect(cache.serialize()).toBe("{}");
   });
 
   it("keeps entries with missing or odd fields, skips them in lookups, and writes them back unchanged", () => {
     const text = JSON.stringify({
       AccessToken: {
-        "no-secret": { credential_type: "AccessToken", client_id: "daemon", environment: "login.microsoftonline.com", realm: "tenant-a", target: "x", expires_on: "9999999999" },
+        "no-secret": {
+          credential_type: "AccessToken",
+          client_id: "daemon",
+          environment: "login.microsoftonline.com",
+          realm: "tenant-a",
+          target: "x",
+          expires_on: "9999999999",
+        },
         "not-an-object": "garbage",
         "null-entry": null,
-        "no-expiry": { credential_type: "AccessToken", secret: "s", client_id: "daemon", environment: "login.microsoftonline.com", realm: "tenant-a", target: "x", home_account_id: null },
+        "no-expiry": {
+          credential_type: "AccessToken",
+          secret: "s",
+          client_id: "daemon",
+          environment: "login.microsoftonline.com",
+          realm: "tenant-a",
+          target: "x",
+          home_account_id: null,
+        },
       },
       Account: { "no-env": { home_account_id: "h" } },
       RefreshToken: [],
     });
     const cache = new SerializableTokenCache();
     cache.deserialize(text);
-    const query = { clientId: "daemon", homeAccountId: null, environment: "login.microsoftonline.com", realm: "tenant-a", scopes: ["x"] };
+    const query = {
+      clientId: "daemon",
+      homeAccountId: null,
+      environment: "login.microsoftonline.com",
+      realm: "tenant-a",
+      scopes: ["x"],
+    };
     expect(cache.findAccessToken(query, NOW)).toBeUndefined();
     expect(cache.findAccounts()).toEqual([]);
-    expect(cache.findRefreshTokens({ homeAccountId: "h", environment: "login.microsoftonline.com" })).toEqual([]);
+    expect(cache.findRefreshTokens({ homeAccountId: "h", environment: "login.microsoftonline.com" })).toEqual(
+      [],
+    );
     expect(JSON.parse(cache.serialize())).toEqual(JSON.parse(text));
   });
 
   it("a round trip keeps section order, entry keys and unknown fields", () => {
     const text = JSON.stringify({
-      Account: { "k-1": { home_account_id: "h", environment: "e", realm: "r", local_account_id: "l", username: "u", authority_type: "MSSTS", name: "Extra Field", tenantProfiles: [{ tenantId: "r" }] } },
+      Account: {
+        "k-1": {
+          home_account_id: "h",
+          environment: "e",
+          realm: "r",
+          local_account_id: "l",
+          username: "u",
+          authority_type: "MSSTS",
+          name: "Extra Field",
+          tenantProfiles: [{ tenantId: "r" }],
+        },
+      },
       AppMetadata: {},
       AccessToken: {},
     });

@@ -14,7 +14,14 @@ function buildIdToken(claims: Record<string, unknown>, now: number, clientId = "
 }
 
 /** MSAL Python's build_response. */
-function buildResponse(opts: { uid?: string; utid?: string; accessToken?: string; refreshToken?: string; idToken?: string; extra?: Record<string, unknown> }) {
+function buildResponse(opts: {
+  uid?: string;
+  utid?: string;
+  accessToken?: string;
+  refreshToken?: string;
+  idToken?: string;
+  extra?: Record<string, unknown>;
+}) {
   const response: Record<string, unknown> = { expires_in: 3600, token_type: "some type", ...opts.extra };
   if (opts.uid && opts.utid) response.client_info = std({ uid: opts.uid, utid: opts.utid });
   if (opts.accessToken) response.access_token = opts.accessToken;
@@ -36,7 +43,13 @@ describe("MSAL Python cache vectors", () => {
         clientId: "my_client_id",
         scopes: ["s2", "s1", "s3"],
         tokenEndpoint: "https://login.example.com/contoso/v2/token",
-        response: buildResponse({ uid: "uid", utid: "utid", accessToken: "an access token", refreshToken: "a refresh token", idToken }),
+        response: buildResponse({
+          uid: "uid",
+          utid: "utid",
+          accessToken: "an access token",
+          refreshToken: "a refresh token",
+          idToken,
+        }),
       },
       1000,
     );
@@ -88,7 +101,10 @@ describe("MSAL Python cache vectors", () => {
       },
     });
     expect(saved.AppMetadata).toEqual({
-      "appmetadata-login.example.com-my_client_id": { client_id: "my_client_id", environment: "login.example.com" },
+      "appmetadata-login.example.com-my_client_id": {
+        client_id: "my_client_id",
+        environment: "login.example.com",
+      },
     });
   });
 
@@ -108,7 +124,9 @@ describe("MSAL Python cache vectors", () => {
       1000,
     );
     const saved = snapshot(cache);
-    expect(Object.keys(saved.RefreshToken ?? {})).toEqual(["subject-fs.msidlab8.com-refreshtoken-my_client_id--s1 s2 s3"]);
+    expect(Object.keys(saved.RefreshToken ?? {})).toEqual([
+      "subject-fs.msidlab8.com-refreshtoken-my_client_id--s1 s2 s3",
+    ]);
     expect(Object.keys(saved.IdToken ?? {})).toEqual(["subject-fs.msidlab8.com-idtoken-my_client_id-adfs-"]);
     expect(saved.Account).toEqual({
       "subject-fs.msidlab8.com-adfs": {
@@ -120,7 +138,10 @@ describe("MSAL Python cache vectors", () => {
         authority_type: "ADFS",
       },
     });
-    expect(Object.values(saved.AccessToken ?? {})[0]).toMatchObject({ home_account_id: "subject", realm: "adfs" });
+    expect(Object.values(saved.AccessToken ?? {})[0]).toMatchObject({
+      home_account_id: "subject",
+      realm: "adfs",
+    });
   });
 
   it("key_id from the request data is stored and found by a query with key_id", () => {
@@ -135,7 +156,13 @@ describe("MSAL Python cache vectors", () => {
       },
       1000,
     );
-    const query = { clientId: "my_client_id", homeAccountId: "uid.utid", environment: "login.example.com", realm: "contoso", scopes: ["s1"] };
+    const query = {
+      clientId: "my_client_id",
+      homeAccountId: "uid.utid",
+      environment: "login.example.com",
+      realm: "contoso",
+      scopes: ["s1"],
+    };
     expect(cache.findAccessToken({ ...query, keyId: "1" }, 1000)?.key_id).toBe("1");
     expect(cache.findAccessToken({ ...query, keyId: "2" }, 1000)).toBeUndefined();
   });
@@ -147,7 +174,12 @@ describe("MSAL Python cache vectors", () => {
         clientId: "my_client_id",
         scopes: ["s2", "s1", "s3"],
         tokenEndpoint: "https://login.example.com/contoso/v2/token",
-        response: buildResponse({ uid: "uid", utid: "utid", accessToken: "an access token", extra: { refresh_in: 1800 } }),
+        response: buildResponse({
+          uid: "uid",
+          utid: "utid",
+          accessToken: "an access token",
+          extra: { refresh_in: 1800 },
+        }),
       },
       1000,
     );
@@ -158,7 +190,10 @@ describe("MSAL Python cache vectors", () => {
     const cache = new SerializableTokenCache();
     const text = JSON.stringify({ AccessToken: { "an-entry": { foo: "bar" } }, customized: "whatever" });
     cache.deserialize(text);
-    expect(JSON.parse(cache.serialize())).toEqual({ AccessToken: { "an-entry": { foo: "bar" } }, customized: "whatever" });
+    expect(JSON.parse(cache.serialize())).toEqual({
+      AccessToken: { "an-entry": { foo: "bar" } },
+      customized: "whatever",
+    });
   });
 
   it("an entry stored under a wrong key is salvaged: writing it again stores it under its right key and leaves the old one", () => {
@@ -173,6 +208,9 @@ describe("MSAL Python cache vectors", () => {
     };
     cache.deserialize(JSON.stringify({ RefreshToken: { "wrong-key": entry } }));
     cache.put("RefreshToken", entry);
-    expect(Object.keys(snapshot(cache).RefreshToken ?? {})).toEqual(["wrong-key", "uid.utid-login.example.com-refreshtoken-my_client_id--s2 s1 s3"]);
+    expect(Object.keys(snapshot(cache).RefreshToken ?? {})).toEqual([
+      "wrong-key",
+      "uid.utid-login.example.com-refreshtoken-my_client_id--s2 s1 s3",
+    ]);
   });
 });
