@@ -12,9 +12,21 @@ export type {
   RefreshTokenEntity,
   Section,
 } from "./cache/schema.js";
-export { accessTokenKey, accountKey, appMetadataKey, idTokenKey, refreshTokenKey, scopesToTarget } from "./cache/schema.js";
+export {
+  accessTokenKey,
+  accountKey,
+  appMetadataKey,
+  idTokenKey,
+  refreshTokenKey,
+  scopesToTarget,
+} from "./cache/schema.js";
 export { SerializableTokenCache } from "./cache/serializable-token-cache.js";
-export { type AccessTokenQuery, type RefreshTokenQuery, TokenCache, type TokenCacheOptions } from "./cache/token-cache.js";
+export {
+  type AccessTokenQuery,
+  type RefreshTokenQuery,
+  TokenCache,
+  type TokenCacheOptions,
+} from "./cache/token-cache.js";
 export { CacheDeserializationError, IdTokenError, MsalError } from "./errors.js";
 export { decodeIdToken, decodePart, type IdTokenClaims } from "./protocol/jwt.js";
 

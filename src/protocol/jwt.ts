@@ -58,7 +58,8 @@ export function decodePart(part: string): Record<string, unknown> {
  */
 export function decodeIdToken(idToken: string, options: { clientId?: string } = {}): IdTokenClaims {
   const payload = idToken.split(".")[1];
-  if (payload === undefined) throw new IdTokenError("invalid_id_token", "The id_token is not a JWT (header.payload.signature).");
+  if (payload === undefined)
+    throw new IdTokenError("invalid_id_token", "The id_token is not a JWT (header.payload.signature).");
   const claims = decodePart(payload) as IdTokenClaims;
   if (options.clientId !== undefined) {
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
