@@ -74,7 +74,21 @@ function homeAccountId(response: Record<string, unknown>, claims: IdTokenClaims 
   return typeof claims?.sub === "string" ? claims.sub : null;
 }
 
-export function entitiesFromEvent(event: TokenCacheEvent, now: number): CacheEntities {
+/** How {@link entitiesFromEvent} writes what the event alone does not decide. */
+export interface EntityOptions {
+  /**
+   * `home_account_id` of app tokens (no account: client credentials). MSAL Python writes `null` (the
+   * default) and finds its app tokens only with `null`; msal-node (msal-common) writes `""` and finds
+   * its app tokens only with `""`. See `TokenCacheOptions.appTokenHomeAccountId`.
+   */
+  appTokenHomeAccountId?: null | "";
+}
+
+export function entitiesFromEvent(
+  event: TokenCacheEvent,
+  now: number,
+  options: EntityOptions = {},
+): CacheEntities {
   const { response } = event;
   const { host, tenant: realm } = endpointParts(event.tokenEndpoint);
   const environment = (event.environment ?? host).toLowerCase();
@@ -99,7 +113,7 @@ export function entitiesFromEvent(event: TokenCacheEvent, now: number): CacheEnt
     const at: AccessTokenEntity = {
       credential_type: "AccessToken",
       secret: response.access_token,
-      home_account_id: home,
+      home_account_id: home ?? options.appTokenHomeAccountId ?? null,
       environment,
       client_id: event.clientId,
       target,

@@ -37,12 +37,20 @@ import {
 export interface TokenCacheOptions {
   /** Keep at most this many access tokens; the least recently used go first. */
   maxAccessTokens?: number;
+  /**
+   * What app tokens (client credentials: no account) store as `home_account_id`. `null`, the
+   * default, is what MSAL Python writes, and MSAL Python finds an app token only when it is `null`.
+   * msal-node (its msal-common, so msal-browser too) writes `""` and finds an app token only when it
+   * is `""`: set `""` when msal-node is to read the cache. No single value serves both. User tokens
+   * do not depend on it, and `findAccessToken` finds app tokens stored either way.
+   */
+  appTokenHomeAccountId?: null | "";
 }
 
 /** What identifies an access token; `scopes` must be a subset of the cached target. */
 export interface AccessTokenQuery {
   clientId: string;
-  /** `null` for app tokens (client credentials). */
+  /** `null` for app tokens (client credentials); finds those stored with `null` (MSAL Python) or `""` (msal-node). */
   homeAccountId: string | null;
   environment: string;
   realm: string;
@@ -95,14 +103,16 @@ export class TokenCache {
   #aliasVersion = aliasGroupsVersion();
   #recency = new Map<string, true>();
   readonly #maxAccessTokens: number | undefined;
+  readonly #appTokenHomeAccountId: null | "";
 
   constructor(options: TokenCacheOptions = {}) {
     this.#maxAccessTokens = options.maxAccessTokens;
+    this.#appTokenHomeAccountId = options.appTokenHomeAccountId ?? null;
   }
 
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
-    const entities = entitiesFromEvent(event, now);
+    const entities = entitiesFromEvent(event, now, { appTokenHomeAccountId: this.#appTokenHomeAccountId });
     if (entities.accessToken) this.put("AccessToken", entities.accessToken);
     if (entities.account) this.put("Account", entities.account);
     if (entities.idToken) this.put("IdToken", entities.idToken);
