@@ -50,7 +50,7 @@ const env = (environment: string) => canonicalEnvironment(environment);
 
 export function normalisedTarget(scopes: readonly string[]): string {
   if (scopes.length === 1) return (scopes[0] as string).toLowerCase();
-  return [...new Set(scopes.map((s) => s.toLowerCase()))].sort().join(" ");
+  return [...new Set(scopes.filter(Boolean).map((s) => s.toLowerCase()))].sort().join(" ");
 }
 
 export function accessTokenBucketKey(
@@ -154,4 +154,10 @@ export function indexAppMetadata(ix: CacheIndexes, key: string, e: AppMetadataEn
   const k = appMetadataIndexKey(e.environment, e.client_id);
   if (add) ix.appMetadata.set(k, key);
   else if (ix.appMetadata.get(k) === key) ix.appMetadata.delete(k);
+}
+
+/** Whether every wanted scope (any case) is among the cached ones (lower-cased). */
+export function containsAll(cached: ReadonlySet<string>, wanted: readonly string[]): boolean {
+  for (const scope of wanted) if (!cached.has(scope.toLowerCase())) return false;
+  return true;
 }

@@ -76,6 +76,9 @@ export interface EntityOf {
   AppMetadata: AppMetadataEntity;
 }
 
+/** The five sections as maps from storage key to entity. */
+export type CacheSections = { [S in Section]: Map<string, EntityOf[S]> };
+
 const text = (value: unknown): string =>
   typeof value === "string" ? value : value == null ? "" : String(value);
 
@@ -121,4 +124,14 @@ export const KEY_MAKERS: { [S in Section]: (entity: EntityOf[S]) => string } = {
 /** Scopes as a cache `target`: de-duplicated, sorted, space-joined (MSAL Python sorts them). */
 export function scopesToTarget(scopes: Iterable<string>): string {
   return [...new Set(scopes)].sort().join(" ");
+}
+
+export function emptySections(): CacheSections {
+  return {
+    AccessToken: new Map(),
+    RefreshToken: new Map(),
+    IdToken: new Map(),
+    Account: new Map(),
+    AppMetadata: new Map(),
+  };
 }

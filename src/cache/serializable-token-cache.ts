@@ -4,8 +4,8 @@
  * unknown fields, unknown sections, entries it cannot use, their keys and their order.
  */
 import { CacheDeserializationError } from "../errors.js";
-import { type EntityOf, SECTIONS, type Section } from "./schema.js";
-import { emptySections, TokenCache } from "./token-cache.js";
+import { type EntityOf, emptySections, SECTIONS, type Section } from "./schema.js";
+import { TokenCache } from "./token-cache.js";
 
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name);
 

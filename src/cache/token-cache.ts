@@ -13,6 +13,7 @@ import {
   accountBucketKey,
   appMetadataIndexKey,
   type CacheIndexes,
+  containsAll,
   emptyIndexes,
   idTokenIndexKey,
   indexAccessToken,
@@ -26,13 +27,16 @@ import {
   type AccessTokenEntity,
   type AccountEntity,
   type AppMetadataEntity,
+  type CacheSections,
   type EntityOf,
+  emptySections,
   type IdTokenEntity,
   KEY_MAKERS,
   type RefreshTokenEntity,
   SECTIONS,
   type Section,
 } from "./schema.js";
+import { storedTwins } from "./twins.js";
 
 export interface TokenCacheOptions {
   /** Keep at most this many access tokens; the least recently used go first. */
@@ -69,7 +73,7 @@ export interface RefreshTokenQuery {
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-type Sections = { [S in Section]: Map<string, EntityOf[S]> };
+type Sections = CacheSections;
 
 const INDEXERS: { [S in Section]: (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void } = {
   AccessToken: indexAccessToken,
@@ -113,12 +117,23 @@ export class TokenCache {
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
     const entities = entitiesFromEvent(event, now, { appTokenHomeAccountId: this.#appTokenHomeAccountId });
-    if (entities.accessToken) this.put("AccessToken", entities.accessToken);
-    if (entities.account) this.put("Account", entities.account);
-    if (entities.idToken) this.put("IdToken", entities.idToken);
-    if (entities.refreshToken) this.put("RefreshToken", entities.refreshToken);
-    this.put("AppMetadata", entities.appMetadata);
+    if (entities.accessToken) this.#replace("AccessToken", entities.accessToken);
+    if (entities.account) this.#replace("Account", entities.account);
+    if (entities.idToken) this.#replace("IdToken", entities.idToken);
+    if (entities.refreshToken) this.#replace("RefreshToken", entities.refreshToken);
+    this.#replace("AppMetadata", entities.appMetadata);
     this.stateChanged = true;
+  }
+
+  /**
+   * Stores a new entity in place of the one it supersedes, even when another library stored that one
+   * under a key of its own format (msal-node adds segments to its keys). Leaving both would make
+   * msal-node see two matches, drop both and go back to the server.
+   */
+  #replace<S extends Section>(section: S, entity: EntityOf[S]): void {
+    const twins = storedTwins(this.#indexes, this.sections, section, entity);
+    const key = this.put(section, entity);
+    for (const twin of twins) if (twin !== key) this.remove(section, twin);
   }
 
   /** Stores an entity under the key its fields make, replacing what was there. */
@@ -376,22 +391,7 @@ export class TokenCache {
   }
 }
 
-function containsAll(cached: ReadonlySet<string>, wanted: readonly string[]): boolean {
-  for (const scope of wanted) if (!cached.has(scope.toLowerCase())) return false;
-  return true;
-}
-
 function sameIdentity<S extends Section>(section: S, a: EntityOf[S], b: EntityOf[S]): boolean {
   const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
   return make(a) === make(b);
-}
-
-export function emptySections(): Sections {
-  return {
-    AccessToken: new Map(),
-    RefreshToken: new Map(),
-    IdToken: new Map(),
-    Account: new Map(),
-    AppMetadata: new Map(),
-  };
 }

@@ -38,7 +38,13 @@ describe("emulator control API", () => {
   describe("faults", () => {
     it("answers with the fault's status, headers and JSON body `times` times, then normally again", async () => {
       const body = { error: "temporarily_unavailable", error_description: "Try again later." };
-      const id = await addFault({ endpoint: "token", status: 503, headers: { "Retry-After": "7" }, body, times: 2 });
+      const id = await addFault({
+        endpoint: "token",
+        status: 503,
+        headers: { "Retry-After": "7" },
+        body,
+        times: 2,
+      });
       expect((await control(emulator, "GET", "faults")).body).toEqual([
         { id, endpoint: "token", status: 503, headers: { "Retry-After": "7" }, body, times: 2 },
       ]);
@@ -104,7 +110,12 @@ describe("emulator control API", () => {
 
     it("filtered by clientId: only that client's requests are affected", async () => {
       const web = app(emulator, "confidential");
-      await addFault({ endpoint: "token", clientId: web.clientId, status: 400, body: { error: "invalid_client" } });
+      await addFault({
+        endpoint: "token",
+        clientId: web.clientId,
+        status: 400,
+        body: { error: "invalid_client" },
+      });
       expect((await appToken("daemon")).status).toBe(200);
       const faulted = await appToken("confidential");
       expect(faulted).toMatchObject({ status: 400, body: { error: "invalid_client" } });
@@ -119,7 +130,10 @@ describe("emulator control API", () => {
       ["not json", "The body must be a JSON object."],
       [[{ status: 503 }], "The body must be a JSON object."],
     ])("bad fault input %j: 400 with a message", async (input, message) => {
-      expect(await control(emulator, "POST", "faults", input)).toEqual({ status: 400, body: { error: message } });
+      expect(await control(emulator, "POST", "faults", input)).toEqual({
+        status: 400,
+        body: { error: message },
+      });
       expect((await control(emulator, "GET", "faults")).body).toEqual([]);
     });
   });
@@ -210,7 +224,12 @@ describe("emulator control API", () => {
 
     it("POST /_emulator/reset restores settings and forgets faults, the log and issued refresh tokens", async () => {
       const publicId = app(emulator, "public").clientId;
-      const issued = await passwordGrant(emulator, publicId, user(emulator, "managed"), "openid offline_access");
+      const issued = await passwordGrant(
+        emulator,
+        publicId,
+        user(emulator, "managed"),
+        "openid offline_access",
+      );
       await control(emulator, "POST", "settings", { accessTokenLifetime: 60 });
       await addFault({ endpoint: "jwks", status: 500, times: "always" });
       expect(await control(emulator, "POST", "reset")).toEqual({ status: 200, body: { reset: true } });

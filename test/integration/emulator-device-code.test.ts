@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/index.js";
 import { app, startTestEmulator, user } from "../support/emulator.js";
-import { Browser, CONTOSO, claims, control, expectEntraError, pageText, postToken, sleep } from "./helpers.js";
+import {
+  Browser,
+  CONTOSO,
+  claims,
+  control,
+  expectEntraError,
+  pageText,
+  postToken,
+  sleep,
+} from "./helpers.js";
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const SCOPE = "openid profile offline_access User.Read";
@@ -41,7 +50,11 @@ describe("emulator device code flow", () => {
   }
 
   const poll = (flow: DeviceAuthorization) =>
-    postToken(emulator, { grant_type: DEVICE_CODE_GRANT, client_id: clientId, device_code: flow.device_code });
+    postToken(emulator, {
+      grant_type: DEVICE_CODE_GRANT,
+      client_id: clientId,
+      device_code: flow.device_code,
+    });
 
   it("the device authorization response: codes, /devicelogin, the configured interval and a message", async () => {
     const flow = await start();

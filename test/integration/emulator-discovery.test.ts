@@ -34,28 +34,30 @@ describe("emulator discovery endpoints", () => {
       });
     });
 
-    it.each([
-      "contoso.onmicrosoft.com",
-      "CONTOSO.onmicrosoft.com",
-      "contoso.test",
-    ])("by domain %s: answers with the tenant GUID, not the domain", async (domain) => {
-      const byDomain = await v2Config(domain);
-      const byId = await v2Config(CONTOSO);
-      expect(byDomain.status).toBe(200);
-      expect(byDomain.body).toEqual(byId.body);
-      expect(JSON.stringify(byDomain.body)).not.toContain(domain);
-    });
+    it.each(["contoso.onmicrosoft.com", "CONTOSO.onmicrosoft.com", "contoso.test"])(
+      "by domain %s: answers with the tenant GUID, not the domain",
+      async (domain) => {
+        const byDomain = await v2Config(domain);
+        const byId = await v2Config(CONTOSO);
+        expect(byDomain.status).toBe(200);
+        expect(byDomain.body).toEqual(byId.body);
+        expect(JSON.stringify(byDomain.body)).not.toContain(domain);
+      },
+    );
 
-    it.each(["common", "organizations"])("%s: the {tenantid} issuer template and %s endpoints", async (name) => {
-      const { status, body } = await v2Config(name);
-      expect(status).toBe(200);
-      expect(body).toMatchObject({
-        issuer: `${url}/{tenantid}/v2.0`,
-        authorization_endpoint: `${url}/${name}/oauth2/v2.0/authorize`,
-        token_endpoint: `${url}/${name}/oauth2/v2.0/token`,
-        jwks_uri: `${url}/${name}/discovery/v2.0/keys`,
-      });
-    });
+    it.each(["common", "organizations"])(
+      "%s: the {tenantid} issuer template and %s endpoints",
+      async (name) => {
+        const { status, body } = await v2Config(name);
+        expect(status).toBe(200);
+        expect(body).toMatchObject({
+          issuer: `${url}/{tenantid}/v2.0`,
+          authorization_endpoint: `${url}/${name}/oauth2/v2.0/authorize`,
+          token_endpoint: `${url}/${name}/oauth2/v2.0/token`,
+          jwks_uri: `${url}/${name}/discovery/v2.0/keys`,
+        });
+      },
+    );
 
     it("consumers: the personal-account tenant 9188040d-6c67-4c5b-b112-36a304b66dad as issuer", async () => {
       const { status, body } = await v2Config("consumers");
@@ -69,18 +71,15 @@ describe("emulator discovery endpoints", () => {
 
     it("unknown tenant: 400 invalid_tenant AADSTS90002", async () => {
       expectEntraError(await v2Config("nosuchtenant.onmicrosoft.com"), 400, "invalid_tenant", 90002);
-      expectEntraError(
-        await v2Config("00000000-0000-0000-0000-000000000000"),
-        400,
-        "invalid_tenant",
-        90002,
-      );
+      expectEntraError(await v2Config("00000000-0000-0000-0000-000000000000"), 400, "invalid_tenant", 90002);
     });
   });
 
   describe("v1 OpenID configuration", () => {
     it("has an issuer and endpoints without /v2.0, and a device authorization endpoint", async () => {
-      const { status, body } = await getJson(`${url}/contoso.onmicrosoft.com/.well-known/openid-configuration`);
+      const { status, body } = await getJson(
+        `${url}/contoso.onmicrosoft.com/.well-known/openid-configuration`,
+      );
       expect(status).toBe(200);
       expect(body).toMatchObject({
         issuer: `${url}/${CONTOSO}/`,
@@ -117,7 +116,10 @@ describe("emulator discovery endpoints", () => {
       expect(keys).toHaveLength(1);
       expect(keys[0]).toMatchObject({ kty: "RSA", use: "sig", e: "AQAB", kid: expect.any(String) });
       const tokens = await signInWithPassword();
-      expect(decodeProtectedHeader(tokens.id_token as string)).toMatchObject({ alg: "RS256", kid: keys[0]?.kid });
+      expect(decodeProtectedHeader(tokens.id_token as string)).toMatchObject({
+        alg: "RS256",
+        kid: keys[0]?.kid,
+      });
     });
 
     it("verifies an id_token's RS256 signature, issuer and audience with the published keys (jose)", async () => {
@@ -153,7 +155,12 @@ describe("emulator discovery endpoints", () => {
     });
 
     it("unknown tenant: 400 invalid_tenant AADSTS90002", async () => {
-      expectEntraError(await getJson(`${url}/nosuchtenant.test/discovery/v2.0/keys`), 400, "invalid_tenant", 90002);
+      expectEntraError(
+        await getJson(`${url}/nosuchtenant.test/discovery/v2.0/keys`),
+        400,
+        "invalid_tenant",
+        90002,
+      );
     });
   });
 
@@ -200,7 +207,10 @@ describe("emulator discovery endpoints", () => {
 
     it("an authority at 127.0.0.1:<port> is the emulator too", async () => {
       const port = new URL(url).port;
-      const { status, body } = await instance("1.1", `https://127.0.0.1:${port}/${CONTOSO}/oauth2/v2.0/authorize`);
+      const { status, body } = await instance(
+        "1.1",
+        `https://127.0.0.1:${port}/${CONTOSO}/oauth2/v2.0/authorize`,
+      );
       expect(status).toBe(200);
       expect(body.tenant_discovery_endpoint).toBe(`${url}/${CONTOSO}/v2.0/.well-known/openid-configuration`);
     });

@@ -121,21 +121,16 @@ describe("emulator token endpoint", () => {
   describe("client assertions (private_key_jwt) built with jose", () => {
     const certificate = () => daemon.certificate as NonNullable<typeof daemon.certificate>;
     const thumbprint = (algorithm: "sha1" | "sha256") =>
-      createHash(algorithm)
-        .update(new X509Certificate(certificate().certificate).raw)
-        .digest("base64url");
+      createHash(algorithm).update(new X509Certificate(certificate().certificate).raw).digest("base64url");
 
     async function assertion(
-      options: {
-        alg?: "RS256" | "PS256";
-        key?: CryptoKey;
-        audience?: string;
-        expiresAt?: number;
-      } = {},
+      options: { alg?: "RS256" | "PS256"; key?: CryptoKey; audience?: string; expiresAt?: number } = {},
     ): Promise<string> {
       const alg = options.alg ?? "RS256";
       const header =
-        alg === "RS256" ? { alg, typ: "JWT", x5t: thumbprint("sha1") } : { alg, typ: "JWT", "x5t#S256": thumbprint("sha256") };
+        alg === "RS256"
+          ? { alg, typ: "JWT", x5t: thumbprint("sha1") }
+          : { alg, typ: "JWT", "x5t#S256": thumbprint("sha256") };
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({})
         .setProtectedHeader(header)
@@ -171,7 +166,12 @@ describe("emulator token endpoint", () => {
 
     it("signed with a key other than the certificate's: 401 invalid_client AADSTS700027", async () => {
       const { privateKey } = await generateKeyPair("RS256");
-      expectEntraError(await withAssertion(await assertion({ key: privateKey })), 401, "invalid_client", 700027);
+      expectEntraError(
+        await withAssertion(await assertion({ key: privateKey })),
+        401,
+        "invalid_client",
+        700027,
+      );
     });
 
     it("expired: 401 invalid_client AADSTS700024", async () => {
@@ -249,13 +249,17 @@ describe("emulator token endpoint", () => {
   });
 
   describe("scopes and audiences", () => {
-    const forScope = (scope: string) => passwordGrant(emulator, app(emulator, "public").clientId, alice, scope);
+    const forScope = (scope: string) =>
+      passwordGrant(emulator, app(emulator, "public").clientId, alice, scope);
 
     it("a bare permission (User.Read) is a Microsoft Graph scope", async () => {
       const answer = await forScope("User.Read");
       expect(answer.status).toBe(200);
       expect(answer.body.scope).toBe("User.Read");
-      expect(claims(answer.body.access_token)).toMatchObject({ aud: "https://graph.microsoft.com", scp: "User.Read" });
+      expect(claims(answer.body.access_token)).toMatchObject({
+        aud: "https://graph.microsoft.com",
+        scp: "User.Read",
+      });
     });
 
     it("https://graph.microsoft.com/.default is Graph too", async () => {
@@ -269,7 +273,10 @@ describe("emulator token endpoint", () => {
       const middleTier = app(emulator, "middle-tier");
       const answer = await forScope(`api://${middleTier.clientId}/access_as_user`);
       expect(answer.status).toBe(200);
-      expect(claims(answer.body.access_token)).toMatchObject({ aud: middleTier.clientId, scp: "access_as_user" });
+      expect(claims(answer.body.access_token)).toMatchObject({
+        aud: middleTier.clientId,
+        scp: "access_as_user",
+      });
     });
 
     it("scopes for two resources at once: 400 invalid_scope AADSTS28000", async () => {

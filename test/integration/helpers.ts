@@ -26,10 +26,7 @@ export class Browser {
   async open(url: string, init: RequestInit = {}): Promise<Page> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0)
-      headers.set(
-        "cookie",
-        [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "),
-      );
+      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
     const res = await fetch(url, { ...init, headers, redirect: "manual" });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair = ""] = cookie.split(";");
@@ -38,7 +35,12 @@ export class Browser {
       if (/;\s*max-age=0\b/i.test(cookie)) this.cookies.delete(name);
       else this.cookies.set(name, pair.slice(eq + 1).trim());
     }
-    return { status: res.status, headers: res.headers, location: res.headers.get("location") ?? undefined, html: await res.text() };
+    return {
+      status: res.status,
+      headers: res.headers,
+      location: res.headers.get("location") ?? undefined,
+      html: await res.text(),
+    };
   }
 
   get(url: string): Promise<Page> {
@@ -90,9 +92,9 @@ export function prefilledUsername(page: Page): string | undefined {
 
 /** The accounts an account picker page offers: `{ oid, username }`. */
 export function pickerAccounts(page: Page): Array<{ oid: string; username: string }> {
-  return [...page.html.matchAll(/<button type="submit" name="account" value="([^"]+)">([^<]+)<\/button>/g)].map(
-    (m) => ({ oid: m[1] as string, username: m[2] as string }),
-  );
+  return [
+    ...page.html.matchAll(/<button type="submit" name="account" value="([^"]+)">([^<]+)<\/button>/g),
+  ].map((m) => ({ oid: m[1] as string, username: m[2] as string }));
 }
 
 export interface TokenAnswer {
@@ -129,11 +131,18 @@ export function expectEntraError(answer: TokenAnswer, status: number, error: str
   expect(answer.body.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
 }
 
-/** Asserts an error sent to the redirect URI: `error` and the AADSTS code that starts its description. */
-export function expectRedirectError(params: URLSearchParams, error: string, code: number): void {
+/**
+ * Asserts an error sent back to the redirect URI: a 302 whose response carries `error`, no code, and
+ * an `error_description` starting with the AADSTS code (redirects have no `error_codes` field).
+ * Returns the response parameters.
+ */
+export function expectRedirectError(page: Page, error: string, code: number): URLSearchParams {
+  expect(page.status).toBe(302);
+  const params = redirectParams(page.location);
   expect(params.get("error")).toBe(error);
   expect(params.get("error_description")).toMatch(new RegExp(`^AADSTS${code}: `));
   expect(params.get("code")).toBeNull();
+  return params;
 }
 
 export function claims(token: unknown): JWTPayload & Record<string, unknown> {
@@ -157,14 +166,13 @@ export function passwordGrant(
   clientId: string,
   who: { username: string; password: string },
   scope: string,
+  tenant = CONTOSO,
 ): Promise<TokenAnswer> {
-  return postToken(emulator, {
-    grant_type: "password",
-    client_id: clientId,
-    username: who.username,
-    password: who.password,
-    scope,
-  });
+  return postToken(
+    emulator,
+    { grant_type: "password", client_id: clientId, username: who.username, password: who.password, scope },
+    { tenant },
+  );
 }
 
 /** Calls the control API and returns the status and JSON body. */
@@ -178,7 +186,10 @@ export async function control(
     method,
     ...(body === undefined
       ? {}
-      : { headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }),
+      : {
+          headers: { "content-type": "application/json" },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        }),
   });
   return { status: res.status, body: await res.json() };
 }

@@ -303,6 +303,45 @@ describe("refresh tokens, id tokens, accounts and app metadata", () => {
   });
 });
 
+describe("writing over entries other libraries keyed differently", () => {
+  it("replaces msal-node-keyed entries of the same identity instead of keeping both", () => {
+    const cache = new SerializableTokenCache();
+    cache.add(userEvent(), NOW);
+    const ours = JSON.parse(cache.serialize()) as Record<string, Record<string, Record<string, unknown>>>;
+    // msal-node writes the same entities under keys with extra trailing segments, and RTs without target.
+    const rekeyed = (section: string, suffix: string) =>
+      Object.fromEntries(Object.entries(ours[section] ?? {}).map(([k, v]) => [`${k}${suffix}`, v]));
+    const [rtKey, rt] = Object.entries(ours.RefreshToken ?? {})[0] as [string, Record<string, unknown>];
+    const { target: _dropped, ...rtWithoutTarget } = rt;
+    cache.deserialize(
+      JSON.stringify({
+        AccessToken: rekeyed("AccessToken", "-"),
+        IdToken: rekeyed("IdToken", "-"),
+        RefreshToken: { [`${rtKey.slice(0, rtKey.indexOf("--"))}---`]: rtWithoutTarget },
+        Account: rekeyed("Account", ""),
+        AppMetadata: {},
+      }),
+    );
+    cache.add(userEvent({ at: "at-new", rt: "rt-new" }), NOW + 1);
+    const saved = JSON.parse(cache.serialize()) as typeof ours;
+    expect(Object.keys(saved.AccessToken ?? {})).toEqual(Object.keys(ours.AccessToken ?? {}));
+    expect(Object.values(saved.AccessToken ?? {}).map((at) => at.secret)).toEqual(["at-new"]);
+    expect(Object.keys(saved.IdToken ?? {})).toEqual(Object.keys(ours.IdToken ?? {}));
+    expect(Object.values(saved.RefreshToken ?? {}).map((r) => r.secret)).toEqual(["rt-new"]);
+    expect(Object.keys(saved.Account ?? {})).toHaveLength(1);
+  });
+
+  it("keeps an entry cached under an alias environment: it is another library's entry, not a twin", () => {
+    const cache = new TokenCache();
+    cache.add({ ...userEvent({ at: "at-windows-net" }), environment: "login.windows.net" }, NOW);
+    cache.add(userEvent({ at: "at-microsoftonline" }), NOW);
+    expect([...cache.entries("AccessToken")].map(([, at]) => at.secret).sort()).toEqual([
+      "at-microsoftonline",
+      "at-windows-net",
+    ]);
+  });
+});
+
 describe("serialization and bad input", () => {
   it("tracks hasStateChanged: set by add and removals, reset by serialize and deserialize", () => {
     const cache = new SerializableTokenCache();

@@ -1,0 +1,86 @@
+/**
+ * Finding the entry a new entity supersedes, wherever it is stored: other libraries key the same
+ * identity differently (msal-node adds segments to its keys), so identity is matched by fields
+ * through the indexes, never by key text.
+ */
+import {
+  accessTokenBucketKey,
+  accessTokenExactKey,
+  accountBucketKey,
+  appMetadataIndexKey,
+  type CacheIndexes,
+  idTokenIndexKey,
+  normalisedTarget,
+} from "./indexes.js";
+import type {
+  AccessTokenEntity,
+  AccountEntity,
+  CacheSections,
+  EntityOf,
+  IdTokenEntity,
+  RefreshTokenEntity,
+  Section,
+} from "./schema.js";
+
+/** Storage keys of entries with the same identity as `entity` (same environment, not just alias group). */
+export function storedTwins<S extends Section>(
+  ix: CacheIndexes,
+  sections: CacheSections,
+  section: S,
+  entity: EntityOf[S],
+): string[] {
+  const sameEnv = (e: { environment?: unknown }) =>
+    String(e.environment).toLowerCase() === String(entity.environment).toLowerCase();
+  const candidates: (string | undefined)[] = [];
+  switch (section) {
+    case "AccessToken": {
+      const at = entity as AccessTokenEntity;
+      const bucket = accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm);
+      candidates.push(
+        ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(at.target.split(" ")))),
+      );
+      break;
+    }
+    case "IdToken": {
+      const idt = entity as IdTokenEntity;
+      candidates.push(
+        ix.idTokens.get(idTokenIndexKey(idt.home_account_id, idt.environment, idt.client_id, idt.realm)),
+      );
+      break;
+    }
+    case "AppMetadata":
+      candidates.push(
+        ix.appMetadata.get(appMetadataIndexKey(entity.environment as string, entity.client_id as string)),
+      );
+      break;
+    case "Account": {
+      const account = entity as AccountEntity;
+      for (const key of ix.accountsByHome.get(account.home_account_id.toLowerCase()) ?? []) {
+        const stored = sections.Account.get(key) as AccountEntity;
+        if (String(stored.realm).toLowerCase() === account.realm.toLowerCase()) candidates.push(key);
+      }
+      break;
+    }
+    case "RefreshToken": {
+      const rt = entity as RefreshTokenEntity;
+      const target = normalisedTarget((rt.target ?? "").split(" "));
+      for (const key of ix.refreshTokensByAccount.get(accountBucketKey(rt.home_account_id, rt.environment)) ??
+        []) {
+        const stored = sections.RefreshToken.get(key) as RefreshTokenEntity;
+        const storedTarget =
+          typeof stored.target === "string" ? normalisedTarget(stored.target.split(" ")) : undefined;
+        if (
+          stored.client_id.toLowerCase() === rt.client_id.toLowerCase() &&
+          (storedTarget === undefined || storedTarget === target)
+        ) {
+          candidates.push(key);
+        }
+      }
+      break;
+    }
+  }
+  const map = sections[section] as Map<string, EntityOf[Section]>;
+  return candidates.filter(
+    (key): key is string => key !== undefined && sameEnv(map.get(key) as { environment?: unknown }),
+  );
+}
