@@ -14,13 +14,23 @@ import type {
   RefreshTokenEntity,
 } from "./schema.js";
 
+/**
+ * An indexed access token with what a lookup needs already worked out, so a hit reads no other map
+ * and parses nothing.
+ */
+export interface IndexedAccessToken {
+  key: string;
+  entry: AccessTokenEntity;
+  /** The cached scopes, lower-cased. */
+  scopes: ReadonlySet<string>;
+  expiresOn: number;
+}
+
 export interface CacheIndexes {
-  /** Exact access-token identity (client, account, environment group, realm, sorted target) to storage key. */
-  accessTokenExact: Map<string, string>;
+  /** Exact access-token identity (client, account, environment group, realm, sorted target). */
+  accessTokenExact: Map<string, IndexedAccessToken>;
   /** client + account + environment group + realm: the access tokens a scope-superset search scans. */
-  accessTokensByBucket: Map<string, Set<string>>;
-  /** Each indexed access token's scopes, lower-cased, so superset checks allocate nothing. */
-  accessTokenScopes: Map<string, ReadonlySet<string>>;
+  accessTokensByBucket: Map<string, Map<string, IndexedAccessToken>>;
   /** account + environment group: every access token of an account, for sign-out. */
   accessTokensByAccount: Map<string, Set<string>>;
   refreshTokensByAccount: Map<string, Set<string>>;
@@ -34,7 +44,6 @@ export function emptyIndexes(): CacheIndexes {
   return {
     accessTokenExact: new Map(),
     accessTokensByBucket: new Map(),
-    accessTokenScopes: new Map(),
     accessTokensByAccount: new Map(),
     refreshTokensByAccount: new Map(),
     idTokens: new Map(),
@@ -115,14 +124,22 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
   const exact = accessTokenExactKey(bucket, normalisedTarget(scopes));
   const account = accountBucketKey(e.home_account_id, e.environment);
   if (add) {
-    ix.accessTokenExact.set(exact, key);
-    ix.accessTokenScopes.set(key, new Set(scopes.map((s) => s.toLowerCase())));
-    addTo(ix.accessTokensByBucket, bucket, key);
+    const record: IndexedAccessToken = {
+      key,
+      entry: e,
+      scopes: new Set(scopes.map((s) => s.toLowerCase())),
+      expiresOn: Number(e.expires_on),
+    };
+    ix.accessTokenExact.set(exact, record);
+    const inBucket = ix.accessTokensByBucket.get(bucket);
+    if (inBucket) inBucket.set(key, record);
+    else ix.accessTokensByBucket.set(bucket, new Map([[key, record]]));
     addTo(ix.accessTokensByAccount, account, key);
   } else {
-    if (ix.accessTokenExact.get(exact) === key) ix.accessTokenExact.delete(exact);
-    ix.accessTokenScopes.delete(key);
-    removeFrom(ix.accessTokensByBucket, bucket, key);
+    if (ix.accessTokenExact.get(exact)?.key === key) ix.accessTokenExact.delete(exact);
+    const inBucket = ix.accessTokensByBucket.get(bucket);
+    inBucket?.delete(key);
+    if (inBucket?.size === 0) ix.accessTokensByBucket.delete(bucket);
     removeFrom(ix.accessTokensByAccount, account, key);
   }
 }

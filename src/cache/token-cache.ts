@@ -15,6 +15,7 @@ import {
   type CacheIndexes,
   containsAll,
   emptyIndexes,
+  type IndexedAccessToken,
   idTokenIndexKey,
   indexAccessToken,
   indexAccount,
@@ -152,41 +153,38 @@ export class TokenCache {
     const ix = this.#indexes;
     const bucket = accessTokenBucketKey(query.clientId, query.homeAccountId, query.environment, query.realm);
     const deadline = now + (query.minValiditySeconds ?? 0);
-    const exactKey = ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(query.scopes)));
-    if (exactKey !== undefined) {
-      const hit = this.#accessTokenIfValid(exactKey, query, now, deadline);
+    const exact = ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(query.scopes)));
+    if (exact !== undefined) {
+      const hit = this.#accessTokenIfValid(exact, query, now, deadline);
       if (hit) return hit;
     }
-    const keys = ix.accessTokensByBucket.get(bucket);
-    if (!keys) return undefined;
-    for (const key of keys) {
-      if (key === exactKey) continue;
-      const cached = ix.accessTokenScopes.get(key) as ReadonlySet<string>;
-      if (!containsAll(cached, query.scopes)) continue;
-      const hit = this.#accessTokenIfValid(key, query, now, deadline);
+    const candidates = ix.accessTokensByBucket.get(bucket);
+    if (!candidates) return undefined;
+    for (const record of candidates.values()) {
+      if (record === exact || !containsAll(record.scopes, query.scopes)) continue;
+      const hit = this.#accessTokenIfValid(record, query, now, deadline);
       if (hit) return hit;
     }
     return undefined;
   }
 
   #accessTokenIfValid(
-    key: string,
+    record: IndexedAccessToken,
     query: AccessTokenQuery,
     now: number,
     deadline: number,
   ): AccessTokenEntity | undefined {
-    const entry = this.sections.AccessToken.get(key) as AccessTokenEntity;
-    const expiresOn = Number(entry.expires_on);
-    if (expiresOn < now) {
-      this.remove("AccessToken", key);
+    if (record.expiresOn < now) {
+      this.remove("AccessToken", record.key);
       return undefined;
     }
-    if (expiresOn < deadline || (query.keyId !== undefined && entry.key_id !== query.keyId)) return undefined;
+    if (record.expiresOn < deadline || (query.keyId !== undefined && record.entry.key_id !== query.keyId))
+      return undefined;
     if (this.#maxAccessTokens !== undefined) {
-      this.#recency.delete(key);
-      this.#recency.set(key, true);
+      this.#recency.delete(record.key);
+      this.#recency.set(record.key, true);
     }
-    return entry;
+    return record.entry;
   }
 
   /** Refresh tokens of an account, newest first (by `last_modification_time`). */

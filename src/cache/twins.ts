@@ -37,7 +37,7 @@ export function storedTwins<S extends Section>(
       const at = entity as AccessTokenEntity;
       const bucket = accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm);
       candidates.push(
-        ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(at.target.split(" ")))),
+        ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(at.target.split(" "))))?.key,
       );
       break;
     }

@@ -109,7 +109,13 @@ describe("@azure/msal-node against the emulator", () => {
       scopes: ["User.Read"],
       deviceCodeCallback: (response) => {
         message = response.message;
-        setTimeout(() => emulator.approveDeviceCode(response.userCode, alice.username), 1200);
+        // Approved over HTTP through the control API while msal-node polls, as a person would on the page.
+        setTimeout(() => {
+          void fetch(`${emulator.url}/_emulator/device/approve`, {
+            method: "POST",
+            body: JSON.stringify({ user_code: response.userCode, username: alice.username }),
+          });
+        }, 1200);
       },
     });
     expect(message).toMatch(
