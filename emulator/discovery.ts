@@ -72,7 +72,15 @@ export function openIdConfiguration(
   const tenant = resolveTenantSegment(world, segment);
   if (!tenant) return unknownTenant(req, world, segment);
   const base = world.baseUrl;
-  const pathTenant = typeof tenant === "string" ? tenant : tenant.id;
+  // ADFS keeps `adfs` in its URLs and B2C its domain and policy; Entra tenants publish their id.
+  const pathTenant =
+    segment.toLowerCase() === "adfs"
+      ? "adfs"
+      : b2cPolicy
+        ? `${segment}/${b2cPolicy}`
+        : typeof tenant === "string"
+          ? tenant
+          : tenant.id;
   const issuerTenant =
     tenant === "consumers" ? CONSUMERS_TENANT_ID : typeof tenant === "string" ? "{tenantid}" : tenant.id;
   const v = version === "v2" ? "/v2.0" : "";

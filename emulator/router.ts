@@ -14,7 +14,7 @@ export function endpointName(path: string[]): string {
   if (first === "_emulator") return "control";
   if (first === "common" && second === "discovery" && third === "instance") return "instance";
   if (first === "common" && second === "userrealm") return "userrealm";
-  if (first === "adfs") return fourth === "mex" ? "mex" : "wstrust";
+  if (first === "adfs" && second === "services") return fourth === "mex" ? "mex" : "wstrust";
   if (first === "devicelogin") return "devicelogin";
   if (path.includes(".well-known")) return "discovery";
   if (second === "discovery") return "jwks";
@@ -25,7 +25,18 @@ export function endpointName(path: string[]): string {
   return "unknown";
 }
 
-export function route(req: EmuRequest, world: World, sts: FederatedSts, path: string[]): EmuResponse {
+/**
+ * B2C authorities carry a policy after the tenant (`/<tenant>/b2c_1_signin/...`): the endpoint is
+ * the same, and the policy stays in the URLs the discovery document publishes.
+ */
+function withoutPolicy(path: string[]): { path: string[]; policy?: string } {
+  const [tenant, policy, ...rest] = path;
+  if (tenant === undefined || !policy?.toLowerCase().startsWith("b2c_")) return { path };
+  return { path: [tenant, ...rest], policy };
+}
+
+export function route(req: EmuRequest, world: World, sts: FederatedSts, fullPath: string[]): EmuResponse {
+  const { path, policy } = withoutPolicy(fullPath);
   const endpoint = endpointName(path);
   const segment = path[0] ?? "";
   switch (endpoint) {
@@ -45,7 +56,7 @@ export function route(req: EmuRequest, world: World, sts: FederatedSts, path: st
     case "devicelogin":
       return deviceLoginPage(req, world);
     case "discovery":
-      return openIdConfiguration(req, world, segment, path[1] === "v2.0" ? "v2" : "v1");
+      return openIdConfiguration(req, world, segment, path[1] === "v2.0" ? "v2" : "v1", policy);
     case "jwks":
       return jwks(req, world, segment);
     case "authorize":

@@ -43,6 +43,8 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
   const requested = scopeParam.split(/\s+/).filter(Boolean);
   const oidc = new Set<string>();
   const byResource = new Map<string, string[]>();
+  // Granted scopes are echoed as the client spelled them, so clients find them in their caches.
+  const spelled = new Map<string, string>();
   for (const scope of requested) {
     if (OIDC_SCOPES.has(scope.toLowerCase())) {
       oidc.add(scope.toLowerCase());
@@ -54,6 +56,7 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
         ? GRAPH_RESOURCE
         : resource;
     byResource.set(key, [...(byResource.get(key) ?? []), permission]);
+    spelled.set(permission, scope);
   }
   if (byResource.size > 1) {
     return {
@@ -75,7 +78,7 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
   }
   const [resource, permissions] = entry;
   if (resource === GRAPH_RESOURCE) {
-    const granted = permissions.map((p) => (p === ".default" ? `${GRAPH_RESOURCE}/.default` : p));
+    const granted = permissions.map((p) => spelled.get(p) ?? p);
     return {
       oidc,
       resource,

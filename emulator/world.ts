@@ -163,6 +163,8 @@ export function findTenant(world: World, idOrDomain: string): Tenant | undefined
 export function resolveTenantSegment(world: World, segment: string): Tenant | ReservedTenant | undefined {
   if (isReservedTenant(segment)) return segment.toLowerCase() as ReservedTenant;
   if (segment.toLowerCase() === CONSUMERS_TENANT_ID) return "consumers";
+  // The emulator's ADFS (`/adfs`) is the on-premises side of the directory's first tenant.
+  if (segment.toLowerCase() === "adfs") return world.directory.tenants[0];
   return findTenant(world, segment);
 }
 

@@ -43,3 +43,35 @@ export class IdTokenError extends MsalError {
     super(code, message, options);
   }
 }
+
+/**
+ * An option given to an application is wrong. Thrown by constructors, before any I/O; the message
+ * names the option and the fix.
+ *
+ * @example
+ * ```ts
+ * new ConfidentialClientApplication("id", { clientCredential: "" });
+ * // ConfigurationError: clientCredential is empty: pass the client secret, a certificate ...
+ * ```
+ */
+export class ConfigurationError extends MsalError {
+  readonly option: string;
+
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super("invalid_configuration", message, options);
+    this.option = option;
+  }
+}
+
+/**
+ * A method was called with an argument it cannot use (scopes that are not an array of strings,
+ * a claims challenge that is not JSON, an aborted signal).
+ */
+export class ArgumentError extends MsalError {
+  readonly argument: string;
+
+  constructor(argument: string, message: string, options?: { cause?: unknown }) {
+    super("invalid_argument", message, options);
+    this.argument = argument;
+  }
+}

@@ -1,8 +1,16 @@
 /**
- * msal-ts: the Microsoft Authentication Library for TypeScript.
+ * msal-ts: the Microsoft Authentication Library for TypeScript. This is the portable entry (any
+ * runtime with `fetch` and Web Crypto); on Node.js, `msal-ts` resolves to the Node entry, which
+ * adds proxy and CA support, PFX and encrypted PEM certificates.
  * @packageDocumentation
  */
+export { ClientApplication } from "./app/client-application.js";
+export { ConfidentialClientApplication } from "./app/confidential-client.js";
+export type { ClientApplicationOptions, ConfidentialClientOptions } from "./app/options.js";
+export type { Platform, TransportOptions } from "./app/platform.js";
 export { canonicalEnvironment, environmentAliases, registerAliasGroup } from "./authority/aliases.js";
+export { AuthorityBuilder, AZURE_CHINA, AZURE_PUBLIC, AZURE_US_GOVERNMENT } from "./authority/authority.js";
+export { ATTEMPT_REGION_DISCOVERY, type AzureRegionOption } from "./authority/region.js";
 export type { CacheEntities, TokenCacheEvent } from "./cache/event.js";
 export type {
   AccessTokenEntity,
@@ -27,7 +35,30 @@ export {
   TokenCache,
   type TokenCacheOptions,
 } from "./cache/token-cache.js";
-export { CacheDeserializationError, IdTokenError, MsalError } from "./errors.js";
+export { extractCerts } from "./credentials/certificate.js";
+export type {
+  AssertionCredential,
+  CertificateCredential,
+  ClientCredential,
+  PfxCredential,
+} from "./credentials/types.js";
+export {
+  ArgumentError,
+  CacheDeserializationError,
+  ConfigurationError,
+  IdTokenError,
+  MsalError,
+} from "./errors.js";
+export type { ClientCredentialRequest } from "./flows/client-credentials.js";
+export type { OnBehalfOfRequest } from "./flows/on-behalf-of.js";
+export { NetworkError, type NetworkFailureKind } from "./http/network-error.js";
+export type { FetchLike, HttpCacheStore } from "./http/types.js";
+export type { Logger, LogLevel } from "./logging.js";
 export { decodeIdToken, decodePart, type IdTokenClaims } from "./protocol/jwt.js";
-
-export const VERSION = "0.1.0";
+export {
+  isTokenError,
+  type TokenFailure,
+  type TokenResult,
+  type TokenSuccess,
+} from "./protocol/token-result.js";
+export { VERSION } from "./version.js";

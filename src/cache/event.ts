@@ -33,6 +33,8 @@ export interface TokenCacheEvent {
   authorityType?: string;
   /** Set by refreshes, so that a refresh racing a sign-out does not bring the account back. */
   skipAccountCreation?: boolean;
+  /** On-behalf-of: the hash of the user assertion, stored so repeated calls find their tokens. */
+  userAssertionHash?: string;
 }
 
 export interface CacheEntities {
@@ -126,6 +128,7 @@ export function entitiesFromEvent(
     if (event.data?.key_id !== undefined) at.key_id = String(event.data.key_id);
     const refreshIn = seconds(response.refresh_in);
     if (refreshIn !== undefined) at.refresh_on = String(now + refreshIn);
+    if (event.userAssertionHash !== undefined) at.userAssertionHash = event.userAssertionHash;
     out.accessToken = at;
   }
   if (home !== null && !event.skipAccountCreation) {
@@ -166,6 +169,7 @@ export function entitiesFromEvent(
       last_modification_time: String(now),
     };
     if (response.foci !== undefined) rt.family_id = String(response.foci);
+    if (event.userAssertionHash !== undefined) rt.userAssertionHash = event.userAssertionHash;
     out.refreshToken = rt;
   }
   return out;

@@ -119,9 +119,14 @@ export function usableAccessToken(e: AccessTokenEntity): boolean {
 
 export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEntity, add: boolean): void {
   if (!usableAccessToken(e)) return;
-  const bucket = accessTokenBucketKey(e.client_id, e.home_account_id, e.environment, e.realm);
   const scopes = e.target.split(" ").filter(Boolean);
-  const exact = accessTokenExactKey(bucket, normalisedTarget(scopes));
+  const target = normalisedTarget(scopes);
+  // On-behalf-of tokens are also found by the hash of the user assertion they were obtained with.
+  const owners =
+    typeof e.userAssertionHash === "string"
+      ? [e.home_account_id, oboOwner(e.userAssertionHash)]
+      : [e.home_account_id];
+  const buckets = owners.map((owner) => accessTokenBucketKey(e.client_id, owner, e.environment, e.realm));
   const account = accountBucketKey(e.home_account_id, e.environment);
   if (add) {
     const record: IndexedAccessToken = {
@@ -130,18 +135,28 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
       scopes: new Set(scopes.map((s) => s.toLowerCase())),
       expiresOn: Number(e.expires_on),
     };
-    ix.accessTokenExact.set(exact, record);
-    const inBucket = ix.accessTokensByBucket.get(bucket);
-    if (inBucket) inBucket.set(key, record);
-    else ix.accessTokensByBucket.set(bucket, new Map([[key, record]]));
+    for (const bucket of buckets) {
+      ix.accessTokenExact.set(accessTokenExactKey(bucket, target), record);
+      const inBucket = ix.accessTokensByBucket.get(bucket);
+      if (inBucket) inBucket.set(key, record);
+      else ix.accessTokensByBucket.set(bucket, new Map([[key, record]]));
+    }
     addTo(ix.accessTokensByAccount, account, key);
   } else {
-    if (ix.accessTokenExact.get(exact)?.key === key) ix.accessTokenExact.delete(exact);
-    const inBucket = ix.accessTokensByBucket.get(bucket);
-    inBucket?.delete(key);
-    if (inBucket?.size === 0) ix.accessTokensByBucket.delete(bucket);
+    for (const bucket of buckets) {
+      const exact = accessTokenExactKey(bucket, target);
+      if (ix.accessTokenExact.get(exact)?.key === key) ix.accessTokenExact.delete(exact);
+      const inBucket = ix.accessTokensByBucket.get(bucket);
+      inBucket?.delete(key);
+      if (inBucket?.size === 0) ix.accessTokensByBucket.delete(bucket);
+    }
     removeFrom(ix.accessTokensByAccount, account, key);
   }
+}
+
+/** The bucket owner of on-behalf-of tokens: never a real home account id, which has no colon. */
+export function oboOwner(userAssertionHash: string): string {
+  return `obo:${userAssertionHash}`;
 }
 
 export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshTokenEntity, add: boolean): void {

@@ -24,6 +24,8 @@ export interface AccessTokenEntity extends Open {
   refresh_on?: string;
   /** Proof-of-possession or SSH certificate key id, from the request. */
   key_id?: string;
+  /** On-behalf-of: base64url SHA-256 of the user assertion (msal-node's field name). */
+  userAssertionHash?: string;
 }
 
 export interface RefreshTokenEntity extends Open {
@@ -36,6 +38,7 @@ export interface RefreshTokenEntity extends Open {
   last_modification_time?: string;
   /** FOCI family, from the response's `foci`. */
   family_id?: string;
+  userAssertionHash?: string;
 }
 
 export interface IdTokenEntity extends Open {

@@ -23,7 +23,9 @@ import {
   indexIdToken,
   indexRefreshToken,
   normalisedTarget,
+  oboOwner,
 } from "./indexes.js";
+import type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions } from "./queries.js";
 import {
   type AccessTokenEntity,
   type AccountEntity,
@@ -39,38 +41,7 @@ import {
 } from "./schema.js";
 import { storedTwins } from "./twins.js";
 
-export interface TokenCacheOptions {
-  /** Keep at most this many access tokens; the least recently used go first. */
-  maxAccessTokens?: number;
-  /**
-   * What app tokens (client credentials: no account) store as `home_account_id`. `null`, the
-   * default, is what MSAL Python writes, and MSAL Python finds an app token only when it is `null`.
-   * msal-node (its msal-common, so msal-browser too) writes `""` and finds an app token only when it
-   * is `""`: set `""` when msal-node is to read the cache. No single value serves both. User tokens
-   * do not depend on it, and `findAccessToken` finds app tokens stored either way.
-   */
-  appTokenHomeAccountId?: null | "";
-}
-
-/** What identifies an access token; `scopes` must be a subset of the cached target. */
-export interface AccessTokenQuery {
-  clientId: string;
-  /** `null` for app tokens (client credentials); finds those stored with `null` (MSAL Python) or `""` (msal-node). */
-  homeAccountId: string | null;
-  environment: string;
-  realm: string;
-  scopes: readonly string[];
-  keyId?: string;
-  /** Skip tokens that expire within this many seconds (MSAL refreshes 5 minutes early). */
-  minValiditySeconds?: number;
-}
-
-export interface RefreshTokenQuery {
-  homeAccountId: string;
-  environment: string;
-  clientId?: string;
-  familyId?: string;
-}
+export type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions };
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -151,7 +122,9 @@ export class TokenCache {
   findAccessToken(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenEntity | undefined {
     this.#refreshIndexesIfAliasesChanged();
     const ix = this.#indexes;
-    const bucket = accessTokenBucketKey(query.clientId, query.homeAccountId, query.environment, query.realm);
+    const owner =
+      query.userAssertionHash !== undefined ? oboOwner(query.userAssertionHash) : query.homeAccountId;
+    const bucket = accessTokenBucketKey(query.clientId, owner, query.environment, query.realm);
     const deadline = now + (query.minValiditySeconds ?? 0);
     const exact = ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(query.scopes)));
     if (exact !== undefined) {
@@ -294,6 +267,17 @@ export class TokenCache {
     return removed;
   }
 
+  /** Removes a client's app tokens (no account) in an environment group; returns how many. */
+  removeAppTokens(clientId: string, environment: string): number {
+    let removed = 0;
+    for (const at of [...this.findAccessTokensOfAccount("", environment)]) {
+      if ((at.home_account_id ?? "") === "" && at.client_id.toLowerCase() === clientId.toLowerCase()) {
+        if (this.removeEntity("AccessToken", at)) removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Removes every access token that has expired; returns how many. A full scan, for housekeeping. */
   purgeExpiredAccessTokens(now: number = nowSeconds()): number {
     let removed = 0;
@@ -305,13 +289,10 @@ export class TokenCache {
 
   /** How many entries each section holds. */
   counts(): Record<Section, number> {
-    return {
-      AccessToken: this.sections.AccessToken.size,
-      RefreshToken: this.sections.RefreshToken.size,
-      IdToken: this.sections.IdToken.size,
-      Account: this.sections.Account.size,
-      AppMetadata: this.sections.AppMetadata.size,
-    };
+    return Object.fromEntries(SECTIONS.map((section) => [section, this.sections[section].size])) as Record<
+      Section,
+      number
+    >;
   }
 
   /** The entries of one section, as stored (keys included). */

@@ -7,7 +7,7 @@
 const decoder = new TextDecoder();
 
 /** Decodes base64 or base64url text to bytes; throws `TypeError` when it is not base64. */
-export function decodeBase64(input: string): Uint8Array {
+export function decodeBase64(input: string): Uint8Array<ArrayBuffer> {
   let text = input.trim().replace(/-/g, "+").replace(/_/g, "/");
   const remainder = text.length % 4;
   if (remainder === 1) throw new TypeError("not base64: impossible length");

@@ -141,7 +141,7 @@ describe("@azure/msal-node against the emulator", () => {
       scopes: ["https://graph.microsoft.com/User.Read"],
     });
     expect(result?.account?.username).toBe(alice.username);
-    expect(result?.scopes).toContain("User.Read");
+    expect(result?.scopes).toContain("https://graph.microsoft.com/User.Read");
   });
 
   it("completes the auth code flow with PKCE by fetching the sign-in page and submitting its form", async () => {

@@ -1,0 +1,96 @@
+/**
+ * The context every flow receives: the app's identity, authority, cache, HTTP configuration,
+ * credential, telemetry and logging, made once from the options. Flows are functions of
+ * (context, request); the application classes only hold a context.
+ */
+import { type Authority, parseAuthority, parseOidcAuthority } from "../authority/authority.js";
+import { type DiscoveryOptions, type Endpoints, memoisedDiscovery } from "../authority/discovery.js";
+import { TokenCache } from "../cache/token-cache.js";
+import type { ClientAuthenticator } from "../credentials/client-auth.js";
+import type { HttpConfig } from "../http/client.js";
+import { newTelemetryState, type TelemetryState } from "../http/telemetry.js";
+import { type LogSink, logSink } from "../logging.js";
+import { VERSION } from "../version.js";
+import { type ClientApplicationOptions, DEFAULT_AUTHORITY, DEFAULT_TIMEOUT_MS } from "./options.js";
+import type { Platform } from "./platform.js";
+
+export interface AppContext {
+  clientId: string;
+  authority: Authority;
+  options: ClientApplicationOptions;
+  cache: TokenCache;
+  http: HttpConfig;
+  /** Client authentication fields; undefined for public clients. */
+  clientAuth: ClientAuthenticator | undefined;
+  telemetry: TelemetryState;
+  log: LogSink;
+  enablePiiLog: boolean;
+  platform: Platform;
+  /** Requests under way, by what they ask: identical concurrent requests share one. */
+  inflight: Map<string, Promise<unknown>>;
+  discover(authority: Authority): Promise<Endpoints>;
+  /** Headers every token request carries. */
+  defaultHeaders: Record<string, string>;
+}
+
+export function createContext(
+  clientId: string,
+  options: ClientApplicationOptions,
+  platform: Platform,
+  extra: { defaultRetryAfterSeconds: number; clientAuth?: (authority: Authority) => ClientAuthenticator },
+): AppContext {
+  const authority = options.oidcAuthority
+    ? parseOidcAuthority(options.oidcAuthority)
+    : parseAuthority(String(options.authority ?? DEFAULT_AUTHORITY), {
+        validateAuthority: options.validateAuthority ?? true,
+      });
+  const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  const transport: { proxy?: string; ca?: string | string[]; timeoutMs: number } = { timeoutMs };
+  if (options.proxy) transport.proxy = options.proxy;
+  if (options.ca) transport.ca = options.ca;
+  const http: HttpConfig = {
+    fetch: options.fetch ?? platform.createFetch(transport),
+    timeoutMs,
+    defaultRetryAfterSeconds: extra.defaultRetryAfterSeconds,
+    cache: options.httpCache ?? new Map(),
+    log: logSink(options.logger),
+  };
+  if (options.proxy) http.proxy = options.proxy;
+  const discover = memoisedDiscovery();
+  const discoveryOptions: DiscoveryOptions = {
+    http,
+    instanceDiscovery: options.validateAuthority === false ? false : (options.instanceDiscovery ?? true),
+  };
+  const defaultHeaders: Record<string, string> = {
+    "x-client-sku": "msal.ts",
+    "x-client-ver": VERSION,
+    "x-client-os": platform.os,
+    "x-ms-lib-capability": "retry-after, h429",
+  };
+  if (options.appName) defaultHeaders["x-app-name"] = options.appName;
+  if (options.appVersion) defaultHeaders["x-app-ver"] = options.appVersion;
+  return {
+    clientId,
+    authority,
+    options,
+    cache: options.tokenCache ?? new TokenCache(),
+    http,
+    clientAuth: extra.clientAuth?.(authority),
+    telemetry: newTelemetryState(),
+    log: http.log,
+    enablePiiLog: options.enablePiiLog ?? false,
+    platform,
+    inflight: new Map(),
+    discover: (a) => discover(a, discoveryOptions),
+    defaultHeaders,
+  };
+}
+
+/** Runs `work` once for concurrent callers with the same key; later callers share its result. */
+export function singleFlight<T>(ctx: AppContext, key: string, work: () => Promise<T>): Promise<T> {
+  const running = ctx.inflight.get(key) as Promise<T> | undefined;
+  if (running) return running;
+  const started = work().finally(() => ctx.inflight.delete(key));
+  ctx.inflight.set(key, started);
+  return started;
+}

@@ -1,0 +1,48 @@
+/**
+ * What differs between runtimes: how HTTP is sent, where environment variables come from, what the
+ * OS is called, and how certificate credentials are read. The portable defaults use the global
+ * `fetch`; the Node entry installs Node's (proxy, CA, keep-alive, PFX, encrypted PEM).
+ */
+import type { CertificatePreparer } from "../credentials/client-auth.js";
+import { preparePortableCertificate } from "../credentials/portable-certificate.js";
+import type { FetchLike } from "../http/types.js";
+
+export interface TransportOptions {
+  proxy?: string;
+  ca?: string | string[];
+  timeoutMs?: number;
+}
+
+export interface Platform {
+  /** The default transport for an app, given its options. */
+  createFetch(options: TransportOptions): FetchLike;
+  env(): Record<string, string | undefined>;
+  /** Sent as `x-client-OS`. */
+  os: string;
+  prepareCertificate: CertificatePreparer;
+}
+
+const portable: Platform = {
+  createFetch(options) {
+    if (options.proxy || options.ca) {
+      throw new Error(
+        "The proxy and ca options need the Node entry of msal-ts; elsewhere pass a fetch that does it.",
+      );
+    }
+    return (url, init) => fetch(url, init);
+  },
+  env: () => ({}),
+  os: "unknown",
+  prepareCertificate: preparePortableCertificate,
+};
+
+let current: Platform = portable;
+
+/** The platform apps use when none is given; the Node entry sets it when imported. */
+export function defaultPlatform(): Platform {
+  return current;
+}
+
+export function setDefaultPlatform(platform: Platform): void {
+  current = platform;
+}

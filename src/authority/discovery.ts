@@ -1,0 +1,143 @@
+/**
+ * Tenant discovery (the OpenID configuration) and, for hosts Microsoft does not know, instance
+ * discovery. Each runs once per app and authority (memoised), and the GETs are kept in the HTTP
+ * cache for a day, so a CLI that persists `httpCache` skips them on later runs.
+ * https://openid.net/specs/openid-connect-discovery-1_0.html
+ */
+import { ConfigurationError, MsalError } from "../errors.js";
+import type { HttpConfig } from "../http/client.js";
+import { send } from "../http/client.js";
+import { registerAliasGroup } from "./aliases.js";
+import type { Authority } from "./authority.js";
+
+export interface Endpoints {
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  deviceAuthorizationEndpoint?: string;
+  endSessionEndpoint?: string;
+  issuer?: string;
+  /** The tenant segment of the token endpoint: the cache's `realm` (a GUID for Entra tenants named by domain). */
+  realm: string;
+}
+
+export const DEFAULT_INSTANCE_DISCOVERY_ENDPOINT =
+  "https://login.microsoftonline.com/common/discovery/instance";
+
+export interface DiscoveryOptions {
+  http: HttpConfig;
+  /** `false` turns instance discovery off; a string is the endpoint to use. */
+  instanceDiscovery: boolean | string;
+  signal?: AbortSignal;
+}
+
+async function getJson(
+  http: HttpConfig,
+  url: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const response = await send(http, {
+    method: "GET",
+    url,
+    headers: { accept: "application/json" },
+    ...(signal ? { signal } : {}),
+  });
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(response.body);
+    if (typeof parsed === "object" && parsed !== null) json = parsed as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json };
+}
+
+async function tenantDiscoveryUrl(authority: Authority, options: DiscoveryOptions): Promise<string> {
+  if (options.instanceDiscovery === false || authority.knownToMicrosoft || authority.knownToDeveloper)
+    return authority.discoveryUrl;
+  const endpoint =
+    typeof options.instanceDiscovery === "string"
+      ? options.instanceDiscovery
+      : DEFAULT_INSTANCE_DISCOVERY_ENDPOINT;
+  const query = new URLSearchParams({
+    "api-version": "1.1",
+    authorization_endpoint: `${authority.url}/oauth2/v2.0/authorize`,
+  });
+  const { json } = await getJson(options.http, `${endpoint}?${query}`, options.signal);
+  if (json?.error === "invalid_instance") {
+    throw new ConfigurationError(
+      "authority",
+      `The authority ${authority.url} is not a known Entra ID instance (invalid_instance). If it is yours (a custom domain, a test server), pass validateAuthority: false or instanceDiscovery: false.`,
+    );
+  }
+  if (Array.isArray(json?.metadata)) {
+    for (const group of json.metadata as Array<{ aliases?: unknown }>) {
+      if (Array.isArray(group.aliases)) registerAliasGroup(group.aliases.map(String));
+    }
+  }
+  if (typeof json?.tenant_discovery_endpoint !== "string") {
+    throw new MsalError(
+      "instance_discovery_failed",
+      `Instance discovery at ${endpoint} gave no tenant_discovery_endpoint for ${authority.url}.`,
+    );
+  }
+  return json.tenant_discovery_endpoint;
+}
+
+export async function discoverEndpoints(authority: Authority, options: DiscoveryOptions): Promise<Endpoints> {
+  const url = await tenantDiscoveryUrl(authority, options);
+  const { status, json } = await getJson(options.http, url, options.signal);
+  if (status >= 400 && status < 500) {
+    throw new ConfigurationError(
+      "authority",
+      `Unable to get the configuration of authority ${authority.url}: ${url} answered HTTP ${status}${json?.error_description ? ` (${String(json.error_description).split(" Trace ID")[0]})` : ""}. Check the tenant id or domain; an Entra authority looks like https://login.microsoftonline.com/<tenant>.`,
+    );
+  }
+  if (status !== 200 || !json) {
+    throw new MsalError(
+      "discovery_failed",
+      `OpenID discovery at ${url} answered HTTP ${status}${json ? "" : " without JSON"}. Try again later.`,
+    );
+  }
+  const {
+    authorization_endpoint,
+    token_endpoint,
+    device_authorization_endpoint,
+    end_session_endpoint,
+    issuer,
+  } = json;
+  if (typeof authorization_endpoint !== "string" || typeof token_endpoint !== "string") {
+    throw new MsalError(
+      "discovery_failed",
+      `The OpenID configuration at ${url} lacks authorization_endpoint or token_endpoint.`,
+    );
+  }
+  const endpoints: Endpoints = {
+    authorizationEndpoint: authorization_endpoint,
+    tokenEndpoint: token_endpoint,
+    realm: new URL(token_endpoint).pathname.split("/").filter(Boolean)[0] ?? authority.tenant,
+  };
+  if (typeof device_authorization_endpoint === "string")
+    endpoints.deviceAuthorizationEndpoint = device_authorization_endpoint;
+  if (typeof end_session_endpoint === "string") endpoints.endSessionEndpoint = end_session_endpoint;
+  if (typeof issuer === "string") endpoints.issuer = issuer;
+  return endpoints;
+}
+
+/** Discovery memoised by URL: concurrent callers share one round trip; a failure is not remembered. */
+export function memoisedDiscovery(): (authority: Authority, options: DiscoveryOptions) => Promise<Endpoints> {
+  const memo = new Map<string, Promise<Endpoints>>();
+  return (authority, options) => {
+    const key = authority.url.toLowerCase();
+    let pending = memo.get(key);
+    if (!pending) {
+      // Shared by every caller, so no one caller's signal may cancel it; the HTTP timeout bounds it.
+      pending = discoverEndpoints(authority, {
+        http: options.http,
+        instanceDiscovery: options.instanceDiscovery,
+      });
+      memo.set(key, pending);
+      pending.catch(() => memo.delete(key));
+    }
+    return pending;
+  };
+}

@@ -1,0 +1,36 @@
+/** Options of the token cache and the shapes of its lookups. */
+
+export interface TokenCacheOptions {
+  /** Keep at most this many access tokens; the least recently used go first. */
+  maxAccessTokens?: number;
+  /**
+   * What app tokens (client credentials: no account) store as `home_account_id`. `null`, the
+   * default, is what MSAL Python writes, and MSAL Python finds an app token only when it is `null`.
+   * msal-node (its msal-common, so msal-browser too) writes `""` and finds an app token only when it
+   * is `""`: set `""` when msal-node is to read the cache. No single value serves both. User tokens
+   * do not depend on it, and `findAccessToken` finds app tokens stored either way.
+   */
+  appTokenHomeAccountId?: null | "";
+}
+
+/** What identifies an access token; `scopes` must be a subset of the cached target. */
+export interface AccessTokenQuery {
+  clientId: string;
+  /** `null` for app tokens (client credentials); finds those stored with `null` (MSAL Python) or `""` (msal-node). */
+  homeAccountId: string | null;
+  environment: string;
+  realm: string;
+  scopes: readonly string[];
+  keyId?: string;
+  /** Find on-behalf-of tokens by the hash of the user assertion (`homeAccountId` is then ignored). */
+  userAssertionHash?: string;
+  /** Skip tokens that expire within this many seconds (MSAL refreshes 5 minutes early). */
+  minValiditySeconds?: number;
+}
+
+export interface RefreshTokenQuery {
+  homeAccountId: string;
+  environment: string;
+  clientId?: string;
+  familyId?: string;
+}

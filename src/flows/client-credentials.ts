@@ -1,0 +1,87 @@
+/**
+ * Client credentials: an app's own token (spec section 3.7). The cache first, unless the caller
+ * forces a refresh or brings a claims challenge; a token past its `refresh_on` is returned at once
+ * and renewed in the background; identical concurrent requests share one network call.
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+ */
+import { type AppContext, singleFlight } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import type { Authority } from "../authority/authority.js";
+import type { Endpoints } from "../authority/discovery.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenResult } from "../protocol/token-result.js";
+import {
+  type AuthorityOverride,
+  cacheHitResult,
+  EXPIRY_BUFFER_SECONDS,
+  nowSeconds,
+  requestAuthority,
+  requestToken,
+  scopeParameter,
+} from "./common.js";
+
+export interface ClientCredentialRequest extends AuthorityOverride {
+  /** Skip the cache and ask the identity provider for a new token. */
+  forceRefresh?: boolean;
+  /** The claims challenge from a resource's `WWW-Authenticate` header; skips the cache. */
+  claimsChallenge?: string;
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+/** Where the token request goes: the regional endpoint when a region is in use. */
+export type RegionalEndpoint = (authority: Authority, endpoints: Endpoints) => Promise<string | undefined>;
+
+export async function acquireTokenForClient(
+  ctx: AppContext,
+  scopes: string[],
+  request: ClientCredentialRequest,
+  regionalEndpoint: RegionalEndpoint,
+): Promise<TokenResult> {
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  request.signal?.throwIfAborted();
+  const authority = requestAuthority(ctx, request);
+  const endpoints = await ctx.discover(authority);
+  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  const send = (reason: number) =>
+    singleFlight(
+      ctx,
+      `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}`,
+      async () =>
+        requestToken({
+          ctx,
+          endpoints,
+          postUrl: (await regionalEndpoint(authority, endpoints)) ?? endpoints.tokenEndpoint,
+          form: { grant_type: "client_credentials", scope: scopeParameter(scopes), claims },
+          api: API_ID.forClient,
+          reason,
+          ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+          cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
+        }),
+    );
+  if (request.forceRefresh || request.claimsChallenge) return send(REFRESH_REASON.forceRefresh);
+  const now = nowSeconds();
+  const hit = ctx.cache.findAccessToken(
+    {
+      clientId: ctx.clientId,
+      homeAccountId: null,
+      environment: authority.host,
+      realm: endpoints.realm,
+      scopes,
+      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+    },
+    now,
+  );
+  if (!hit) return send(REFRESH_REASON.absent);
+  ctx.telemetry.cacheHits++;
+  if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
+    // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
+    send(REFRESH_REASON.aging).catch((error: unknown) =>
+      ctx.log("warning", `Background refresh failed: ${String(error)}`),
+    );
+  }
+  return cacheHitResult(hit, now);
+}

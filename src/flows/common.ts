@@ -1,0 +1,91 @@
+/** Pieces every flow uses: which authority a request goes to, cache hits as results, token requests. */
+import type { AppContext } from "../app/context.js";
+import { type Authority, parseAuthority, withTenant } from "../authority/authority.js";
+import type { Endpoints } from "../authority/discovery.js";
+import type { TokenCacheEvent } from "../cache/event.js";
+import type { AccessTokenEntity } from "../cache/schema.js";
+import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
+import { postTokenRequest } from "../protocol/token-request.js";
+import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
+
+/** Access tokens within this many seconds of expiry are not served (MSAL's 5-minute buffer). */
+export const EXPIRY_BUFFER_SECONDS = 300;
+
+export interface AuthorityOverride {
+  /** A tenant (id or domain) for this request instead of the app's: multi-tenant apps. */
+  tenant?: string;
+  /** A whole authority URL for this request. */
+  authority?: string;
+}
+
+export function requestAuthority(ctx: AppContext, request: AuthorityOverride): Authority {
+  const validateAuthority = ctx.options.validateAuthority ?? true;
+  if (request.authority) return parseAuthority(request.authority, { validateAuthority });
+  if (request.tenant) return withTenant(ctx.authority, request.tenant, { validateAuthority });
+  return ctx.authority;
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** A cache hit as MSAL returns it: only the token, its type, its lifetime and where it came from. */
+export function cacheHitResult(entry: AccessTokenEntity, now = nowSeconds()): TokenSuccess {
+  const result: TokenSuccess = {
+    access_token: entry.secret,
+    token_type: entry.token_type ?? "Bearer",
+    expires_in: Number(entry.expires_on) - now,
+    token_source: "cache",
+  };
+  if (entry.refresh_on !== undefined) result.refresh_on = Number(entry.refresh_on);
+  return result;
+}
+
+export interface TokenCall {
+  ctx: AppContext;
+  endpoints: Endpoints;
+  /** Where to POST, when not the discovered token endpoint (regional endpoints). */
+  postUrl?: string;
+  form: Record<string, string | undefined>;
+  api: string;
+  reason: number;
+  correlationId?: string;
+  signal?: AbortSignal;
+  /** What the cache needs besides the response; `undefined` skips the cache. */
+  cacheEvent?: Omit<TokenCacheEvent, "response" | "tokenEndpoint" | "clientId">;
+}
+
+/** Sends a token request with the client's authentication and telemetry, and caches a success. */
+export async function requestToken(call: TokenCall): Promise<TokenResult> {
+  const { ctx, endpoints } = call;
+  const correlationId = call.correlationId ?? crypto.randomUUID();
+  const auth = ctx.clientAuth ? await ctx.clientAuth(endpoints.tokenEndpoint) : {};
+  const { result, raw } = await postTokenRequest(ctx.http, {
+    tokenEndpoint: call.postUrl ?? endpoints.tokenEndpoint,
+    form: { client_id: ctx.clientId, ...call.form, client_info: "1", ...auth },
+    headers: {
+      ...ctx.defaultHeaders,
+      "client-request-id": correlationId,
+      ...telemetryHeaders(ctx.telemetry, call.api, call.reason),
+    },
+    ...(call.signal ? { signal: call.signal } : {}),
+  });
+  recordOutcome(ctx.telemetry, call.api, correlationId, "error" in result ? String(result.error) : undefined);
+  if ("error" in result) {
+    ctx.log("warning", `Token request failed: ${result.error} (correlation id ${correlationId}).`);
+    return result;
+  }
+  if (call.cacheEvent && raw) {
+    ctx.cache.add({
+      ...call.cacheEvent,
+      clientId: ctx.clientId,
+      tokenEndpoint: endpoints.tokenEndpoint,
+      response: raw,
+    });
+  }
+  ctx.log("info", `Token obtained from the identity provider (correlation id ${correlationId}).`);
+  return result;
+}
+
+/** Scopes as the `scope` parameter: sorted and space-joined, as MSAL Python sends them. */
+export function scopeParameter(scopes: Iterable<string>): string {
+  return [...new Set(scopes)].sort().join(" ");
+}

@@ -1,0 +1,101 @@
+/**
+ * On-behalf-of: a web API exchanges the access token it was called with for a token to a
+ * downstream API (spec section 3.8). Tokens are cached under a hash of the incoming assertion
+ * (never the assertion itself), so repeated calls with the same assertion hit the cache.
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
+ */
+import { type AppContext, singleFlight } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import { ArgumentError } from "../errors.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { encodeBase64Url } from "../protocol/base64.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenResult } from "../protocol/token-result.js";
+import {
+  type AuthorityOverride,
+  cacheHitResult,
+  EXPIRY_BUFFER_SECONDS,
+  nowSeconds,
+  requestAuthority,
+  requestToken,
+  scopeParameter,
+} from "./common.js";
+import { decorateScopes } from "./scopes.js";
+
+export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+export interface OnBehalfOfRequest extends AuthorityOverride {
+  forceRefresh?: boolean;
+  claimsChallenge?: string;
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+/** base64url SHA-256 of the assertion, as msal-node stores it. */
+export async function assertionHash(assertion: string): Promise<string> {
+  return encodeBase64Url(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(assertion))),
+  );
+}
+
+export async function acquireTokenOnBehalfOf(
+  ctx: AppContext,
+  userAssertion: string,
+  scopes: string[],
+  request: OnBehalfOfRequest,
+): Promise<TokenResult> {
+  if (typeof userAssertion !== "string" || userAssertion === "") {
+    throw new ArgumentError(
+      "userAssertion",
+      "userAssertion must be the access token your API was called with (the bearer token), a non-empty string.",
+    );
+  }
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  request.signal?.throwIfAborted();
+  const authority = requestAuthority(ctx, request);
+  const [endpoints, hash] = await Promise.all([ctx.discover(authority), assertionHash(userAssertion)]);
+  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  const skipCache = request.forceRefresh || request.claimsChallenge;
+  if (!skipCache) {
+    const now = nowSeconds();
+    const hit = ctx.cache.findAccessToken(
+      {
+        clientId: ctx.clientId,
+        homeAccountId: null,
+        userAssertionHash: hash,
+        environment: authority.host,
+        realm: endpoints.realm,
+        scopes,
+        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+      },
+      now,
+    );
+    if (hit) {
+      ctx.telemetry.cacheHits++;
+      return cacheHitResult(hit, now);
+    }
+  }
+  const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
+  return singleFlight(
+    ctx,
+    `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}`,
+    () =>
+      requestToken({
+        ctx,
+        endpoints,
+        form: {
+          grant_type: JWT_BEARER_GRANT,
+          assertion: userAssertion,
+          requested_token_use: "on_behalf_of",
+          scope: scopeParameter(decorated),
+          claims,
+        },
+        api: API_ID.onBehalfOf,
+        reason: skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.notSilent,
+        ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+        cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
+      }),
+  );
+}

@@ -1,0 +1,396 @@
+/**
+ * Turns whatever `fetch` threw (a `TypeError: fetch failed` wrapping a Node or undici error, a
+ * `DOMException` from an aborted signal, ...) into a {@link NetworkError} that names the URL, the
+ * cause and what to do about it. Portable: it only reads `name`, `code`, `message` and `cause`.
+ */
+import { MsalError } from "../errors.js";
+
+/** What kind of transport failure a {@link NetworkError} is. */
+export type NetworkFailureKind =
+  | "dns"
+  | "connection_refused"
+  | "connection_reset"
+  | "tls"
+  | "proxy"
+  | "timeout"
+  | "aborted"
+  | "unknown";
+
+/**
+ * A request could not be sent or its response not received: the host did not resolve, the
+ * connection was refused or dropped, TLS or the proxy failed, it timed out or it was aborted.
+ * `code` is always `"network_error"`; `kind` says which failure it was and `hint` what to do.
+ * `url` is the request's URL without its query string, fragment or credentials (they may hold
+ * secrets), and `cause` is the error `fetch` threw.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await app.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] });
+ * } catch (e) {
+ *   if (e instanceof NetworkError && e.kind === "tls") console.error(e.hint);
+ *   else throw e;
+ * }
+ * ```
+ */
+export class NetworkError extends MsalError {
+  /** The request's URL, without query string, fragment or credentials. */
+  readonly url: string;
+  readonly kind: NetworkFailureKind;
+  /** What to do about it (also the last sentence of `message`). */
+  readonly hint: string;
+
+  constructor(
+    kind: NetworkFailureKind,
+    url: string,
+    message: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super("network_error", message, options);
+    this.url = url;
+    this.kind = kind;
+    this.hint = hint;
+  }
+}
+
+/** What is known about the transport, to make the message precise. */
+export interface NetworkErrorContext {
+  /** The proxy the request went through, if any (its password never reaches the message). */
+  proxy?: string;
+  /** The timeout that applied, in milliseconds. */
+  timeoutMs?: number;
+}
+
+const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA"]);
+const REFUSED_CODES = new Set(["ECONNREFUSED"]);
+const RESET_CODES = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE", "ECONNABORTED", "UND_ERR_CLOSED"]);
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+]);
+/** Certificates that do not chain to a trusted root: the fix is a CA. */
+const UNTRUSTED_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+]);
+const VALIDITY_CODES = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED"]);
+const NAME_CODES = new Set(["ERR_TLS_CERT_ALTNAME_INVALID", "HOSTNAME_MISMATCH"]);
+
+/** The hint for a certificate that does not chain to a trusted root. */
+const UNTRUSTED_CERTIFICATE_HINT =
+  "The server's certificate is not trusted: pass its CA with the `ca` option or NODE_EXTRA_CA_CERTS (a corporate proxy that inspects TLS needs its CA here).";
+/** The hint for a handshake that failed before any certificate was checked. */
+const TLS_HANDSHAKE_HINT =
+  "The TLS handshake failed: check that the URL's port serves HTTPS and that nothing between you and the server breaks TLS (behind a proxy, set HTTPS_PROXY).";
+
+interface Link {
+  name: string;
+  code: string;
+  message: string;
+  value: Record<string, unknown>;
+}
+
+function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/** The error, its causes and (for `AggregateError`) its members, outermost first. */
+function chainOf(error: unknown): Link[] {
+  const links: Link[] = [];
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0 && links.length < 20) {
+    const current = queue.shift();
+    if (current === null || typeof current !== "object" || seen.has(current)) continue;
+    seen.add(current);
+    const value = current as Record<string, unknown>;
+    links.push({
+      name: str(value.name),
+      code: typeof value.code === "string" ? value.code : "",
+      message: str(value.message),
+      value,
+    });
+    if (value.cause !== undefined) queue.push(value.cause);
+    if (Array.isArray(value.errors)) queue.push(...value.errors);
+  }
+  return links;
+}
+
+/** `scheme://host/path` of a URL: no query, fragment or credentials. */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return url.replace(/[?#].*$/s, "").replace(/\/\/[^/@]*@/, "//");
+  }
+}
+
+interface ProxyInfo {
+  /** The proxy URL without its password. */
+  display: string;
+  hostname: string;
+  port: number;
+  password: string;
+}
+
+function proxyInfo(proxy: string | undefined): ProxyInfo | undefined {
+  if (!proxy) return undefined;
+  try {
+    const parsed = new URL(proxy);
+    const user = parsed.username ? `${parsed.username}@` : "";
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === "https:" ? 443 : 80;
+    return {
+      display: `${parsed.protocol}//${user}${parsed.host}`,
+      hostname: parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase(),
+      port,
+      password: decodeURIComponent(parsed.password),
+    };
+  } catch {
+    return { display: "(the configured proxy)", hostname: "", port: 0, password: "" };
+  }
+}
+
+/**
+ * Whether a connection failure (DNS, refused, connect timeout) was about the proxy rather than the
+ * server: its host name or port is the proxy's, or it names no endpoint at all.
+ */
+function aboutProxy(link: Link, proxy: ProxyInfo): boolean {
+  const hostname = str(link.value.hostname).toLowerCase();
+  if (hostname) return hostname === proxy.hostname;
+  const port = link.value.port;
+  if (typeof port === "number") return port === proxy.port;
+  const attempted = /attempted address: (.+):(\d+),/.exec(link.message);
+  if (attempted) return attempted[1]?.toLowerCase() === proxy.hostname || Number(attempted[2]) === proxy.port;
+  return true;
+}
+
+/** `CODE: message`, or the message alone when it already names the code. */
+function detail(link: Link): string {
+  if (!link.code || link.message.includes(link.code)) return link.message || link.code || link.name;
+  return link.message ? `${link.code}: ${link.message}` : link.code;
+}
+
+interface Classified {
+  kind: NetworkFailureKind;
+  cause: string;
+  hint: string;
+}
+
+function proxyFailure(proxy: ProxyInfo | undefined, what: string, status?: number): Classified {
+  const name = proxy ? `the proxy ${proxy.display}` : "the proxy";
+  const hint =
+    status === 407
+      ? `The proxy requires authentication: give the credentials in the proxy URL (http://user:password@host:port) or fix them in HTTPS_PROXY; hosts that must not use the proxy go in NO_PROXY.`
+      : `Check the proxy's address and that it allows tunnels to this host, or fix HTTPS_PROXY; hosts that must not use the proxy go in NO_PROXY.`;
+  return { kind: "proxy", cause: `${name} ${what}`, hint };
+}
+
+function classify(links: Link[], url: string, context: NetworkErrorContext): Classified {
+  const proxy = proxyInfo(context.proxy);
+  const find = (test: (link: Link) => boolean) => links.find(test);
+  const host = (() => {
+    try {
+      return new URL(url).hostname;
+    } catch {
+      return "the host";
+    }
+  })();
+
+  const timeoutSignal = find((l) => l.name === "TimeoutError");
+  if (timeoutSignal) {
+    const after = context.timeoutMs ? ` after ${context.timeoutMs} ms` : "";
+    return {
+      kind: "timeout",
+      cause: `the request timed out${after} (${timeoutSignal.message || "TimeoutError"})`,
+      hint: "Check the network and the server, or raise the `timeout` option.",
+    };
+  }
+
+  const proxyStatus = find((l) => /Proxy response \(\d{3}\)/.test(l.message));
+  if (proxyStatus) {
+    const status = Number(/Proxy response \((\d{3})\)/.exec(proxyStatus.message)?.[1]);
+    const reason = status === 407 ? " Proxy Authentication Required" : "";
+    return proxyFailure(proxy, `answered the tunnel request with ${status}${reason}`, status);
+  }
+  const proxyAuth = find((l) => /Proxy Authentication Required/i.test(l.message));
+  if (proxyAuth) return proxyFailure(proxy, "answered with 407 Proxy Authentication Required", 407);
+  const proxyOther = find(
+    (l) =>
+      l.code === "UND_ERR_PRX_TLS" ||
+      l.code === "UND_ERR_PRX_CONN" ||
+      (l.code === "UND_ERR_ABORTED" && /proxy/i.test(l.message)),
+  );
+  if (proxyOther) {
+    const inner = links[links.indexOf(proxyOther) + 1];
+    return proxyFailure(proxy, `failed (${detail(proxyOther)}${inner ? `: ${detail(inner)}` : ""})`);
+  }
+
+  const tls = find(
+    (l) =>
+      UNTRUSTED_CODES.has(l.code) ||
+      VALIDITY_CODES.has(l.code) ||
+      NAME_CODES.has(l.code) ||
+      l.code.startsWith("ERR_SSL_") ||
+      l.code.startsWith("ERR_TLS_"),
+  );
+  if (tls) {
+    const cause = `the TLS connection failed (${detail(tls)})`;
+    if (VALIDITY_CODES.has(tls.code)) {
+      const hint =
+        "The server's certificate is expired, not yet valid or revoked: check the server's certificate and this machine's clock.";
+      return { kind: "tls", cause, hint };
+    }
+    if (NAME_CODES.has(tls.code)) {
+      const hint = `The server's certificate does not name ${host}: check the host name in the URL (a corporate proxy that inspects TLS needs its CA in the \`ca\` option).`;
+      return { kind: "tls", cause, hint };
+    }
+    if (tls.code.startsWith("ERR_SSL_") || tls.code.startsWith("ERR_TLS_")) {
+      return { kind: "tls", cause, hint: TLS_HANDSHAKE_HINT };
+    }
+    return { kind: "tls", cause, hint: UNTRUSTED_CERTIFICATE_HINT };
+  }
+
+  const dns = find((l) => DNS_CODES.has(l.code));
+  if (dns) {
+    const name = str(dns.value.hostname) || host;
+    if (proxy && aboutProxy(dns, proxy)) return proxyFailure(proxy, `could not be resolved (${dns.code})`);
+    return {
+      kind: "dns",
+      cause: `the host name ${name} could not be resolved (${dns.code})`,
+      hint: "Check the host name and your DNS; behind a proxy, set HTTPS_PROXY.",
+    };
+  }
+
+  const refused = find((l) => REFUSED_CODES.has(l.code));
+  if (refused) {
+    if (proxy && aboutProxy(refused, proxy))
+      return proxyFailure(proxy, `refused the connection (${refused.code})`);
+    const address = str(refused.value.address);
+    const port = refused.value.port;
+    const where =
+      address && typeof port === "number"
+        ? ` to ${address.includes(":") ? `[${address}]` : address}:${port}`
+        : "";
+    return {
+      kind: "connection_refused",
+      cause: `the connection${where} was refused (${refused.code})`,
+      hint: "Check the host and port, and that the server is running; behind a proxy, set HTTPS_PROXY.",
+    };
+  }
+
+  const timeout = find((l) => TIMEOUT_CODES.has(l.code));
+  if (timeout) {
+    if (proxy && timeout.code === "UND_ERR_CONNECT_TIMEOUT" && aboutProxy(timeout, proxy))
+      return proxyFailure(proxy, `could not be connected to in time (${timeout.code})`);
+    const what =
+      timeout.code === "UND_ERR_HEADERS_TIMEOUT"
+        ? "the server sent no response in time"
+        : timeout.code === "UND_ERR_BODY_TIMEOUT"
+          ? "the response body stopped arriving"
+          : "the connection could not be established in time";
+    const after = context.timeoutMs ? ` (${context.timeoutMs} ms, ${timeout.code})` : ` (${timeout.code})`;
+    return {
+      kind: "timeout",
+      cause: `${what}${after}`,
+      hint: "Check the network and the server, or raise the `timeout` option.",
+    };
+  }
+
+  const reset = find((l) => RESET_CODES.has(l.code));
+  if (reset && /before secure TLS connection/i.test(reset.message)) {
+    return {
+      kind: "tls",
+      cause: `the TLS handshake did not complete (${detail(reset)})`,
+      hint: TLS_HANDSHAKE_HINT,
+    };
+  }
+  if (reset) {
+    const via = proxy ? ` or the proxy ${proxy.display}` : "";
+    return {
+      kind: "connection_reset",
+      cause: `the connection was closed before the response was complete (${detail(reset)})`,
+      hint: `Retry; if it keeps happening, check the server${via} and any firewall in between (behind a proxy, set HTTPS_PROXY).`,
+    };
+  }
+
+  const abort = find((l) => l.name === "AbortError");
+  if (abort) {
+    return {
+      kind: "aborted",
+      cause: "the request was aborted through its AbortSignal",
+      hint: "It was cancelled by the caller; retry if that was not intended.",
+    };
+  }
+
+  const innermost = links[links.length - 1];
+  const cause = innermost ? detail(innermost) : "";
+  const via = proxy ? `, the proxy ${proxy.display}` : "";
+  return {
+    kind: "unknown",
+    cause: `it failed (${cause || "an unknown error"})`,
+    hint: `Check the network connection to ${host}${via} and HTTPS_PROXY/NO_PROXY if you are behind a proxy.`,
+  };
+}
+
+/** Removes what must not be printed: the proxy password and the URL's query string. */
+function scrub(text: string, url: string, context: NetworkErrorContext): string {
+  let out = text;
+  const secrets: string[] = [];
+  const password = proxyInfo(context.proxy)?.password;
+  if (password) secrets.push(password);
+  const rawPassword = /\/\/[^/:@]*:([^/@]*)@/.exec(context.proxy ?? "")?.[1];
+  if (rawPassword) secrets.push(rawPassword);
+  const query = /[?#].+$/s.exec(url)?.[0];
+  if (query) secrets.push(query.slice(1));
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join("***");
+  return out;
+}
+
+/**
+ * Turns whatever `fetch` threw into a {@link NetworkError} naming the URL, the cause and a hint.
+ * It walks the `cause` chain (and `AggregateError` members) for Node, undici and DOM error names
+ * and codes. The message is one sentence naming the URL (without its query string) and the cause,
+ * then the hint; `cause` is `error` itself. A `NetworkError` is returned as it is.
+ *
+ * @param error What `fetch` threw (or rejected with).
+ * @param url The URL that was requested; only its scheme, host and path are kept.
+ * @param context The proxy in use and the timeout, if known, for a precise message.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   return await fetch(url, { signal: AbortSignal.timeout(30_000) });
+ * } catch (e) {
+ *   throw networkErrorFrom(e, url, { timeoutMs: 30_000 });
+ *   // NetworkError: Could not reach https://login.example/common/v2.0/.well-known/openid-configuration:
+ *   // the host name login.example could not be resolved (ENOTFOUND). Check the host name and your
+ *   // DNS; behind a proxy, set HTTPS_PROXY.
+ * }
+ * ```
+ */
+export function networkErrorFrom(
+  error: unknown,
+  url: string,
+  context: NetworkErrorContext = {},
+): NetworkError {
+  if (error instanceof NetworkError) return error;
+  const shown = safeUrl(url);
+  const links = chainOf(error);
+  if (links.length === 0 && error !== undefined && error !== null) {
+    links.push({ name: "", code: "", message: String(error), value: {} });
+  }
+  const { kind, cause, hint } = classify(links, url, context);
+  const message = scrub(`Could not reach ${shown}: ${cause}. ${hint}`, url, context);
+  return new NetworkError(kind, shown, message, scrub(hint, url, context), { cause: error });
+}

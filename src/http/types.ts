@@ -1,0 +1,38 @@
+/** The HTTP injection point and the values the HTTP layer passes around. */
+
+/**
+ * Any fetch-compatible function: the global `fetch`, undici's, or your own (for tests, proxies,
+ * recording). msal-ts calls it with a URL string and a `RequestInit`.
+ */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * Where throttling entries and cached discovery responses live (MSAL Python's `http_cache`). A
+ * `Map` works; so does any store with these three methods. Values are plain JSON, so the store can
+ * be persisted across runs of a CLI.
+ */
+export interface HttpCacheStore {
+  get(key: string): unknown;
+  set(key: string, value: unknown): unknown;
+  delete(key: string): unknown;
+}
+
+export interface HttpRequest {
+  method: "GET" | "POST";
+  url: string;
+  headers: Record<string, string>;
+  /** Form fields for a POST (`application/x-www-form-urlencoded`). */
+  form?: Record<string, string>;
+  /** A raw body with its content type (WS-Trust SOAP). */
+  body?: { contentType: string; text: string };
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: string;
+  /** Set when the response is a replay because the server asked msal-ts to wait: epoch ms of the end of the wait. */
+  throttledUntil?: number;
+}

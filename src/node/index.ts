@@ -1,0 +1,13 @@
+/**
+ * The Node.js entry of msal-ts: the same names as the portable entry, with Node's transport (proxy
+ * from HTTPS_PROXY/NO_PROXY or `proxy`, extra CAs with `ca`, keep-alive) and certificate loading
+ * (PFX, encrypted PEM) installed as the defaults.
+ * @packageDocumentation
+ */
+import { setDefaultPlatform } from "../app/platform.js";
+import { nodePlatform } from "./platform.js";
+
+setDefaultPlatform(nodePlatform);
+
+export * from "../index.js";
+export { nodePlatform };

@@ -1,0 +1,36 @@
+/**
+ * The Node.js platform: undici transport with proxy, CA and keep-alive; `process.env`; and
+ * certificate credentials from PFX files, encrypted PEM and PKCS#1 keys.
+ */
+import type { Platform } from "../app/platform.js";
+import { extractCerts } from "../credentials/certificate.js";
+import { withThumbprints } from "../credentials/portable-certificate.js";
+import type { CertificateCredential, PfxCredential, PreparedCertificate } from "../credentials/types.js";
+import { createNodeFetch } from "./fetch.js";
+import { readPkcs12 } from "./pkcs12.js";
+import { certificateThumbprints, normalisePrivateKey } from "./private-key.js";
+
+function prepareNodeCertificate(
+  credential: CertificateCredential | PfxCredential,
+): PreparedCertificate | Promise<PreparedCertificate> {
+  if ("pfx" in credential) {
+    const contents = readPkcs12(credential.pfx, credential.passphrase);
+    const thumbprints = certificateThumbprints(contents.certificatePem);
+    const prepared: PreparedCertificate = {
+      privateKeyPkcs8: contents.privateKeyPem,
+      thumbprintSha1: thumbprints.sha1,
+      thumbprintSha256: thumbprints.sha256,
+    };
+    if (credential.sendX5c) prepared.x5c = contents.chainPem.flatMap((pem) => extractCerts(pem));
+    return prepared;
+  }
+  const { pkcs8Pem } = normalisePrivateKey(credential.privateKey, credential.passphrase);
+  return withThumbprints({ privateKeyPkcs8: pkcs8Pem }, credential);
+}
+
+export const nodePlatform: Platform = {
+  createFetch: (options) => createNodeFetch(options),
+  env: () => process.env,
+  os: process.platform,
+  prepareCertificate: prepareNodeCertificate,
+};

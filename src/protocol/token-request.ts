@@ -1,0 +1,106 @@
+/**
+ * Token endpoint requests and responses (RFC 6749 section 5): sends the form, and turns what comes
+ * back into a result: success, the server's OAuth error, or a failure that says what went wrong
+ * with the response itself. Transport failures are thrown as `NetworkError`.
+ */
+import { type HttpConfig, send } from "../http/client.js";
+import type { HttpResponse } from "../http/types.js";
+import type { TokenFailure, TokenResult, TokenSuccess } from "./token-result.js";
+
+export interface TokenRequest {
+  tokenEndpoint: string;
+  form: Record<string, string | undefined>;
+  headers: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Empty and absent fields are left out, as MSAL Python drops every falsy value. */
+function compact(form: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}
+
+export interface TokenExchange {
+  result: TokenResult;
+  /** The response JSON as the server sent it, for the cache (it needs `refresh_in`, which results turn into `refresh_on`). */
+  raw?: Record<string, unknown>;
+}
+
+export async function postTokenRequest(http: HttpConfig, request: TokenRequest): Promise<TokenExchange> {
+  const response = await send(http, {
+    method: "POST",
+    url: request.tokenEndpoint,
+    headers: { accept: "application/json", ...request.headers },
+    form: compact(request.form),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return tokenResult(response, request.tokenEndpoint);
+}
+
+function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function tokenResult(response: HttpResponse, endpoint: string, now = Date.now()): TokenExchange {
+  const json = parseJson(response.body);
+  const result = json ? responseToResult(json, response) : malformed(response, endpoint);
+  if (response.throttledUntil !== undefined && "error" in result) {
+    const seconds = Math.max(1, Math.ceil((response.throttledUntil - now) / 1000));
+    result.retry_after = seconds;
+    result.error_description = `${result.error_description ?? result.error} (msal-ts did not send this request: the server asked to wait after an identical request failed; try again in ${seconds} s.)`;
+  }
+  return json ? { result, raw: json } : { result };
+}
+
+function responseToResult(json: Record<string, unknown>, response: HttpResponse): TokenResult {
+  if (typeof json.error === "string") return { ...json, status: response.status } as TokenFailure;
+  if (response.status >= 300 || typeof json.access_token !== "string") {
+    return {
+      error: response.status >= 500 ? "server_error" : "invalid_response",
+      error_description: `The token endpoint answered HTTP ${response.status} without an access token or an OAuth error.`,
+      status: response.status,
+    };
+  }
+  const success: TokenSuccess = { ...json, token_source: "identity_provider" } as TokenSuccess;
+  success.token_type = typeof json.token_type === "string" ? json.token_type : "Bearer";
+  success.expires_in = Number(json.expires_in ?? 0);
+  if (json.refresh_in !== undefined) {
+    success.refresh_on = Math.floor(Date.now() / 1000) + Number(json.refresh_in);
+    delete success.refresh_in;
+  }
+  for (const key of Object.keys(success)) if (key.startsWith("_")) delete success[key];
+  return success;
+}
+
+function malformed(response: HttpResponse, endpoint: string): TokenFailure {
+  const excerpt = response.body.slice(0, 120).replace(/\s+/g, " ");
+  return {
+    error: response.status >= 500 ? "server_error" : "invalid_response",
+    error_description: `The token endpoint ${new URL(endpoint).origin}${new URL(endpoint).pathname} answered HTTP ${response.status} with a body that is not a JSON object${excerpt ? `: "${excerpt}${response.body.length > 120 ? "..." : ""}"` : " (empty)"}. A proxy or gateway may have answered instead of the identity provider.`,
+    status: response.status,
+  };
+}
+
+/**
+ * The `claims` parameter: the caller's claims challenge with the app's client capabilities added
+ * as `access_token.xms_cc` (spec section 2.5).
+ */
+export function mergeClaims(
+  capabilities: readonly string[] | undefined,
+  claimsChallenge: string | undefined,
+): string | undefined {
+  if (!capabilities || capabilities.length === 0) return claimsChallenge;
+  const claims = claimsChallenge
+    ? (JSON.parse(claimsChallenge) as Record<string, Record<string, unknown>>)
+    : {};
+  claims.access_token = { ...claims.access_token, xms_cc: { values: [...capabilities] } };
+  return JSON.stringify(claims);
+}

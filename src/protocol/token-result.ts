@@ -1,0 +1,58 @@
+/**
+ * What the `acquireToken*` methods return. Results keep the OAuth wire names, as MSAL Python's
+ * dictionaries do: a success has `access_token`, a failure has `error`. A server's OAuth error is a
+ * result, never an exception.
+ */
+import type { IdTokenClaims } from "./jwt.js";
+
+export interface TokenSuccess {
+  access_token: string;
+  token_type: string;
+  /** Seconds until the access token expires. */
+  expires_in: number;
+  /** Epoch seconds after which the token should be refreshed proactively (from `refresh_in`). */
+  refresh_on?: number;
+  ext_expires_in?: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+  id_token_claims?: IdTokenClaims;
+  client_info?: string;
+  foci?: string;
+  /** Where the token came from: the network or the cache. */
+  token_source: "identity_provider" | "cache";
+  /** Other fields the server sent. */
+  [field: string]: unknown;
+}
+
+export interface TokenFailure {
+  error: string;
+  error_description?: string;
+  error_codes?: number[];
+  correlation_id?: string;
+  trace_id?: string;
+  timestamp?: string;
+  suberror?: string;
+  claims?: string;
+  /** For a request msal-ts did not send because the server asked it to wait: seconds left. */
+  retry_after?: number;
+  /** The HTTP status of the response the failure came from. */
+  status?: number;
+  [field: string]: unknown;
+}
+
+export type TokenResult = TokenSuccess | TokenFailure;
+
+/**
+ * Whether a result is a failure.
+ *
+ * @example
+ * ```ts
+ * const result = await app.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
+ * if (isTokenError(result)) console.error(result.error, result.error_description);
+ * else callApi(result.access_token);
+ * ```
+ */
+export function isTokenError(result: TokenResult | null | undefined): result is TokenFailure {
+  return typeof result === "object" && result !== null && typeof (result as TokenFailure).error === "string";
+}
