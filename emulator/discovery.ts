@@ -68,6 +68,7 @@ export function openIdConfiguration(
   world: World,
   segment: string,
   version: "v1" | "v2",
+  b2cPolicy?: string,
 ): EmuResponse {
   const tenant = resolveTenantSegment(world, segment);
   if (!tenant) return unknownTenant(req, world, segment);
