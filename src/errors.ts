@@ -75,3 +75,9 @@ export class ArgumentError extends MsalError {
     this.argument = argument;
   }
 }
+
+/**
+ * An authorization response does not belong to the flow it was given with: its state differs, it
+ * was already redeemed, or it asks for scopes the flow did not. Start the sign-in again.
+ */
+export class AuthFlowError extends MsalError {}

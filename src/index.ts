@@ -8,6 +8,7 @@ export { ClientApplication } from "./app/client-application.js";
 export { ConfidentialClientApplication } from "./app/confidential-client.js";
 export type { ClientApplicationOptions, ConfidentialClientOptions } from "./app/options.js";
 export type { Platform, TransportOptions } from "./app/platform.js";
+export { Prompt, PublicClientApplication } from "./app/public-client.js";
 export { canonicalEnvironment, environmentAliases, registerAliasGroup } from "./authority/aliases.js";
 export { AuthorityBuilder, AZURE_CHINA, AZURE_PUBLIC, AZURE_US_GOVERNMENT } from "./authority/authority.js";
 export { ATTEMPT_REGION_DISCOVERY, type AzureRegionOption } from "./authority/region.js";

@@ -5,6 +5,24 @@
 import type { Authority } from "../authority/authority.js";
 import type { TokenCache } from "../cache/token-cache.js";
 import type { ClientAuthenticator } from "../credentials/client-auth.js";
+import { type Account, getAccounts, removeAccount } from "../flows/accounts.js";
+import {
+  type AuthCodeFlow,
+  type AuthCodeFlowRequest,
+  type AuthResponse,
+  acquireTokenByAuthCodeFlow,
+  initiateAuthCodeFlow,
+  type RedeemRequest,
+} from "../flows/auth-code.js";
+import {
+  type AuthorizationCodeRequest,
+  type AuthorizationUrlRequest,
+  acquireTokenByAuthorizationCode,
+  getAuthorizationRequestUrl,
+} from "../flows/authorization-code.js";
+import { acquireTokenByRefreshToken, type RefreshTokenRequest } from "../flows/refresh-token.js";
+import { type AccountRef, acquireTokenSilentWithError, type SilentRequest } from "../flows/silent.js";
+import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 import { type AppContext, createContext } from "./context.js";
 import { type ClientApplicationOptions, validateClientId, validateCommonOptions } from "./options.js";
 import { defaultPlatform, type Platform } from "./platform.js";
@@ -37,5 +55,102 @@ export abstract class ClientApplication {
   /** The authority URL requests go to by default. */
   get authority(): string {
     return this.ctx.authority.url;
+  }
+
+  /**
+   * Starts an auth code flow with PKCE: send the user to `flow.auth_uri`, keep `flow` (e.g. in the
+   * web session), and pass it with the response to {@link ClientApplication.acquireTokenByAuthCodeFlow}.
+   *
+   * @example
+   * ```ts
+   * const flow = await app.initiateAuthCodeFlow(["User.Read"], { redirectUri: "https://app.example/callback" });
+   * session.flow = flow;
+   * res.redirect(flow.auth_uri);
+   * ```
+   */
+  initiateAuthCodeFlow(scopes: string[], options: AuthCodeFlowRequest = {}): Promise<AuthCodeFlow> {
+    return initiateAuthCodeFlow(this.ctx, scopes, options);
+  }
+
+  /**
+   * Completes an auth code flow: checks the response's state against the flow, redeems the code,
+   * checks the id_token (nonce, `max_age`) and caches the tokens.
+   *
+   * @example
+   * ```ts
+   * const result = await app.acquireTokenByAuthCodeFlow(session.flow, Object.fromEntries(callbackUrl.searchParams));
+   * ```
+   */
+  acquireTokenByAuthCodeFlow(
+    flow: AuthCodeFlow,
+    authResponse: AuthResponse,
+    options: RedeemRequest = {},
+  ): Promise<TokenResult> {
+    return acquireTokenByAuthCodeFlow(this.ctx, flow, authResponse, options);
+  }
+
+  /** The authorize URL without a flow object (you keep state and nonce yourself). Prefer `initiateAuthCodeFlow`. */
+  getAuthorizationRequestUrl(scopes: string[], options: AuthorizationUrlRequest = {}): Promise<string> {
+    return getAuthorizationRequestUrl(this.ctx, scopes, options);
+  }
+
+  /** Redeems an authorization code you got yourself. Prefer `acquireTokenByAuthCodeFlow`. */
+  acquireTokenByAuthorizationCode(
+    code: string,
+    scopes: string[],
+    options: AuthorizationCodeRequest = {},
+  ): Promise<TokenResult> {
+    return acquireTokenByAuthorizationCode(this.ctx, code, scopes, options);
+  }
+
+  /** Redeems a refresh token from elsewhere, adding the user and tokens to the cache. */
+  acquireTokenByRefreshToken(
+    refreshToken: string,
+    scopes: string[],
+    options: RefreshTokenRequest = {},
+  ): Promise<TokenResult> {
+    return acquireTokenByRefreshToken(this.ctx, refreshToken, scopes, options);
+  }
+
+  /**
+   * A token for a signed-in account from the cache, refreshed with its refresh token when needed:
+   * the token, or `null` when there is none to be had without the user.
+   *
+   * @example
+   * ```ts
+   * const [account] = app.getAccounts();
+   * const result = account && (await app.acquireTokenSilent(["User.Read"], account));
+   * if (!result) startInteractiveSignIn();
+   * ```
+   */
+  async acquireTokenSilent(
+    scopes: string[],
+    account: AccountRef | null | undefined,
+    options: SilentRequest = {},
+  ): Promise<TokenSuccess | null> {
+    const result = await acquireTokenSilentWithError(this.ctx, scopes, account, options);
+    return result && !("error" in result) ? (result as TokenSuccess) : null;
+  }
+
+  /**
+   * Like {@link ClientApplication.acquireTokenSilent}, but a failed refresh comes back as the error
+   * (with `requires_interaction` and any `claims`); `null` still means the cache had nothing usable.
+   */
+  acquireTokenSilentWithError(
+    scopes: string[],
+    account: AccountRef | null | undefined,
+    options: SilentRequest = {},
+  ): Promise<TokenResult | null> {
+    return acquireTokenSilentWithError(this.ctx, scopes, account, options);
+  }
+
+  /** Signed-in accounts in the cache, one per user, optionally with this username. */
+  getAccounts(options: { username?: string } = {}): Account[] {
+    return getAccounts(this.ctx, options);
+  }
+
+  /** Signs an account out of this app: removes its tokens and account entries from the cache. */
+  removeAccount(account: AccountRef): void {
+    removeAccount(this.ctx, account);
   }
 }

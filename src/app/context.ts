@@ -31,6 +31,21 @@ export interface AppContext {
   discover(authority: Authority): Promise<Endpoints>;
   /** Headers every token request carries. */
   defaultHeaders: Record<string, string>;
+  /** States of auth code flows already redeemed: a replayed response is refused. */
+  redeemedStates: BoundedSet;
+}
+
+/** A set that forgets its oldest members past a size, so a long-running web app does not grow it forever. */
+export class BoundedSet {
+  readonly #items = new Set<string>();
+  constructor(readonly limit: number) {}
+  has(item: string): boolean {
+    return this.#items.has(item);
+  }
+  add(item: string): void {
+    this.#items.add(item);
+    if (this.#items.size > this.limit) this.#items.delete(this.#items.values().next().value as string);
+  }
 }
 
 export function createContext(
@@ -83,6 +98,7 @@ export function createContext(
     inflight: new Map(),
     discover: (a) => discover(a, discoveryOptions),
     defaultHeaders,
+    redeemedStates: new BoundedSet(10_000),
   };
 }
 

@@ -267,6 +267,11 @@ export class TokenCache {
     return removed;
   }
 
+  /** Whether two environments are names of one authority (an alias group). */
+  sameEnvironmentGroup(a: string, b: string): boolean {
+    return canonicalEnvironment(String(a)) === canonicalEnvironment(String(b));
+  }
+
   /** Removes a client's app tokens (no account) in an environment group; returns how many. */
   removeAppTokens(clientId: string, environment: string): number {
     let removed = 0;

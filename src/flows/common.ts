@@ -3,8 +3,9 @@ import type { AppContext } from "../app/context.js";
 import { type Authority, parseAuthority, withTenant } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import type { TokenCacheEvent } from "../cache/event.js";
-import type { AccessTokenEntity } from "../cache/schema.js";
+import type { AccessTokenEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
+import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
 import { postTokenRequest } from "../protocol/token-request.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 
@@ -51,6 +52,12 @@ export interface TokenCall {
   signal?: AbortSignal;
   /** What the cache needs besides the response; `undefined` skips the cache. */
   cacheEvent?: Omit<TokenCacheEvent, "response" | "tokenEndpoint" | "clientId">;
+  /** Extra request headers (CCS routing: `X-AnchorMailbox`). */
+  headers?: Record<string, string>;
+  /** How to check an id_token in the response (the client id is always checked). */
+  idToken?: Omit<IdTokenExpectations, "clientId">;
+  /** A refresh: the refresh token used, whose entry gets the new secret instead of a new entry. */
+  refreshedToken?: RefreshTokenEntity;
 }
 
 /** Sends a token request with the client's authentication and telemetry, and caches a success. */
@@ -65,6 +72,7 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
       ...ctx.defaultHeaders,
       "client-request-id": correlationId,
       ...telemetryHeaders(ctx.telemetry, call.api, call.reason),
+      ...call.headers,
     },
     ...(call.signal ? { signal: call.signal } : {}),
   });
@@ -73,13 +81,27 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
     ctx.log("warning", `Token request failed: ${result.error} (correlation id ${correlationId}).`);
     return result;
   }
+  if (typeof result.id_token === "string") {
+    // Checked before anything is cached: a token that fails validation must not be used later.
+    const issuer = ctx.authority.kind === "adfs" ? undefined : endpoints.issuer;
+    result.id_token_claims = validateIdToken(result.id_token, {
+      clientId: ctx.clientId,
+      ...(issuer ? { issuer } : {}),
+      ...call.idToken,
+    });
+  }
   if (call.cacheEvent && raw) {
+    const response = { ...raw };
+    const newRefreshToken = call.refreshedToken ? raw.refresh_token : undefined;
+    if (typeof newRefreshToken === "string") delete response.refresh_token;
     ctx.cache.add({
       ...call.cacheEvent,
       clientId: ctx.clientId,
       tokenEndpoint: endpoints.tokenEndpoint,
-      response: raw,
+      response,
     });
+    if (call.refreshedToken && typeof newRefreshToken === "string")
+      ctx.cache.updateRefreshToken(call.refreshedToken, newRefreshToken);
   }
   ctx.log("info", `Token obtained from the identity provider (correlation id ${correlationId}).`);
   return result;

@@ -17,6 +17,15 @@ import {
 } from "undici";
 import { ConfigurationError } from "../errors.js";
 
+/**
+ * How {@link createNodeFetch} connects. Without options it goes direct, or through the proxy named
+ * by HTTPS_PROXY/HTTP_PROXY in `process.env`, trusting Node's default CAs.
+ *
+ * @example
+ * ```ts
+ * const options: NodeFetchOptions = { env: { HTTPS_PROXY: "http://proxy.corp:8080", NO_PROXY: "localhost" } };
+ * ```
+ */
 export interface NodeFetchOptions {
   /** Proxy URL ("http://host:port", credentials allowed). Overrides the environment. */
   proxy?: string;
@@ -93,7 +102,7 @@ class TunnelPool extends Pool {
   override connect(
     options: PoolConnectOptions,
     callback?: (err: Error | null, data: Dispatcher.ConnectData) => void,
-  ): void | Promise<Dispatcher.ConnectData> {
+  ): Promise<Dispatcher.ConnectData> | undefined {
     if (callback) {
       super.connect(options, (err, data) => callback(err ? tunnelError(err) : null, data));
       return;

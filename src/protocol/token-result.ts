@@ -38,6 +38,8 @@ export interface TokenFailure {
   retry_after?: number;
   /** The HTTP status of the response the failure came from. */
   status?: number;
+  /** Silent calls: `true` when only an interactive sign-in can help (the refresh token is no longer accepted). */
+  requires_interaction?: boolean;
   [field: string]: unknown;
 }
 

@@ -55,7 +55,9 @@ async function startProxy(behaviour: Behaviour = "tunnel"): Promise<TestProxy> {
     proxy.tunnels.push(req.url ?? "");
     proxy.authorizations.push(req.headers["proxy-authorization"]);
     if (behaviour === "407") {
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n');
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n',
+      );
       return;
     }
     if (behaviour === "drop") return void client.destroy();
@@ -138,9 +140,7 @@ describe("createNodeFetch through an explicit proxy", () => {
     const fetch = kept(createNodeFetch({ proxy: proxy.url, ca: sharedCa, env: {} }));
     const first = await fetch(discovery(emulator));
     expect(first.status).toBe(200);
-    expect(((await first.json()) as { issuer: string }).issuer).toBe(
-      `${emulator.url}/{tenantid}/v2.0`,
-    );
+    expect(((await first.json()) as { issuer: string }).issuer).toBe(`${emulator.url}/{tenantid}/v2.0`);
     expect(proxy.tunnels).toEqual([new URL(emulator.url).host]);
 
     // undici frees the connection a tick after the body ends: a request sent in that same tick
@@ -177,7 +177,10 @@ describe("createNodeFetch through an explicit proxy", () => {
   it("the explicit proxy wins over the environment's NO_PROXY and HTTPS_PROXY", async () => {
     const before = proxy.tunnels.length;
     const fetch = kept(
-      createNodeFetch({ proxy: proxy.url, env: { HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "localhost" } }),
+      createNodeFetch({
+        proxy: proxy.url,
+        env: { HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "localhost" },
+      }),
     );
     expect((await fetch(discovery(emulator))).status).toBe(200);
     expect(proxy.tunnels.length).toBe(before + 1);
@@ -456,7 +459,12 @@ describe("createNodeFetch request shapes", () => {
       body: "plain text",
     });
     const fromRequest = (await (await fetch(request)).json()) as Echo;
-    expect(fromRequest).toMatchObject({ method: "PUT", url: "/req", body: "plain text", headers: { "x-one": "1" } });
+    expect(fromRequest).toMatchObject({
+      method: "PUT",
+      url: "/req",
+      body: "plain text",
+      headers: { "x-one": "1" },
+    });
 
     const form = new FormData();
     form.append("grant_type", "client_credentials");

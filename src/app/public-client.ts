@@ -1,0 +1,50 @@
+/**
+ * Public clients: desktop, mobile and command-line apps, which cannot keep a secret.
+ */
+import { ConfigurationError } from "../errors.js";
+import { ClientApplication } from "./client-application.js";
+import type { ClientApplicationOptions } from "./options.js";
+import type { Platform } from "./platform.js";
+
+/** Public clients hold back 60 s after a 429/5xx without a usable Retry-After (MSAL Python's default). */
+const PUBLIC_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * An application that signs users in on their own device.
+ *
+ * @example
+ * ```ts
+ * import { PublicClientApplication } from "msal-ts";
+ *
+ * const app = new PublicClientApplication("my-client-id", { authority: "https://login.microsoftonline.com/organizations" });
+ * const [account] = app.getAccounts();
+ * const token = account ? await app.acquireTokenSilent(["User.Read"], account) : null;
+ * ```
+ */
+export class PublicClientApplication extends ClientApplication {
+  constructor(clientId: string, options: ClientApplicationOptions = {}, platform?: Platform) {
+    if (
+      options &&
+      "clientCredential" in options &&
+      (options as { clientCredential?: unknown }).clientCredential !== undefined
+    ) {
+      throw new ConfigurationError(
+        "clientCredential",
+        "A public client has no credential: use ConfidentialClientApplication for apps that hold a secret or certificate.",
+      );
+    }
+    super(clientId, options, {
+      defaultRetryAfterSeconds: PUBLIC_RETRY_AFTER_SECONDS,
+      ...(platform ? { platform } : {}),
+    });
+  }
+}
+
+/** Values of the `prompt` option. */
+export const Prompt = {
+  NONE: "none",
+  LOGIN: "login",
+  CONSENT: "consent",
+  SELECT_ACCOUNT: "select_account",
+  CREATE: "create",
+} as const;

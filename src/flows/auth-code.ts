@@ -1,0 +1,208 @@
+/**
+ * The authorization code flow with PKCE (spec section 3.1): `initiateAuthCodeFlow` makes the
+ * authorize URL and a flow object for the app to keep (in the web session), and
+ * `acquireTokenByAuthCodeFlow` checks the response against it (state, replay, scopes) before
+ * redeeming the code and checking the id_token (nonce, `max_age`).
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow
+ */
+import type { AppContext } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import { ArgumentError, AuthFlowError } from "../errors.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { decodePart } from "../protocol/jwt.js";
+import { pkcePair, randomString, sha256Hex } from "../protocol/pkce.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
+import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
+import { decorateScopes } from "./scopes.js";
+
+export type ResponseMode = "query" | "fragment" | "form_post";
+
+export interface AuthCodeFlowRequest extends AuthorityOverride {
+  redirectUri?: string;
+  /** Default: 32 random characters. */
+  state?: string;
+  /** `Prompt.LOGIN`, `Prompt.CONSENT`, `Prompt.SELECT_ACCOUNT`, `Prompt.NONE`, `Prompt.CREATE`. */
+  prompt?: string;
+  loginHint?: string;
+  domainHint?: string;
+  claimsChallenge?: string;
+  /** Seconds: the user must have signed in this recently (the id_token's `auth_time` is checked). */
+  maxAge?: number;
+  responseMode?: ResponseMode;
+  /** Scopes of other resources to consent to now, without a token for them. */
+  extraScopesToConsent?: string[];
+  /** More authorize parameters (`ui_locales`, `acr_values`...). */
+  extraQueryParameters?: Record<string, string>;
+}
+
+/** What the app keeps between sending the user to sign in and getting the response. Plain JSON. */
+export interface AuthCodeFlow {
+  state: string;
+  redirect_uri?: string;
+  /** The decorated scopes the flow asked for. */
+  scope: string[];
+  auth_uri: string;
+  code_verifier: string;
+  /** The raw nonce; the authorize request carried its SHA-256 hex. */
+  nonce: string;
+  max_age?: number;
+  claims_challenge?: string;
+  /** The authority the flow was started against. */
+  authority: string;
+}
+
+/** The authorize endpoint's query string (or the fragment/form post), as a plain object. */
+export type AuthResponse = Record<string, string | undefined>;
+
+/** Authorize endpoints are discovered per authority, so the flow stays in the cloud it started in. */
+export async function initiateAuthCodeFlow(
+  ctx: AppContext,
+  scopes: string[],
+  request: AuthCodeFlowRequest,
+): Promise<AuthCodeFlow> {
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  const authority = requestAuthority(ctx, request);
+  const endpoints = await ctx.discover(authority);
+  const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
+  const { verifier, challenge } = await pkcePair();
+  const state = request.state ?? randomString(32);
+  const nonce = randomString(32);
+  const params: Record<string, string | undefined> = {
+    client_id: ctx.clientId,
+    response_type: "code",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state,
+    redirect_uri: request.redirectUri,
+    scope: scopeParameter([...decorated, ...(request.extraScopesToConsent ?? [])]),
+    nonce: await sha256Hex(nonce),
+    client_info: "1",
+    login_hint: request.loginHint,
+    prompt: request.prompt,
+    domain_hint: request.domainHint,
+    claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+    max_age: request.maxAge !== undefined ? String(request.maxAge) : undefined,
+    response_mode: request.responseMode,
+    // CCS routing: lets Entra send the request to the user's home region (spec section 2.6).
+    "X-AnchorMailbox": request.loginHint ? `UPN:${request.loginHint}` : undefined,
+    ...request.extraQueryParameters,
+  };
+  const flow: AuthCodeFlow = {
+    state,
+    scope: decorated,
+    auth_uri: authorizeUrl(endpoints.authorizationEndpoint, params),
+    code_verifier: verifier,
+    nonce,
+    authority: authority.url,
+  };
+  if (request.redirectUri) flow.redirect_uri = request.redirectUri;
+  if (request.maxAge !== undefined) flow.max_age = request.maxAge;
+  if (request.claimsChallenge) flow.claims_challenge = request.claimsChallenge;
+  return flow;
+}
+
+export function authorizeUrl(endpoint: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") query.set(k, v);
+  return `${endpoint}${endpoint.includes("?") ? "&" : "?"}${query}`;
+}
+
+export interface RedeemRequest {
+  /** Scopes to redeem the code for: a subset of the flow's. Default: the flow's. */
+  scopes?: string[];
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+/** `Oid:<uid>@<utid>` from the response's `client_info`, for CCS routing. */
+function anchorMailbox(clientInfo: string | undefined): Record<string, string> {
+  if (!clientInfo) return {};
+  try {
+    const { uid, utid } = decodePart(clientInfo);
+    return uid && utid ? { "X-AnchorMailbox": `Oid:${uid}@${utid}` } : {};
+  } catch {
+    return {};
+  }
+}
+
+export async function acquireTokenByAuthCodeFlow(
+  ctx: AppContext,
+  flow: AuthCodeFlow,
+  authResponse: AuthResponse,
+  request: RedeemRequest,
+): Promise<TokenResult> {
+  if (
+    typeof flow !== "object" ||
+    flow === null ||
+    typeof authResponse !== "object" ||
+    authResponse === null
+  ) {
+    throw new ArgumentError(
+      "flow",
+      "Pass the flow object initiateAuthCodeFlow returned and the authorization response's parameters as an object.",
+    );
+  }
+  if (typeof flow.state !== "string" || flow.state === "")
+    throw new ArgumentError(
+      "flow",
+      "The auth code flow has no state: pass the object initiateAuthCodeFlow returned, unchanged.",
+    );
+  if (authResponse.state !== flow.state) {
+    throw new AuthFlowError(
+      "state_mismatch",
+      "The authorization response's state does not match the flow's: the response belongs to another sign-in or was forged. Start the sign-in again.",
+    );
+  }
+  const wanted = request.scopes ? decorateScopes(request.scopes, ctx.options.excludeScopes) : flow.scope;
+  const outside = wanted.filter((s) => !flow.scope.includes(s));
+  if (outside.length > 0) {
+    throw new AuthFlowError(
+      "scope_mismatch",
+      `The scopes ${outside.join(", ")} were not part of the sign-in request (${flow.scope.join(" ")}); ask for them when starting the flow.`,
+    );
+  }
+  if (authResponse.error !== undefined) {
+    // Only the OAuth error fields: nothing else an attacker put in the response is echoed.
+    const failure: TokenFailure = { error: authResponse.error };
+    if (authResponse.error_description !== undefined)
+      failure.error_description = authResponse.error_description;
+    if (authResponse.error_uri !== undefined) failure.error_uri = authResponse.error_uri;
+    return failure;
+  }
+  if (typeof authResponse.code !== "string" || authResponse.code === "") {
+    throw new ArgumentError("authResponse", 'The authorization response must contain "code" or "error".');
+  }
+  if (ctx.redeemedStates.has(flow.state)) {
+    throw new AuthFlowError(
+      "auth_response_replayed",
+      "This authorization response was already redeemed: each sign-in response can be used once. Start the sign-in again.",
+    );
+  }
+  ctx.redeemedStates.add(flow.state);
+  const authority = requestAuthority(ctx, { authority: flow.authority });
+  const endpoints = await ctx.discover(authority);
+  return requestToken({
+    ctx,
+    endpoints,
+    form: {
+      grant_type: "authorization_code",
+      code: authResponse.code,
+      redirect_uri: flow.redirect_uri,
+      scope: scopeParameter(wanted),
+      code_verifier: flow.code_verifier,
+      claims: mergeClaims(ctx.options.clientCapabilities, flow.claims_challenge),
+    },
+    headers: anchorMailbox(authResponse.client_info),
+    idToken: {
+      nonce: await sha256Hex(flow.nonce),
+      ...(flow.max_age !== undefined ? { maxAge: flow.max_age } : {}),
+    },
+    api: API_ID.authorizationCode,
+    reason: REFRESH_REASON.notSilent,
+    ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+    cacheEvent: { scopes: wanted, environment: authority.host, grantType: "authorization_code" },
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * The older auth code APIs (spec section 3.2), for apps that manage state and PKCE themselves:
+ * `getAuthorizationRequestUrl` builds the URL (a raw nonce, no PKCE unless given) and
+ * `acquireTokenByAuthorizationCode` redeems a code. Prefer `initiateAuthCodeFlow`.
+ */
+import type { AppContext } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import { ArgumentError } from "../errors.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenResult } from "../protocol/token-result.js";
+import { type AuthCodeFlowRequest, authorizeUrl } from "./auth-code.js";
+import { requestAuthority, requestToken, scopeParameter } from "./common.js";
+import { decorateScopes } from "./scopes.js";
+
+export interface AuthorizationUrlRequest extends AuthCodeFlowRequest {
+  nonce?: string;
+  responseType?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: "S256" | "plain";
+}
+
+export async function getAuthorizationRequestUrl(
+  ctx: AppContext,
+  scopes: string[],
+  request: AuthorizationUrlRequest,
+): Promise<string> {
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  const endpoints = await ctx.discover(requestAuthority(ctx, request));
+  return authorizeUrl(endpoints.authorizationEndpoint, {
+    client_id: ctx.clientId,
+    response_type: request.responseType ?? "code",
+    redirect_uri: request.redirectUri,
+    scope: scopeParameter([
+      ...decorateScopes(scopes, ctx.options.excludeScopes),
+      ...(request.extraScopesToConsent ?? []),
+    ]),
+    state: request.state,
+    nonce: request.nonce,
+    login_hint: request.loginHint,
+    prompt: request.prompt,
+    domain_hint: request.domainHint,
+    claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+    max_age: request.maxAge !== undefined ? String(request.maxAge) : undefined,
+    response_mode: request.responseMode,
+    code_challenge: request.codeChallenge,
+    code_challenge_method: request.codeChallenge ? (request.codeChallengeMethod ?? "S256") : undefined,
+    ...request.extraQueryParameters,
+  });
+}
+
+export interface AuthorizationCodeRequest {
+  redirectUri?: string;
+  /** The nonce you sent; the id_token must carry it. */
+  nonce?: string;
+  codeVerifier?: string;
+  claimsChallenge?: string;
+  authority?: string;
+  tenant?: string;
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+export async function acquireTokenByAuthorizationCode(
+  ctx: AppContext,
+  code: string,
+  scopes: string[],
+  request: AuthorizationCodeRequest,
+): Promise<TokenResult> {
+  if (typeof code !== "string" || code === "")
+    throw new ArgumentError(
+      "code",
+      "code must be the authorization code from the redirect, a non-empty string.",
+    );
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  const authority = requestAuthority(ctx, request);
+  const endpoints = await ctx.discover(authority);
+  const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
+  return requestToken({
+    ctx,
+    endpoints,
+    form: {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: request.redirectUri,
+      scope: scopeParameter(decorated),
+      code_verifier: request.codeVerifier,
+      claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+    },
+    ...(request.nonce !== undefined ? { idToken: { nonce: request.nonce } } : {}),
+    api: API_ID.authorizationCode,
+    reason: REFRESH_REASON.notSilent,
+    ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+    cacheEvent: { scopes: decorated, environment: authority.host, grantType: "authorization_code" },
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * Silent acquisition (spec section 4): a cached access token when one is valid for 5 more minutes;
+ * otherwise the account's refresh tokens, newest first, trying the FOCI family's when this app is
+ * (or may be) in a family. A token past its `refresh_on` is returned at once and renewed in the
+ * background. Environment aliases need no second pass: the cache's indexes span alias groups.
+ */
+import { type AppContext, singleFlight } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import type { Authority } from "../authority/authority.js";
+import type { Endpoints } from "../authority/discovery.js";
+import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
+import {
+  type AuthorityOverride,
+  cacheHitResult,
+  EXPIRY_BUFFER_SECONDS,
+  nowSeconds,
+  requestAuthority,
+  requestToken,
+  scopeParameter,
+} from "./common.js";
+import { decorateScopes } from "./scopes.js";
+
+/** An account as `getAccounts` returns it; only `home_account_id` is required. */
+export type AccountRef = Pick<AccountEntity, "home_account_id"> & Partial<AccountEntity>;
+
+export interface SilentRequest extends AuthorityOverride {
+  forceRefresh?: boolean;
+  claimsChallenge?: string;
+  correlationId?: string;
+  signal?: AbortSignal;
+}
+
+/** Suberrors that mean "sign in again" carry no further classification (spec section 4.1). */
+const PLAIN_SUBERRORS = new Set([
+  "bad_token",
+  "token_expired",
+  "protection_policy_required",
+  "client_mismatch",
+  "device_authentication_failed",
+]);
+
+interface RefreshContext {
+  ctx: AppContext;
+  authority: Authority;
+  endpoints: Endpoints;
+  account: AccountRef;
+  scopes: string[];
+  claims: string | undefined;
+  reason: number;
+  request: SilentRequest;
+}
+
+export async function acquireTokenSilentWithError(
+  ctx: AppContext,
+  scopes: string[],
+  account: AccountRef | null | undefined,
+  request: SilentRequest,
+): Promise<TokenResult | null> {
+  if (!account) return null;
+  validateScopes(scopes);
+  validateClaimsChallenge(request.claimsChallenge);
+  request.signal?.throwIfAborted();
+  const authority = requestAuthority(ctx, request);
+  const endpoints = await ctx.discover(authority);
+  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  const refresh: RefreshContext = {
+    ctx,
+    authority,
+    endpoints,
+    account,
+    scopes,
+    claims,
+    reason: REFRESH_REASON.absent,
+    request,
+  };
+  if (request.forceRefresh || request.claimsChallenge)
+    return refreshWithFamily({ ...refresh, reason: REFRESH_REASON.forceRefresh });
+  const now = nowSeconds();
+  const hit = ctx.cache.findAccessToken(
+    {
+      clientId: ctx.clientId,
+      homeAccountId: account.home_account_id,
+      environment: authority.host,
+      realm: endpoints.realm,
+      scopes,
+      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+    },
+    now,
+  );
+  if (!hit) return refreshWithFamily(refresh);
+  ctx.telemetry.cacheHits++;
+  if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
+    refreshWithFamily({ ...refresh, reason: REFRESH_REASON.aging }).catch((error: unknown) =>
+      ctx.log("warning", `Background refresh failed: ${String(error)}`),
+    );
+  }
+  return cacheHitResult(hit, now);
+}
+
+/** Spec 4.3: an app the cache has never seen tries family tokens first; a family member its family's; then its own. */
+async function refreshWithFamily(r: RefreshContext): Promise<TokenResult | null> {
+  const key = `silent\n${r.authority.url}\n${r.account.home_account_id}\n${scopeParameter(r.scopes)}\n${r.claims ?? ""}\n${r.reason}`;
+  return singleFlight(r.ctx, key, async () => {
+    const { ctx, authority, account } = r;
+    const base = { homeAccountId: account.home_account_id, environment: authority.host };
+    const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
+    if (!metadata) {
+      const viaFamily = await tryRefreshTokens(
+        r,
+        ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
+        true,
+      );
+      if (viaFamily && !("error" in viaFamily)) return viaFamily;
+    }
+    let last: TokenResult | null = null;
+    if (metadata?.family_id) {
+      last = await tryRefreshTokens(
+        r,
+        ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id }),
+        false,
+      );
+      if (last && !("error" in last)) return last;
+    }
+    const own = await tryRefreshTokens(
+      r,
+      ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
+      false,
+    );
+    return classify(own ?? last);
+  });
+}
+
+async function tryRefreshTokens(
+  r: RefreshContext,
+  tokens: RefreshTokenEntity[],
+  stopOnClientMismatch: boolean,
+): Promise<TokenResult | null> {
+  let last: TokenResult | null = null;
+  for (const rt of tokens) {
+    last = await requestToken({
+      ctx: r.ctx,
+      endpoints: r.endpoints,
+      form: {
+        grant_type: "refresh_token",
+        refresh_token: rt.secret,
+        scope: scopeParameter(decorateScopes(r.scopes, r.ctx.options.excludeScopes)),
+        claims: r.claims,
+      },
+      headers: { "X-AnchorMailbox": `Oid:${r.account.home_account_id.replace(".", "@")}` },
+      api: API_ID.silent,
+      reason: r.reason,
+      refreshedToken: rt,
+      ...(r.request.correlationId ? { correlationId: r.request.correlationId } : {}),
+      ...(r.request.signal ? { signal: r.request.signal } : {}),
+      // A refresh never creates an account: one removed meanwhile stays removed.
+      cacheEvent: {
+        scopes: decorateScopes(r.scopes, r.ctx.options.excludeScopes),
+        environment: r.authority.host,
+        skipAccountCreation: true,
+      },
+    });
+    if (!("error" in last)) return last;
+    if (stopOnClientMismatch && last.suberror === "client_mismatch") break;
+  }
+  return last;
+}
+
+/** OAuth errors after which only the user can help: sign in interactively (with the claims, if any). */
+const INTERACTION_ERRORS = new Set([
+  "invalid_grant",
+  "interaction_required",
+  "login_required",
+  "consent_required",
+]);
+
+/**
+ * Marks whether a failure needs the user (`requires_interaction`) or may pass on retry, and adds
+ * MSAL Python's `classification` of the suberror.
+ */
+function classify(result: TokenResult | null): TokenResult | null {
+  if (!result || !("error" in result)) return result;
+  const failure = result as TokenFailure;
+  failure.requires_interaction = INTERACTION_ERRORS.has(failure.error);
+  if (typeof failure.suberror === "string")
+    failure.classification = PLAIN_SUBERRORS.has(failure.suberror) ? "" : failure.suberror;
+  return failure;
+}
