@@ -22,6 +22,7 @@ import {
 } from "../flows/authorization-code.js";
 import { acquireTokenByRefreshToken, type RefreshTokenRequest } from "../flows/refresh-token.js";
 import { type AccountRef, acquireTokenSilentWithError, type SilentRequest } from "../flows/silent.js";
+import { acquireTokenByUsernamePassword, type UsernamePasswordRequest } from "../flows/username-password.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 import { type AppContext, createContext } from "./context.js";
 import { type ClientApplicationOptions, validateClientId, validateCommonOptions } from "./options.js";
@@ -142,6 +143,20 @@ export abstract class ClientApplication {
     options: SilentRequest = {},
   ): Promise<TokenResult | null> {
     return acquireTokenSilentWithError(this.ctx, scopes, account, options);
+  }
+
+  /**
+   * Signs a user in with username and password (ROPC), for managed and federated (WS-Trust)
+   * users. It cannot do MFA: such users get an `interaction_required` result. Prefer interactive or
+   * device code sign-in.
+   */
+  acquireTokenByUsernamePassword(
+    username: string,
+    password: string,
+    scopes: string[],
+    options: UsernamePasswordRequest = {},
+  ): Promise<TokenResult> {
+    return acquireTokenByUsernamePassword(this.ctx, username, password, scopes, options);
   }
 
   /** Signed-in accounts in the cache, one per user, optionally with this username. */

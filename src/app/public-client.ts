@@ -2,6 +2,9 @@
  * Public clients: desktop, mobile and command-line apps, which cannot keep a secret.
  */
 import { ConfigurationError } from "../errors.js";
+import type { AuthorityOverride } from "../flows/common.js";
+import { acquireTokenByDeviceFlow, type DeviceFlow, initiateDeviceFlow } from "../flows/device-code.js";
+import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { ClientApplication } from "./client-application.js";
 import type { ClientApplicationOptions } from "./options.js";
 import type { Platform } from "./platform.js";
@@ -37,6 +40,33 @@ export class PublicClientApplication extends ClientApplication {
       defaultRetryAfterSeconds: PUBLIC_RETRY_AFTER_SECONDS,
       ...(platform ? { platform } : {}),
     });
+  }
+
+  /**
+   * Starts a device code sign-in: show `flow.message` to the user, then call
+   * {@link PublicClientApplication.acquireTokenByDeviceFlow}. A failure comes back as a result with `error`.
+   *
+   * @example
+   * ```ts
+   * const flow = await app.initiateDeviceFlow(["User.Read"]);
+   * if ("error" in flow) throw new Error(flow.error_description);
+   * console.log(flow.message);
+   * const result = await app.acquireTokenByDeviceFlow(flow);
+   * ```
+   */
+  initiateDeviceFlow(
+    scopes: string[],
+    options: AuthorityOverride & { signal?: AbortSignal } = {},
+  ): Promise<DeviceFlow | TokenFailure> {
+    return initiateDeviceFlow(this.ctx, scopes, options);
+  }
+
+  /** Polls until the user completes the device code sign-in, the code expires, or `signal` aborts. */
+  acquireTokenByDeviceFlow(
+    flow: DeviceFlow,
+    options: { claimsChallenge?: string; signal?: AbortSignal } = {},
+  ): Promise<TokenResult> {
+    return acquireTokenByDeviceFlow(this.ctx, flow, options);
   }
 }
 

@@ -1,0 +1,142 @@
+/**
+ * Device code sign-in (RFC 8628; spec section 3.4): `initiateDeviceFlow` gets a code and the
+ * message to show the user; `acquireTokenByDeviceFlow` polls at the server's interval (5 s more
+ * after each `slow_down`) until the user finishes, the code expires (the caller may set
+ * `flow.expires_at = 0` to stop, as in MSAL Python), or the signal aborts.
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
+ */
+import type { AppContext } from "../app/context.js";
+import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import { ArgumentError } from "../errors.js";
+import { send } from "../http/client.js";
+import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { mergeClaims } from "../protocol/token-request.js";
+import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
+import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
+import { decorateScopes } from "./scopes.js";
+
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+/** A device flow in progress. `message` is what to show the user. */
+export interface DeviceFlow {
+  user_code: string;
+  device_code: string;
+  verification_uri: string;
+  message: string;
+  /** Seconds between polls. */
+  interval: number;
+  expires_in: number;
+  /** Epoch seconds after which polling stops; set it to 0 to stop early. */
+  expires_at: number;
+  correlation_id: string;
+  /** The scopes asked for and the authority, for the token request. */
+  scope: string[];
+  authority: string;
+  [field: string]: unknown;
+}
+
+export async function initiateDeviceFlow(
+  ctx: AppContext,
+  scopes: string[],
+  request: AuthorityOverride & { signal?: AbortSignal },
+): Promise<DeviceFlow | TokenFailure> {
+  validateScopes(scopes);
+  const authority = requestAuthority(ctx, request);
+  const endpoints = await ctx.discover(authority);
+  if (!endpoints.deviceAuthorizationEndpoint) {
+    throw new ArgumentError(
+      "scopes",
+      `The authority ${authority.url} publishes no device_authorization_endpoint: it does not support the device code flow.`,
+    );
+  }
+  const correlationId = crypto.randomUUID();
+  const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
+  const response = await send(ctx.http, {
+    method: "POST",
+    url: endpoints.deviceAuthorizationEndpoint,
+    headers: { ...ctx.defaultHeaders, accept: "application/json", "client-request-id": correlationId },
+    form: { client_id: ctx.clientId, scope: scopeParameter(decorated) },
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    return {
+      error: "invalid_response",
+      error_description: `The device authorization endpoint answered HTTP ${response.status} without JSON.`,
+      status: response.status,
+    };
+  }
+  if (typeof json.user_code !== "string")
+    return { ...json, error: String(json.error ?? "invalid_response"), status: response.status };
+  const interval = Math.trunc(Number(json.interval ?? 5)) || 5;
+  const expiresIn = Math.trunc(Number(json.expires_in ?? 1800)) || 1800;
+  return {
+    ...json,
+    user_code: json.user_code,
+    device_code: String(json.device_code),
+    verification_uri: String(json.verification_uri ?? json.verification_url ?? ""),
+    message: String(
+      json.message ??
+        `To sign in, open ${String(json.verification_uri)} and enter the code ${json.user_code}.`,
+    ),
+    interval,
+    expires_in: expiresIn,
+    expires_at: Date.now() / 1000 + expiresIn,
+    correlation_id: correlationId,
+    scope: decorated,
+    authority: authority.url,
+  };
+}
+
+/** Waits `seconds` in one-second steps, stopping early when the flow is stopped or the signal aborts. */
+async function pause(flow: DeviceFlow, seconds: number, signal?: AbortSignal): Promise<boolean> {
+  for (let waited = 0; waited < seconds; waited++) {
+    if (flow.expires_at < Date.now() / 1000) return false;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 1000);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+  return true;
+}
+
+export async function acquireTokenByDeviceFlow(
+  ctx: AppContext,
+  flow: DeviceFlow,
+  request: { claimsChallenge?: string; signal?: AbortSignal },
+): Promise<TokenResult> {
+  if (typeof flow !== "object" || flow === null || typeof flow.device_code !== "string") {
+    throw new ArgumentError("flow", "Pass the flow initiateDeviceFlow returned (it has a device_code).");
+  }
+  validateClaimsChallenge(request.claimsChallenge);
+  const authority = requestAuthority(ctx, { authority: flow.authority });
+  const endpoints = await ctx.discover(authority);
+  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  for (;;) {
+    request.signal?.throwIfAborted();
+    const result = await requestToken({
+      ctx,
+      endpoints,
+      // `code` repeats the device code: older Entra deployments read that name.
+      form: { grant_type: DEVICE_CODE_GRANT, device_code: flow.device_code, code: flow.device_code, claims },
+      api: API_ID.deviceFlow,
+      reason: REFRESH_REASON.notSilent,
+      correlationId: flow.correlation_id,
+      ...(request.signal ? { signal: request.signal } : {}),
+      cacheEvent: { scopes: flow.scope, environment: authority.host, grantType: DEVICE_CODE_GRANT },
+    });
+    if (!("error" in result) || (result.error !== "authorization_pending" && result.error !== "slow_down"))
+      return result;
+    if (result.error === "slow_down") flow.interval += 5;
+    if (!(await pause(flow, flow.interval, request.signal))) return result;
+  }
+}
