@@ -81,3 +81,20 @@ export class ArgumentError extends MsalError {
  * was already redeemed, or it asks for scopes the flow did not. Start the sign-in again.
  */
 export class AuthFlowError extends MsalError {}
+
+/** The user did not finish signing in in the browser before the `timeout`. */
+export class BrowserInteractionTimeoutError extends MsalError {
+  constructor(message = "The user did not complete the sign-in in the browser in time.") {
+    super("browser_interaction_timeout", message);
+  }
+}
+
+/**
+ * No browser could be opened (no display, no browser installed, a remote shell). Use the device
+ * code flow (`initiateDeviceFlow`) instead, or pass `openBrowser` to show the URL your own way.
+ */
+export class BrowserUnavailableError extends MsalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("browser_unavailable", message, options);
+  }
+}

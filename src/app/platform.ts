@@ -5,6 +5,7 @@
  */
 import type { CertificatePreparer } from "../credentials/client-auth.js";
 import { preparePortableCertificate } from "../credentials/portable-certificate.js";
+import type { InteractivePlatform } from "../flows/interactive.js";
 import type { FetchLike } from "../http/types.js";
 
 export interface TransportOptions {
@@ -13,7 +14,7 @@ export interface TransportOptions {
   timeoutMs?: number;
 }
 
-export interface Platform {
+export interface Platform extends InteractivePlatform {
   /** The default transport for an app, given its options. */
   createFetch(options: TransportOptions): FetchLike;
   env(): Record<string, string | undefined>;

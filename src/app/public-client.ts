@@ -4,6 +4,7 @@
 import { ConfigurationError } from "../errors.js";
 import type { AuthorityOverride } from "../flows/common.js";
 import { acquireTokenByDeviceFlow, type DeviceFlow, initiateDeviceFlow } from "../flows/device-code.js";
+import { acquireTokenInteractive, type InteractiveRequest } from "../flows/interactive.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { ClientApplication } from "./client-application.js";
 import type { ClientApplicationOptions } from "./options.js";
@@ -59,6 +60,20 @@ export class PublicClientApplication extends ClientApplication {
     options: AuthorityOverride & { signal?: AbortSignal } = {},
   ): Promise<DeviceFlow | TokenFailure> {
     return initiateDeviceFlow(this.ctx, scopes, options);
+  }
+
+  /**
+   * Signs a user in through the system browser: a listener on 127.0.0.1 receives the response at
+   * `http://localhost:<port>` (register `http://localhost` as a redirect URI). Where there is no
+   * browser it throws `BrowserUnavailableError`: use the device code flow there.
+   *
+   * @example
+   * ```ts
+   * const result = await app.acquireTokenInteractive(["User.Read"], { timeout: 120_000 });
+   * ```
+   */
+  acquireTokenInteractive(scopes: string[], options: InteractiveRequest = {}): Promise<TokenResult> {
+    return acquireTokenInteractive(this.ctx, scopes, options, this.ctx.platform);
   }
 
   /** Polls until the user completes the device code sign-in, the code expires, or `signal` aborts. */

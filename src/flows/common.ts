@@ -21,6 +21,8 @@ export interface AuthorityOverride {
 
 export function requestAuthority(ctx: AppContext, request: AuthorityOverride): Authority {
   const validateAuthority = ctx.options.validateAuthority ?? true;
+  // The app's own authority (as a flow object records it) keeps its kind: an OIDC issuer is no Entra URL.
+  if (request.authority?.replace(/\/+$/, "") === ctx.authority.url) return ctx.authority;
   if (request.authority) return parseAuthority(request.authority, { validateAuthority });
   if (request.tenant) return withTenant(ctx.authority, request.tenant, { validateAuthority });
   return ctx.authority;

@@ -6,7 +6,9 @@ import type { Platform } from "../app/platform.js";
 import { extractCerts } from "../credentials/certificate.js";
 import { withThumbprints } from "../credentials/portable-certificate.js";
 import type { CertificateCredential, PfxCredential, PreparedCertificate } from "../credentials/types.js";
+import { openSystemBrowser } from "./browser.js";
 import { createNodeFetch } from "./fetch.js";
+import { startLoopbackListener } from "./loopback.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateThumbprints, normalisePrivateKey } from "./private-key.js";
 
@@ -33,4 +35,6 @@ export const nodePlatform: Platform = {
   env: () => process.env,
   os: process.platform,
   prepareCertificate: prepareNodeCertificate,
+  startLoopbackListener,
+  openBrowser: (url) => openSystemBrowser(url),
 };
