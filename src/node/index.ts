@@ -10,4 +10,6 @@ import { nodePlatform } from "./platform.js";
 setDefaultPlatform(nodePlatform);
 
 export * from "../index.js";
+export { createNodeFetch, type NodeFetch, type NodeFetchOptions } from "./fetch.js";
+export { CredentialError } from "./private-key.js";
 export { nodePlatform };
