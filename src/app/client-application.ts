@@ -119,7 +119,7 @@ export abstract class ClientApplication {
    *
    * @example
    * ```ts
-   * const [account] = app.getAccounts();
+   * const [account] = await app.getAccounts();
    * const result = account && (await app.acquireTokenSilent(["User.Read"], account));
    * if (!result) startInteractiveSignIn();
    * ```
@@ -160,12 +160,12 @@ export abstract class ClientApplication {
   }
 
   /** Signed-in accounts in the cache, one per user, optionally with this username. */
-  getAccounts(options: { username?: string } = {}): Account[] {
+  getAccounts(options: { username?: string } = {}): Promise<Account[]> {
     return getAccounts(this.ctx, options);
   }
 
   /** Signs an account out of this app: removes its tokens and account entries from the cache. */
-  removeAccount(account: AccountRef): void {
-    removeAccount(this.ctx, account);
+  removeAccount(account: AccountRef): Promise<void> {
+    return removeAccount(this.ctx, account);
   }
 }

@@ -5,6 +5,7 @@
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { regionalHost, resolveRegion } from "../authority/region.js";
+import { withCacheAccess } from "../cache/plugin.js";
 import { clientAuthenticator } from "../credentials/client-auth.js";
 import { ConfigurationError } from "../errors.js";
 import { acquireTokenForClient, type ClientCredentialRequest } from "../flows/client-credentials.js";
@@ -97,8 +98,10 @@ export class ConfidentialClientApplication extends ClientApplication {
     return acquireTokenOnBehalfOf(this.ctx, userAssertion, scopes, options);
   }
 
-  /** Removes this app's own tokens (client credentials) from the cache; returns how many. */
-  removeTokensForClient(): number {
-    return this.ctx.cache.removeAppTokens(this.clientId, this.ctx.authority.host);
+  /** Removes this app's own tokens (client credentials) from the cache; resolves with how many. */
+  removeTokensForClient(): Promise<number> {
+    return withCacheAccess(this.ctx.cache, undefined, () =>
+      this.ctx.cache.removeAppTokens(this.clientId, this.ctx.authority.host),
+    );
   }
 }

@@ -21,7 +21,7 @@ const PUBLIC_RETRY_AFTER_SECONDS = 60;
  * import { PublicClientApplication } from "msal-ts";
  *
  * const app = new PublicClientApplication("my-client-id", { authority: "https://login.microsoftonline.com/organizations" });
- * const [account] = app.getAccounts();
+ * const [account] = await app.getAccounts();
  * const token = account ? await app.acquireTokenSilent(["User.Read"], account) : null;
  * ```
  */

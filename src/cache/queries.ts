@@ -1,4 +1,5 @@
 /** Options of the token cache and the shapes of its lookups. */
+import type { CachePlugin } from "./plugin.js";
 
 export interface TokenCacheOptions {
   /** Keep at most this many access tokens; the least recently used go first. */
@@ -11,6 +12,8 @@ export interface TokenCacheOptions {
    * do not depend on it, and `findAccessToken` finds app tokens stored either way.
    */
   appTokenHomeAccountId?: null | "";
+  /** Persistence: hooks every flow calls around its cache reads and writes. */
+  plugin?: CachePlugin;
 }
 
 /** What identifies an access token; `scopes` must be a subset of the cached target. */

@@ -25,6 +25,7 @@ import {
   normalisedTarget,
   oboOwner,
 } from "./indexes.js";
+import type { CachePlugin } from "./plugin.js";
 import type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions } from "./queries.js";
 import {
   type AccessTokenEntity,
@@ -75,6 +76,12 @@ export class TokenCache {
   /** Section order as read, so a round trip writes them back in the same order. */
   protected sectionOrder: string[] = [];
   protected stateChanged = false;
+  /** Grows with every write and removal: cache access hooks compare it to tell whether an access changed the cache. */
+  protected changeCount = 0;
+  /** Storage keys (`section\nkey`) removed while a journal is open, for merges on write. */
+  #removed: Set<string> | undefined;
+  /** Persistence hooks, called by every flow around its cache reads and writes. */
+  readonly plugin: CachePlugin | undefined;
   #indexes: CacheIndexes = emptyIndexes();
   #aliasVersion = aliasGroupsVersion();
   #recency = new Map<string, true>();
@@ -83,6 +90,7 @@ export class TokenCache {
 
   constructor(options: TokenCacheOptions = {}) {
     this.#maxAccessTokens = options.maxAccessTokens;
+    this.plugin = options.plugin;
     this.#appTokenHomeAccountId = options.appTokenHomeAccountId ?? null;
   }
 
@@ -256,6 +264,8 @@ export class TokenCache {
     );
     if (section === "AccessToken") this.#recency.delete(key);
     this.stateChanged = true;
+    this.changeCount++;
+    this.#removed?.add(`${section}\n${key}`);
     return true;
   }
 
@@ -292,6 +302,22 @@ export class TokenCache {
     return removed;
   }
 
+  /** A number that grows whenever the cache changes. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Starts recording removals; {@link TokenCache.closeJournal} returns them (`section\nkey`). */
+  openJournal(): void {
+    this.#removed = new Set();
+  }
+
+  closeJournal(): Set<string> {
+    const removed = this.#removed ?? new Set<string>();
+    this.#removed = undefined;
+    return removed;
+  }
+
   /** How many entries each section holds. */
   counts(): Record<Section, number> {
     return Object.fromEntries(SECTIONS.map((section) => [section, this.sections[section].size])) as Record<
@@ -316,6 +342,8 @@ export class TokenCache {
     // A section that was read as something other than an object is replaced by real entries.
     this.otherSections.delete(section);
     this.stateChanged = true;
+    this.changeCount++;
+    this.#removed?.delete(`${section}\n${key}`);
     if (section === "AccessToken" && this.#maxAccessTokens !== undefined) {
       this.#recency.delete(key);
       this.#recency.set(key, true);

@@ -3,6 +3,7 @@
  * and environment aliases, and removed with every token of theirs this app may use.
  */
 import type { AppContext } from "../app/context.js";
+import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccountEntity } from "../cache/schema.js";
 import type { AccountRef } from "./silent.js";
 
@@ -30,11 +31,12 @@ function publicAccount(entry: AccountEntity): Account {
   return account;
 }
 
-export function getAccounts(ctx: AppContext, options: { username?: string } = {}): Account[] {
+export async function getAccounts(ctx: AppContext, options: { username?: string } = {}): Promise<Account[]> {
   const query: { environment: string; username?: string } = { environment: ctx.authority.host };
   if (options.username !== undefined) query.username = options.username;
   const grouped = new Map<string, Account>();
-  for (const entry of ctx.cache.findAccounts(query)) grouped.set(entry.home_account_id, publicAccount(entry));
+  const entries = await withCacheAccess(ctx.cache, undefined, () => ctx.cache.findAccounts(query));
+  for (const entry of entries) grouped.set(entry.home_account_id, publicAccount(entry));
   return [...grouped.values()];
 }
 
@@ -42,7 +44,11 @@ export function getAccounts(ctx: AppContext, options: { username?: string } = {}
  * Signs an account out of this app: its refresh tokens of this app (or its family), every access
  * token, id_token and account entry of it in this environment.
  */
-export function removeAccount(ctx: AppContext, account: AccountRef): void {
+export async function removeAccount(ctx: AppContext, account: AccountRef): Promise<void> {
+  await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () => forget(ctx, account));
+}
+
+function forget(ctx: AppContext, account: AccountRef): void {
   const environment = account.environment ?? ctx.authority.host;
   const home = account.home_account_id;
   const family = ctx.cache.getAppMetadata(environment, ctx.clientId)?.family_id;

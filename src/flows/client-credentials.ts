@@ -8,6 +8,7 @@ import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
+import { appPartition, withCacheAccess } from "../cache/plugin.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -60,20 +61,24 @@ export async function acquireTokenForClient(
           ...(request.correlationId ? { correlationId: request.correlationId } : {}),
           ...(request.signal ? { signal: request.signal } : {}),
           cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
+          partitionKey: appPartition(ctx.clientId, endpoints.realm),
         }),
     );
   if (request.forceRefresh || request.claimsChallenge) return send(REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  const hit = ctx.cache.findAccessToken(
-    {
-      clientId: ctx.clientId,
-      homeAccountId: null,
-      environment: authority.host,
-      realm: endpoints.realm,
-      scopes,
-      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    },
-    now,
+  const partition = appPartition(ctx.clientId, endpoints.realm);
+  const hit = await withCacheAccess(ctx.cache, partition, () =>
+    ctx.cache.findAccessToken(
+      {
+        clientId: ctx.clientId,
+        homeAccountId: null,
+        environment: authority.host,
+        realm: endpoints.realm,
+        scopes,
+        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+      },
+      now,
+    ),
   );
   if (!hit) return send(REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;

@@ -3,9 +3,11 @@ import type { AppContext } from "../app/context.js";
 import { type Authority, parseAuthority, withTenant } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import type { TokenCacheEvent } from "../cache/event.js";
+import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
 import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
+import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 
@@ -60,6 +62,22 @@ export interface TokenCall {
   idToken?: Omit<IdTokenExpectations, "clientId">;
   /** A refresh: the refresh token used, whose entry gets the new secret instead of a new entry. */
   refreshedToken?: RefreshTokenEntity;
+  /** The cache partition the tokens belong to; default: the user's, from the response. */
+  partitionKey?: string;
+}
+
+/** The user partition of a response: `client_info`'s uid.utid, else the id_token's subject. */
+function responsePartition(result: TokenResult): string | undefined {
+  if (typeof result.client_info === "string") {
+    try {
+      const { uid, utid } = decodePart(result.client_info);
+      if (uid && utid) return userPartition(`${uid}.${utid}`);
+    } catch {
+      // Falls back to the id_token.
+    }
+  }
+  const sub = (result.id_token_claims as { sub?: unknown } | undefined)?.sub;
+  return typeof sub === "string" ? userPartition(sub) : undefined;
 }
 
 /** Sends a token request with the client's authentication and telemetry, and caches a success. */
@@ -96,14 +114,18 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
     const response = { ...raw };
     const newRefreshToken = call.refreshedToken ? raw.refresh_token : undefined;
     if (typeof newRefreshToken === "string") delete response.refresh_token;
-    ctx.cache.add({
+    const event = {
       ...call.cacheEvent,
       clientId: ctx.clientId,
       tokenEndpoint: endpoints.tokenEndpoint,
       response,
+    };
+    const refreshed = call.refreshedToken;
+    await withCacheAccess(ctx.cache, call.partitionKey ?? responsePartition(result), () => {
+      ctx.cache.add(event);
+      if (refreshed && typeof newRefreshToken === "string")
+        ctx.cache.updateRefreshToken(refreshed, newRefreshToken);
     });
-    if (call.refreshedToken && typeof newRefreshToken === "string")
-      ctx.cache.updateRefreshToken(call.refreshedToken, newRefreshToken);
   }
   ctx.log("info", `Token obtained from the identity provider (correlation id ${correlationId}).`);
   return result;

@@ -6,6 +6,7 @@
  */
 import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
+import { oboPartition, withCacheAccess } from "../cache/plugin.js";
 import { ArgumentError } from "../errors.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { encodeBase64Url } from "../protocol/base64.js";
@@ -59,17 +60,19 @@ export async function acquireTokenOnBehalfOf(
   const skipCache = request.forceRefresh || request.claimsChallenge;
   if (!skipCache) {
     const now = nowSeconds();
-    const hit = ctx.cache.findAccessToken(
-      {
-        clientId: ctx.clientId,
-        homeAccountId: null,
-        userAssertionHash: hash,
-        environment: authority.host,
-        realm: endpoints.realm,
-        scopes,
-        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-      },
-      now,
+    const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
+      ctx.cache.findAccessToken(
+        {
+          clientId: ctx.clientId,
+          homeAccountId: null,
+          userAssertionHash: hash,
+          environment: authority.host,
+          realm: endpoints.realm,
+          scopes,
+          minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+        },
+        now,
+      ),
     );
     if (hit) {
       ctx.telemetry.cacheHits++;
@@ -96,6 +99,7 @@ export async function acquireTokenOnBehalfOf(
         ...(request.correlationId ? { correlationId: request.correlationId } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
         cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
+        partitionKey: oboPartition(hash),
       }),
   );
 }

@@ -8,6 +8,7 @@ import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
+import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
@@ -23,8 +24,18 @@ import {
 } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
-/** An account as `getAccounts` returns it; only `home_account_id` is required. */
-export type AccountRef = Pick<AccountEntity, "home_account_id"> & Partial<AccountEntity>;
+/**
+ * An account as `getAccounts` returns it (or a cache entry of one); only `home_account_id` is
+ * required. The fields are picked by name: `Partial<AccountEntity>` would carry the entity's index
+ * signature, which the `Account` interface `getAccounts` returns does not have (not assignable).
+ */
+export type AccountRef = Pick<AccountEntity, "home_account_id"> &
+  Partial<
+    Pick<
+      AccountEntity,
+      "environment" | "realm" | "local_account_id" | "username" | "authority_type" | "account_source"
+    >
+  >;
 
 export interface SilentRequest extends AuthorityOverride {
   forceRefresh?: boolean;
@@ -79,16 +90,18 @@ export async function acquireTokenSilentWithError(
   if (request.forceRefresh || request.claimsChallenge)
     return refreshWithFamily({ ...refresh, reason: REFRESH_REASON.forceRefresh });
   const now = nowSeconds();
-  const hit = ctx.cache.findAccessToken(
-    {
-      clientId: ctx.clientId,
-      homeAccountId: account.home_account_id,
-      environment: authority.host,
-      realm: endpoints.realm,
-      scopes,
-      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    },
-    now,
+  const hit = await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
+    ctx.cache.findAccessToken(
+      {
+        clientId: ctx.clientId,
+        homeAccountId: account.home_account_id,
+        environment: authority.host,
+        realm: endpoints.realm,
+        scopes,
+        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+      },
+      now,
+    ),
   );
   if (!hit) return refreshWithFamily(refresh);
   ctx.telemetry.cacheHits++;
@@ -106,30 +119,31 @@ async function refreshWithFamily(r: RefreshContext): Promise<TokenResult | null>
   return singleFlight(r.ctx, key, async () => {
     const { ctx, authority, account } = r;
     const base = { homeAccountId: account.home_account_id, environment: authority.host };
-    const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
+    const { metadata, family, familyOfOne, own } = await withCacheAccess(
+      ctx.cache,
+      userPartition(account.home_account_id),
+      () => {
+        const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
+        return {
+          metadata,
+          familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
+          family: metadata?.family_id
+            ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
+            : [],
+          own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
+        };
+      },
+    );
     if (!metadata) {
-      const viaFamily = await tryRefreshTokens(
-        r,
-        ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
-        true,
-      );
+      const viaFamily = await tryRefreshTokens(r, familyOfOne, true);
       if (viaFamily && !("error" in viaFamily)) return viaFamily;
     }
     let last: TokenResult | null = null;
     if (metadata?.family_id) {
-      last = await tryRefreshTokens(
-        r,
-        ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id }),
-        false,
-      );
+      last = await tryRefreshTokens(r, family, false);
       if (last && !("error" in last)) return last;
     }
-    const own = await tryRefreshTokens(
-      r,
-      ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
-      false,
-    );
-    return classify(own ?? last);
+    return classify((await tryRefreshTokens(r, own, false)) ?? last);
   });
 }
 

@@ -1,0 +1,57 @@
+/**
+ * Cache persistence as a plugin with two hooks, called by every flow around its cache reads and
+ * writes: `beforeCacheAccess` loads (and may lock), `afterCacheAccess` saves when the access
+ * changed the cache (and unlocks). `partitionKey` says which part of the cache the call needs, so a
+ * distributed store reads and writes only that part.
+ */
+import type { TokenCache } from "./token-cache.js";
+
+export interface CacheAccessContext {
+  cache: TokenCache;
+  /** In `afterCacheAccess`: whether this access changed the cache. */
+  hasChanged: boolean;
+  /**
+   * The part of the cache the call needs: `user:<home_account_id>`, `app:<client_id>:<tenant>` or
+   * `obo:<assertion hash>`; `undefined` when it needs the whole cache (listing accounts).
+   */
+  partitionKey: string | undefined;
+}
+
+/**
+ * @example
+ * ```ts
+ * const plugin: CachePlugin = {
+ *   async beforeCacheAccess({ cache }) { (cache as SerializableTokenCache).deserialize(await load()); },
+ *   async afterCacheAccess({ cache, hasChanged }) { if (hasChanged) await save((cache as SerializableTokenCache).serialize()); },
+ * };
+ * const app = new PublicClientApplication(id, { tokenCache: new SerializableTokenCache({ plugin }) });
+ * ```
+ */
+export interface CachePlugin {
+  beforeCacheAccess(context: CacheAccessContext): void | Promise<void>;
+  afterCacheAccess(context: CacheAccessContext): void | Promise<void>;
+}
+
+/** Runs `work` between the cache's hooks; the after hook runs even when `work` throws. */
+export async function withCacheAccess<T>(
+  cache: TokenCache,
+  partitionKey: string | undefined,
+  work: () => T | Promise<T>,
+): Promise<T> {
+  const plugin = cache.plugin;
+  if (!plugin) return work();
+  const context: CacheAccessContext = { cache, hasChanged: false, partitionKey };
+  await plugin.beforeCacheAccess(context);
+  const before = cache.changes;
+  try {
+    return await work();
+  } finally {
+    context.hasChanged = cache.changes !== before;
+    await plugin.afterCacheAccess(context);
+  }
+}
+
+export const userPartition = (homeAccountId: string): string => `user:${homeAccountId}`;
+export const appPartition = (clientId: string, tenant: string): string =>
+  `app:${clientId}:${tenant}`.toLowerCase();
+export const oboPartition = (assertionHash: string): string => `obo:${assertionHash}`;
