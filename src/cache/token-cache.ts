@@ -40,7 +40,7 @@ import {
   SECTIONS,
   type Section,
 } from "./schema.js";
-import { storedTwins } from "./twins.js";
+import { storedByIdentity, storedTwins } from "./twins.js";
 
 export type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions };
 
@@ -245,7 +245,7 @@ export class TokenCache {
 
   /** Gives a refresh token a new secret after a refresh (MSAL's `update_rt`), keeping its key. */
   updateRefreshToken(entry: RefreshTokenEntity, newSecret: string, now: number = nowSeconds()): void {
-    for (const [key, rt] of this.#entriesByIdentity("RefreshToken", entry)) {
+    for (const [key, rt] of storedByIdentity(this.sections, "RefreshToken", entry)) {
       this.store("RefreshToken", key, { ...rt, secret: newSecret, last_modification_time: String(now) });
     }
   }
@@ -256,12 +256,7 @@ export class TokenCache {
     const existing = map.get(key);
     if (existing === undefined) return false;
     map.delete(key);
-    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
-      this.#indexes,
-      key,
-      existing,
-      false,
-    );
+    this.#index(section, key, existing, false);
     if (section === "AccessToken") this.#recency.delete(key);
     this.stateChanged = true;
     this.changeCount++;
@@ -272,7 +267,7 @@ export class TokenCache {
   /** Removes an entity that a `find*` method returned. */
   removeEntity<S extends Section>(section: S, entity: EntityOf[S]): boolean {
     let removed = false;
-    for (const [key] of this.#entriesByIdentity(section, entity))
+    for (const [key] of storedByIdentity(this.sections, section, entity))
       removed = this.remove(section, key) || removed;
     return removed;
   }
@@ -333,11 +328,10 @@ export class TokenCache {
 
   protected store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
     const map = this.sections[section] as Map<string, EntityOf[S]>;
-    const index = INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void;
     const existing = map.get(key);
-    if (existing !== undefined) index(this.#indexes, key, existing, false);
+    if (existing !== undefined) this.#index(section, key, existing, false);
     map.set(key, entity);
-    index(this.#indexes, key, entity, true);
+    this.#index(section, key, entity, true);
     if (!this.sectionOrder.includes(section)) this.sectionOrder.push(section);
     // A section that was read as something other than an object is replaced by real entries.
     this.otherSections.delete(section);
@@ -359,6 +353,15 @@ export class TokenCache {
     this.#rebuildIndexes();
   }
 
+  #index(section: Section, key: string, entity: EntityOf[Section], add: boolean): void {
+    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
+      this.#indexes,
+      key,
+      entity,
+      add,
+    );
+  }
+
   #evictBeyondBound(): void {
     const bound = this.#maxAccessTokens as number;
     while (this.sections.AccessToken.size > bound) {
@@ -366,18 +369,6 @@ export class TokenCache {
       if (oldest.done) break;
       this.remove("AccessToken", oldest.value);
     }
-  }
-
-  /** Stored entries whose key fields equal the given entity's, wherever (under whatever key) they are stored. */
-  *#entriesByIdentity<S extends Section>(section: S, entity: EntityOf[S]): Generator<[string, EntityOf[S]]> {
-    const map = this.sections[section] as Map<string, EntityOf[S]>;
-    const computed = (KEY_MAKERS[section] as (e: EntityOf[S]) => string)(entity);
-    const direct = map.get(computed);
-    if (direct === entity || (direct !== undefined && sameIdentity(section, direct, entity))) {
-      yield [computed, direct];
-      return;
-    }
-    for (const [key, stored] of map) if (stored === entity) yield [key, stored];
   }
 
   #rebuildIndexes(): void {
@@ -401,9 +392,4 @@ export class TokenCache {
   #refreshIndexesIfAliasesChanged(): void {
     if (this.#aliasVersion !== aliasGroupsVersion()) this.#rebuildIndexes();
   }
-}
-
-function sameIdentity<S extends Section>(section: S, a: EntityOf[S], b: EntityOf[S]): boolean {
-  const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
-  return make(a) === make(b);
 }

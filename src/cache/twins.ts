@@ -12,14 +12,15 @@ import {
   idTokenIndexKey,
   normalisedTarget,
 } from "./indexes.js";
-import type {
-  AccessTokenEntity,
-  AccountEntity,
-  CacheSections,
-  EntityOf,
-  IdTokenEntity,
-  RefreshTokenEntity,
-  Section,
+import {
+  type AccessTokenEntity,
+  type AccountEntity,
+  type CacheSections,
+  type EntityOf,
+  type IdTokenEntity,
+  KEY_MAKERS,
+  type RefreshTokenEntity,
+  type Section,
 } from "./schema.js";
 
 /** Storage keys of entries with the same identity as `entity` (same environment, not just alias group). */
@@ -83,4 +84,24 @@ export function storedTwins<S extends Section>(
   return candidates.filter(
     (key): key is string => key !== undefined && sameEnv(map.get(key) as { environment?: unknown }),
   );
+}
+
+/**
+ * Where an entity is stored: under the key its fields make, or (for entries another library keyed
+ * its own way) wherever that very object is.
+ */
+export function* storedByIdentity<S extends Section>(
+  sections: CacheSections,
+  section: S,
+  entity: EntityOf[S],
+): Generator<[string, EntityOf[S]]> {
+  const map = sections[section] as Map<string, EntityOf[S]>;
+  const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
+  const computed = make(entity);
+  const direct = map.get(computed);
+  if (direct !== undefined && (direct === entity || make(direct) === computed)) {
+    yield [computed, direct];
+    return;
+  }
+  for (const [key, stored] of map) if (stored === entity) yield [key, stored];
 }
