@@ -250,6 +250,11 @@ export class TokenCache {
     }
   }
 
+  /** Stores an entry under a given key, as read from a store (it may use another library's key format). */
+  restore<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
+    this.store(section, key, entity);
+  }
+
   /** Removes the entry stored under `key`; returns whether there was one. */
   remove(section: Section, key: string): boolean {
     const map = this.sections[section] as Map<string, EntityOf[Section]>;
