@@ -5,12 +5,16 @@ import { instanceDiscovery, jwks, openIdConfiguration } from "./discovery.js";
 import type { FederatedSts } from "./federation.js";
 import { type EmuRequest, type EmuResponse, html, json, redirect, xml } from "./http.js";
 import { messagePage } from "./pages.js";
+import { caeEventEndpoint, resourceEndpoint } from "./resource.js";
 import { tokenEndpoint } from "./token.js";
 import type { World } from "./world.js";
 
-/** The endpoint name a path belongs to, for the request log and fault matching. */
+/** The endpoint name a path belongs to (past a B2C policy), for the request log and fault matching. */
 export function endpointName(path: string[]): string {
-  const [first, second, third, fourth] = path;
+  const [first, second, third, fourth] = withoutPolicy(path).path;
+  // The CAE resource and its revocation events (resource.ts) are served, and logged, as endpoints.
+  if (first === "_emulator" && second === "resource" && third === undefined) return "resource";
+  if (first === "_emulator" && second === "cae-event" && third === undefined) return "cae-event";
   if (first === "_emulator") return "control";
   if (first === "common" && second === "discovery" && third === "instance") return "instance";
   if (first === "common" && second === "userrealm") return "userrealm";
@@ -40,6 +44,10 @@ export function route(req: EmuRequest, world: World, sts: FederatedSts, fullPath
   const endpoint = endpointName(path);
   const segment = path[0] ?? "";
   switch (endpoint) {
+    case "resource":
+      return resourceEndpoint(req, world);
+    case "cae-event":
+      return caeEventEndpoint(req, world);
     case "instance":
       return instanceDiscovery(req, world);
     case "userrealm":

@@ -183,6 +183,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     consents: new Map(),
     faults: [],
     log: [],
+    caeEvents: new Map(),
   };
   // Created once the port is known: the STS puts its own URLs in the MEX document.
   let sts: FederatedSts | undefined;
@@ -225,6 +226,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         world.sessions,
         world.pendingAuthorize,
         world.consents,
+        world.caeEvents,
       ])
         map.clear();
       world.faults.length = 0;

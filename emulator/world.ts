@@ -127,6 +127,8 @@ export interface World {
   consents: Map<string, Set<string>>;
   faults: Fault[];
   log: LoggedRequest[];
+  /** Continuous access evaluation: user object id to the epoch second of the latest revocation event. */
+  caeEvents: Map<string, number>;
 }
 
 export function randomToken(prefix: string, bytes = 32): string {

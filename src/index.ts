@@ -13,6 +13,15 @@ export { canonicalEnvironment, environmentAliases, registerAliasGroup } from "./
 export { AuthorityBuilder, AZURE_CHINA, AZURE_PUBLIC, AZURE_US_GOVERNMENT } from "./authority/authority.js";
 export { ATTEMPT_REGION_DISCOVERY, type AzureRegionOption } from "./authority/region.js";
 export type { CacheEntities, TokenCacheEvent } from "./cache/event.js";
+export { type PartitionContents, partitionContents, replacePartition } from "./cache/partition.js";
+export {
+  appPartition,
+  type CacheAccessContext,
+  type CachePlugin,
+  oboPartition,
+  userPartition,
+  withCacheAccess,
+} from "./cache/plugin.js";
 export type {
   AccessTokenEntity,
   AccountEntity,
@@ -45,13 +54,30 @@ export type {
 } from "./credentials/types.js";
 export {
   ArgumentError,
+  AuthFlowError,
+  BrowserInteractionTimeoutError,
+  BrowserUnavailableError,
   CacheDeserializationError,
   ConfigurationError,
   IdTokenError,
   MsalError,
 } from "./errors.js";
+export type { Account } from "./flows/accounts.js";
+export type {
+  AuthCodeFlow,
+  AuthCodeFlowRequest,
+  AuthResponse,
+  RedeemRequest,
+  ResponseMode,
+} from "./flows/auth-code.js";
+export type { AuthorizationCodeRequest, AuthorizationUrlRequest } from "./flows/authorization-code.js";
 export type { ClientCredentialRequest } from "./flows/client-credentials.js";
+export type { DeviceFlow } from "./flows/device-code.js";
+export type { InteractiveRequest, LoopbackListener } from "./flows/interactive.js";
 export type { OnBehalfOfRequest } from "./flows/on-behalf-of.js";
+export type { RefreshTokenRequest } from "./flows/refresh-token.js";
+export type { AccountRef, SilentRequest } from "./flows/silent.js";
+export type { UsernamePasswordRequest } from "./flows/username-password.js";
 export { NetworkError, type NetworkFailureKind } from "./http/network-error.js";
 export type { FetchLike, HttpCacheStore } from "./http/types.js";
 export type { Logger, LogLevel } from "./logging.js";
