@@ -183,6 +183,18 @@ export async function acquireTokenByAuthCodeFlow(
   ctx.redeemedStates.add(flow.state);
   const authority = requestAuthority(ctx, { authority: flow.authority });
   const endpoints = await ctx.discover(authority);
+  // RFC 9207: a provider that names itself in the response must be the one the flow went to (mix-up defence).
+  if (
+    authResponse.iss !== undefined &&
+    endpoints.issuer !== undefined &&
+    !endpoints.issuer.includes("{") &&
+    authResponse.iss !== endpoints.issuer
+  ) {
+    throw new AuthFlowError(
+      "issuer_mismatch",
+      `The authorization response comes from ${authResponse.iss}, not from ${endpoints.issuer} where the sign-in started. Start the sign-in again.`,
+    );
+  }
   return requestToken({
     ctx,
     endpoints,

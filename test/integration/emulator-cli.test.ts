@@ -3,39 +3,18 @@
  * serving HTTPS with the CA it prints, stopping on SIGTERM, help and bad arguments. Also
  * `startEmulator({ directory })` with a directory from a JSON file.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator, PublicDirectory } from "../../emulator/index.js";
+import { CLI, ensureBuilt, ROOT } from "../support/build.js";
 import { startTestEmulator } from "../support/emulator.js";
 import { claims, expectEntraError, getJson, passwordGrant } from "./helpers.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(ROOT, "dist/src/cli/main.js");
-
-/** `npm test` builds first (pretest); when run alone, build if dist is missing or older than the sources. */
-function ensureBuilt(): void {
-  const sources = ["src", "emulator"].flatMap((dir) =>
-    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".ts"))
-      .map((f) => join(ROOT, dir, f)),
-  );
-  const built = existsSync(MAIN) ? statSync(MAIN).mtimeMs : 0;
-  if (sources.every((f) => statSync(f).mtimeMs <= built)) return;
-  const tsc = spawnSync(
-    process.execPath,
-    [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-    {
-      cwd: ROOT,
-      encoding: "utf8",
-    },
-  );
-  if (tsc.status !== 0) throw new Error(`Building dist failed:\n${tsc.stdout}${tsc.stderr}`);
-}
+const MAIN = CLI;
 
 interface Run {
   child: ChildProcess;

@@ -89,7 +89,7 @@ describe("client credentials: cache and request options", () => {
     const cca = daemonWithSecret(emulator);
     success(await cca.acquireTokenForClient(GRAPH_DEFAULT));
     success(await cca.acquireTokenForClient(GRAPH_DEFAULT, { tenant: FABRIKAM_TENANT_ID }));
-    expect(cca.removeTokensForClient()).toBe(2);
+    expect(await cca.removeTokensForClient()).toBe(2);
     expect(cca.tokenCache.counts().AccessToken).toBe(0);
 
     const again = success(await cca.acquireTokenForClient(GRAPH_DEFAULT));

@@ -1,0 +1,21 @@
+/** The built library and CLI (`dist/`), for tests that run them as child processes. */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const CLI = join(ROOT, "dist/src/cli/main.js");
+
+/** `npm test` builds first (pretest); a test run alone builds when dist is missing or older than the sources. */
+export function ensureBuilt(): void {
+  const sources = ["src", "emulator"].flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(ROOT, dir, f)),
+  );
+  const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
+  if (sources.every((f) => statSync(f).mtimeMs <= built)) return;
+  const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`Building dist failed:\n${tsc.stdout}${tsc.stderr}`);
+}
