@@ -12,6 +12,16 @@ export { Prompt, PublicClientApplication } from "./app/public-client.js";
 export { canonicalEnvironment, environmentAliases, registerAliasGroup } from "./authority/aliases.js";
 export { AuthorityBuilder, AZURE_CHINA, AZURE_PUBLIC, AZURE_US_GOVERNMENT } from "./authority/authority.js";
 export { ATTEMPT_REGION_DISCOVERY, type AzureRegionOption } from "./authority/region.js";
+export {
+  DistributedTokenCache,
+  type DistributedTokenCacheOptions,
+  type PartitionStore,
+  REDIS_COMPARE_AND_SET_SCRIPT,
+  type RedisPartitionClient,
+  type RedisScriptArguments,
+  redisPartitionStore,
+  type StoredPartition,
+} from "./cache/distributed-token-cache.js";
 export type { CacheEntities, TokenCacheEvent } from "./cache/event.js";
 export { type PartitionContents, partitionContents, replacePartition } from "./cache/partition.js";
 export {

@@ -1,26 +1,37 @@
 /**
- * `msal-ts demo`: starts the embedded Entra ID emulator and walks a newcomer through what happens on
- * the wire when an app signs a user in with a device code and when a daemon gets an app token.
- * Everything runs on this machine; nothing leaves loopback.
+ * `msal-ts demo` (what `npm start` runs): starts the embedded Entra ID emulator and walks a newcomer
+ * through device code sign-in, an app token, the cache, a refresh and the accounts, with the
+ * library's public API. Nothing leaves this machine.
  */
-import { Agent, fetch } from "undici";
 import { startEmulator } from "../../emulator/index.js";
+import {
+  ConfidentialClientApplication,
+  isTokenError,
+  PublicClientApplication,
+  type TokenResult,
+} from "../node/index.js";
+import { bold, cyan, dim, green, type Terminal } from "./terminal.js";
 
-type Json = Record<string, unknown>;
+/** Access tokens live just past MSAL's 5-minute refresh margin, so the demo can show a refresh. */
+const SHORT_LIFETIME_SECONDS = 306;
+const WAIT_FOR_EXPIRY_MS = 7000;
 
-function claimsOf(jwt: string): Json {
-  return JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Json;
+function check(
+  result: TokenResult | null,
+  what: string,
+): asserts result is Exclude<TokenResult, { error: string }> {
+  if (!result || isTokenError(result))
+    throw new Error(
+      `${what} failed: ${result ? `${result.error} ${result.error_description ?? ""}` : "no token"}`,
+    );
 }
 
-export async function runDemo(out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const say = (text = "") => out.write(`${text}\n`);
-  const step = (n: number, title: string) => say(`\n${n}. ${title}`);
-  const emulator = await startEmulator({ settings: { deviceCodeInterval: 1 } });
-  const dispatcher = new Agent({ connect: { ca: emulator.caPem } });
-  const post = async (url: string, form: Record<string, string>) =>
-    (await (
-      await fetch(url, { method: "POST", body: new URLSearchParams(form), dispatcher })
-    ).json()) as Json;
+export async function runDemo(t: Terminal): Promise<number> {
+  const say = (text = "") => t.out.write(`${text}\n`);
+  const step = (n: number, title: string) => say(`\n${bold(t, `${n}. ${title}`)}`);
+  const emulator = await startEmulator({
+    settings: { deviceCodeInterval: 1, accessTokenLifetime: SHORT_LIFETIME_SECONDS },
+  });
   try {
     const tenant = emulator.directory.tenants[0];
     const desktop = emulator.directory.apps.find((a) => a.kind === "public");
@@ -28,74 +39,72 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout): Prom
     const alice = emulator.directory.users.find((u) => u.kind === "managed");
     if (!tenant || !desktop || !daemon?.secret || !alice)
       throw new Error("the emulator's seeded directory is incomplete");
-    say("msal-ts demo: signing in against a local Entra ID emulator (no tenant, no network).");
-    say(`The emulator runs at ${emulator.url} with tenant ${tenant.domain} (${tenant.id}).`);
-
-    step(1, "Discovery: an app learns the tenant's endpoints from its OpenID configuration.");
-    const config = (await (
-      await fetch(`${emulator.url}/${tenant.domain}/v2.0/.well-known/openid-configuration`, { dispatcher })
-    ).json()) as Json;
-    say(`   token endpoint:       ${config.token_endpoint}`);
-    say(`   device code endpoint: ${config.device_authorization_endpoint}`);
-
-    step(2, "Device code sign-in: the app asks for a code and shows the user this message:");
-    const flow = await post(String(config.device_authorization_endpoint), {
-      client_id: desktop.clientId,
-      scope: "User.Read openid profile offline_access",
-    });
-    say(`   "${flow.message}"`);
-    say(`   (The demo signs in as ${alice.username} for you, as a person would on that page.)`);
-    emulator.approveDeviceCode(String(flow.user_code), alice.username);
-    const grant = {
-      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
-      client_id: desktop.clientId,
-      device_code: String(flow.device_code),
-    };
-    const user = await post(String(config.token_endpoint), grant);
-    if (typeof user.access_token !== "string" || typeof user.id_token !== "string")
-      throw new Error(`sign-in failed: ${JSON.stringify(user)}`);
-    const idClaims = claimsOf(user.id_token);
+    const authority = `${emulator.url}/${tenant.domain}`;
+    const common = { authority, validateAuthority: false, ca: emulator.caPem };
     say(
-      `   Signed in: ${idClaims.name} <${idClaims.preferred_username}>, token valid for ${user.expires_in} s, scopes "${user.scope}".`,
+      bold(t, "msal-ts demo: sign-in and tokens against a local Entra ID emulator (no tenant, no network)."),
+    );
+    say(`The emulator runs at ${emulator.url}; the apps below use the authority ${authority}.`);
+
+    step(1, "Device code sign-in: a CLI asks for a code and shows the user the identity provider's message:");
+    const app = new PublicClientApplication(desktop.clientId, common);
+    const flow = await app.initiateDeviceFlow(["User.Read"]);
+    if ("error" in flow) throw new Error(`initiateDeviceFlow failed: ${flow.error}`);
+    say(`   ${cyan(t, flow.message)}`);
+    say(dim(t, `   (The demo signs in as ${alice.username} for you, as a person would on that page.)`));
+    setTimeout(() => emulator.approveDeviceCode(flow.user_code, alice.username), 1000);
+    const signIn = await app.acquireTokenByDeviceFlow(flow);
+    check(signIn, "Device code sign-in");
+    say(
+      `   ${green(t, "Signed in")} as ${String(signIn.id_token_claims?.name)} <${String(signIn.id_token_claims?.preferred_username)}>; scopes "${signIn.scope}".`,
     );
 
-    step(3, "Refresh: the refresh token buys a new access token without asking the user again.");
-    const refreshed = await post(String(config.token_endpoint), {
-      grant_type: "refresh_token",
-      client_id: desktop.clientId,
-      refresh_token: String(user.refresh_token),
-      scope: "User.Read openid profile offline_access",
-    });
-    say(`   New access token issued: ${refreshed.access_token !== user.access_token ? "yes" : "no"}.`);
+    step(2, "A silent call: the token comes from the cache, with no network request.");
+    const [account] = await app.getAccounts();
+    const cached = await app.acquireTokenSilent(["User.Read"], account);
+    check(cached, "Silent call");
+    say(`   token_source: ${cached.token_source}, valid for ${cached.expires_in} s more.`);
 
-    step(4, "App token: a daemon authenticates with its own secret (client credentials).");
-    const app = await post(String(config.token_endpoint), {
-      grant_type: "client_credentials",
-      client_id: daemon.clientId,
-      client_secret: daemon.secret,
-      scope: "https://graph.microsoft.com/.default",
-    });
-    if (typeof app.access_token !== "string")
-      throw new Error(`client credentials failed: ${JSON.stringify(app)}`);
+    step(
+      3,
+      "A refresh after expiry: msal-ts renews tokens 5 minutes before they expire, with the refresh token.",
+    );
     say(
-      `   Token for audience ${claimsOf(app.access_token).aud}, identity type "${claimsOf(app.access_token).idtyp}".`,
+      dim(
+        t,
+        `   (The emulator issued ${SHORT_LIFETIME_SECONDS}-second tokens; waiting ${WAIT_FOR_EXPIRY_MS / 1000} s for this one to enter that window.)`,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, WAIT_FOR_EXPIRY_MS));
+    const refreshed = await app.acquireTokenSilent(["User.Read"], account);
+    check(refreshed, "Refresh");
+    say(
+      `   token_source: ${refreshed.token_source}; a new access token: ${refreshed.access_token !== cached.access_token ? "yes" : "no"}.`,
     );
 
-    step(5, "Errors look like Entra's: a wrong secret gives");
-    const wrong = await post(String(config.token_endpoint), {
-      ...{
-        grant_type: "client_credentials",
-        client_id: daemon.clientId,
-        scope: "https://graph.microsoft.com/.default",
-      },
-      client_secret: "wrong",
+    step(
+      4,
+      "An app token: a daemon authenticates with its own secret (client credentials), then hits the cache.",
+    );
+    const daemonApp = new ConfidentialClientApplication(daemon.clientId, {
+      ...common,
+      clientCredential: daemon.secret,
     });
-    say(`   ${wrong.error}: ${String(wrong.error_description).split(" Trace ID")[0]}`);
+    const first = await daemonApp.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
+    const second = await daemonApp.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
+    check(first, "Client credentials");
+    check(second, "Client credentials from the cache");
+    say(`   first: ${first.token_source}, second: ${second.token_source}.`);
 
-    say("\nNext: run `npx msal-ts emulator` to test your own app offline, and read docs/emulator.md.");
+    step(5, "The accounts in the cache:");
+    for (const a of await app.getAccounts()) say(`   ${a.username}  (home account ${a.home_account_id})`);
+
+    say(
+      `\n${bold(t, "Next:")} read README.md for the API, run \`npx msal-ts emulator\` to test your own app offline`,
+    );
+    say("(docs/emulator.md), and `npx msal-ts login --help` to get tokens for scripts against Entra ID.");
     return 0;
   } finally {
-    await dispatcher.close();
     await emulator.stop();
   }
 }

@@ -90,23 +90,27 @@ export async function initiateDeviceFlow(
   };
 }
 
-/** Waits `seconds` in one-second steps, stopping early when the flow is stopped or the signal aborts. */
+/**
+ * Waits `seconds` in one-second steps, stopping early when the flow is stopped or the signal aborts.
+ * `false` when the flow expired (or was stopped) by the end of the wait: no poll is sent after that.
+ */
 async function pause(flow: DeviceFlow, seconds: number, signal?: AbortSignal): Promise<boolean> {
   for (let waited = 0; waited < seconds; waited++) {
     if (flow.expires_at < Date.now() / 1000) return false;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, 1000);
-      signal?.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      // Each step takes its listener off again: a long poll must not pile them up on the signal.
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, 1000);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
-  return true;
+  return flow.expires_at >= Date.now() / 1000;
 }
 
 export async function acquireTokenByDeviceFlow(

@@ -74,6 +74,8 @@ export async function openSystemBrowser(
   }
   await new Promise<void>((resolve, reject) => {
     const child = spawn(chosen.command, chosen.args, {
+      // The environment the launcher was chosen in: its PATH finds the same launcher.
+      env: environment.env,
       stdio: "ignore",
       detached: true,
       windowsVerbatimArguments: environment.platform === "win32",

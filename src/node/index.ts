@@ -9,7 +9,9 @@ import { nodePlatform } from "./platform.js";
 
 setDefaultPlatform(nodePlatform);
 
+export { PersistedTokenCache } from "../cache/persisted-token-cache.js";
 export * from "../index.js";
 export { createNodeFetch, type NodeFetch, type NodeFetchOptions } from "./fetch.js";
+export { CacheLockTimeoutError, FilePersistence, type FilePersistenceOptions } from "./file-persistence.js";
 export { CredentialError } from "./private-key.js";
 export { nodePlatform };

@@ -79,12 +79,23 @@ export interface IssuedToken {
   tokenType: string;
 }
 
+/**
+ * The line breaks xmldom counts lines by: it turns each of these into one "\n" before parsing
+ * (`normalizeLineEndings`), so a lone CR (a legal XML line break) or NEL/LS/PS starts a new line too.
+ */
+const LINE_BREAK = /\r[\n\u0085]|[\r\n\u0085\u2028\u2029]/g;
+
 /** Offset in `source` of a parsed element's start tag, from the parser's line and column. */
 function offsetOf(source: string, element: Element): number {
   const line = (element as Element & { lineNumber?: number }).lineNumber ?? 1;
   const column = (element as Element & { columnNumber?: number }).columnNumber ?? 1;
+  const breaks = new RegExp(LINE_BREAK);
   let offset = 0;
-  for (let l = 1; l < line; l++) offset = source.indexOf("\n", offset) + 1;
+  for (let l = 1; l < line; l++) {
+    const found = breaks.exec(source);
+    if (!found) break;
+    offset = found.index + found[0].length;
+  }
   return offset + column - 1;
 }
 

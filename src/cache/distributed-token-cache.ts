@@ -1,0 +1,538 @@
+/**
+ * A token cache kept in a key-value store the app already runs (Redis, or anything with a
+ * compare-and-set), one entry per cache partition, so that many app instances share tokens and each
+ * call reads and writes only the partition it needs. Portable: no Node.js built-ins.
+ */
+import { ConfigurationError, MsalError } from "../errors.js";
+import { belongsTo, type PartitionContents, partitionContents, replacePartition } from "./partition.js";
+import type { CacheAccessContext, CachePlugin } from "./plugin.js";
+import type { TokenCacheOptions } from "./queries.js";
+import type { EntityOf, Section } from "./schema.js";
+import { SECTIONS } from "./schema.js";
+import { nowSeconds, TokenCache } from "./token-cache.js";
+
+/** A partition as a store holds it: its contents (JSON) and a version that changes with every write. */
+export interface StoredPartition {
+  value: string;
+  /** Opaque; a store gives every write a new one (never reusing one, so a compare cannot be fooled). */
+  version: string;
+}
+
+/**
+ * The little a {@link DistributedTokenCache} needs of a key-value store: read a key with its
+ * version, and write it only if the version is still the one read (optimistic concurrency).
+ * {@link redisPartitionStore} implements it for Redis; any store with a conditional write fits
+ * (DynamoDB condition expressions, Cosmos DB ETags, SQL `UPDATE ... WHERE version = ?`).
+ *
+ * @example
+ * ```ts
+ * // A store for tests or a single process: a Map with versions.
+ * const data = new Map<string, StoredPartition & { expiresAt: number }>();
+ * const store: PartitionStore = {
+ *   async get(key) {
+ *     const hit = data.get(key);
+ *     return hit && hit.expiresAt > Date.now() / 1000 ? hit : undefined;
+ *   },
+ *   async compareAndSet(key, value, expectedVersion, expiresAt) {
+ *     if ((await this.get(key))?.version !== expectedVersion) return false;
+ *     if (value === undefined) data.delete(key);
+ *     else data.set(key, { value, version: crypto.randomUUID(), expiresAt });
+ *     return true;
+ *   },
+ * };
+ * ```
+ */
+export interface PartitionStore {
+  /** The partition stored under `key`, or `undefined` when there is none (or it expired). */
+  get(key: string): Promise<StoredPartition | undefined>;
+  /**
+   * Atomically: if the version stored under `key` is `expectedVersion` (`undefined`: no partition
+   * is stored), store `value` under a new version, to expire at `expiresAtEpochSeconds` (or delete
+   * the key when `value` is `undefined`), and resolve `true`; otherwise change nothing and resolve
+   * `false`.
+   */
+  compareAndSet(
+    key: string,
+    value: string | undefined,
+    expectedVersion: string | undefined,
+    expiresAtEpochSeconds: number,
+  ): Promise<boolean>;
+}
+
+export interface DistributedTokenCacheOptions extends Omit<TokenCacheOptions, "plugin"> {
+  /** Put before every partition key to make the store's key (default `"msal-ts:"`). */
+  keyPrefix?: string;
+  /** Writes of one partition tried before giving up with `distributed_cache_conflict` (default 5). */
+  maxAttempts?: number;
+  /**
+   * How long a refresh token lives after it was written, for the partition's expiry (default 90
+   * days, Entra's sliding lifetime). Responses do not say; set what your tenant's policy is.
+   */
+  refreshTokenLifetimeSeconds?: number;
+}
+
+const DEFAULT_KEY_PREFIX = "msal-ts:";
+const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_REFRESH_TOKEN_LIFETIME = 90 * 24 * 3600;
+/** The longest pause after the first failed compare-and-set; it doubles with each further one. */
+const BACKOFF_MS = 10;
+
+type Entry = Record<string, unknown>;
+type Contents = Record<string, Record<string, unknown>>;
+
+/** `section\nkey`, as the token cache's journal spells a storage key. */
+const storageKey = (section: Section, key: string): string => `${section}\n${key}`;
+
+/** What one access (between the hooks) did to the cache in memory. */
+interface Access {
+  partitionKey: string | undefined;
+  /** The partition as read in `beforeCacheAccess`: the base of the first write. */
+  read: { contents: Contents; version: string | undefined } | undefined;
+  /** Storage keys written during the access. */
+  stored: Set<string>;
+  /** Entries removed during the access (memory-bound evictions excepted), by storage key. */
+  removed: Map<string, { section: Section; entry: Entry }>;
+  /** Releases the cache's memory lock. */
+  release: () => void;
+}
+
+/** One partition's part of an access: what to write over what the store holds. */
+interface PartitionChange {
+  partitionKey: string;
+  written: Array<{ section: Section; key: string; entry: unknown }>;
+  removed: Set<string>;
+}
+
+/**
+ * A token cache shared through a key-value store, partitioned as the flows ask for it: every token
+ * call reads and writes one partition (`user:<home_account_id>`, `app:<client_id>:<tenant>` or
+ * `obo:<assertion hash>`), stored under `<keyPrefix><partition key>` as the unified MSAL cache JSON
+ * of that partition's entries. Pass it as `tokenCache`; its {@link DistributedTokenCache.plugin} is
+ * its own, nothing else to wire.
+ *
+ * **Reads.** Before each cache access the partition is read from the store and replaces what memory
+ * holds of it (other partitions in memory are left alone). The copy in memory is a read-through
+ * cache refreshed from the store on every access, never the source of truth; `maxAccessTokens`
+ * still bounds it (evicting from memory only, never from the store). Accounts and refresh tokens of
+ * partitions this instance has used stay in memory until the store's copy no longer has them.
+ *
+ * **Writes.** After an access that changed the cache, only that partition is written, with a
+ * compare-and-set on the version read. When another instance wrote in between, the partition is
+ * read again and merged (the store's entries are kept, entries this access wrote win, entries this
+ * access removed are removed), then written again: at most `maxAttempts` times, after which an
+ * {@link MsalError} with code `distributed_cache_conflict` is thrown. Expired access tokens are
+ * dropped on write. The partition expires with its longest-lived token: the latest access token
+ * `expires_on` or refresh token `last_modification_time + refreshTokenLifetimeSeconds`; a partition
+ * left without tokens is deleted.
+ *
+ * **The whole cache** (`getAccounts()`, `removeTokensForClient()`) reads nothing from the store:
+ * it sees the partitions this instance has loaded. Listing every user of a shared store would read
+ * all of it on each call; a web app keeps the signed-in user's `home_account_id` in its session and
+ * calls `acquireTokenSilent` with it, which loads that user's partition. What such a call removes
+ * (`removeTokensForClient()`) is removed from the stored partitions the removed entries belong to.
+ *
+ * **Concurrency.** Cache accesses of one instance take turns in memory, from after their read to
+ * before their write (the flows do no I/O in between), so the store I/O of concurrent calls
+ * overlaps; writes of one partition by one instance take turns, so only other instances can make
+ * a compare-and-set fail, and a failed one is retried after a short random pause. Errors of the
+ * store (a lost connection) reach the caller of the token method.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * import { ConfidentialClientApplication, DistributedTokenCache, redisPartitionStore } from "msal-ts";
+ *
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const app = new ConfidentialClientApplication(clientId, {
+ *   authority: `https://login.microsoftonline.com/${tenantId}`,
+ *   clientCredential: secret,
+ *   tokenCache: new DistributedTokenCache(redisPartitionStore(redis), { keyPrefix: "my-api:tokens:" }),
+ * });
+ * // Every instance of the service shares the tokens; each call touches one Redis key.
+ * const result = await app.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
+ * ```
+ *
+ * @example
+ * ```ts
+ * // A web app: the session holds the account, the shared cache holds its tokens.
+ * const result = await app.acquireTokenSilent(["User.Read"], session.account);
+ * ```
+ */
+export class DistributedTokenCache extends TokenCache {
+  /** The hooks that load and save partitions; every flow calls them around its cache accesses. */
+  override readonly plugin: CachePlugin = {
+    beforeCacheAccess: (context: CacheAccessContext) => this.#beforeAccess(context.partitionKey),
+    afterCacheAccess: (context: CacheAccessContext) => this.#afterAccess(context.hasChanged),
+  };
+
+  readonly #store: PartitionStore;
+  readonly #keyPrefix: string;
+  readonly #maxAttempts: number;
+  readonly #refreshTokenLifetime: number;
+  /** The access in progress: accesses take turns in memory, from after their read to before their write. */
+  #access: Access | undefined;
+  /** Tail of the queue of accesses waiting for memory. */
+  #lockTail: Promise<void> = Promise.resolve();
+  /** Per store key: the tail of this instance's writes of that partition (they take turns). */
+  readonly #writeQueues = new Map<string, Promise<void>>();
+  /** Above zero while `store` runs: a removal then is a memory-bound eviction, not a removal from the store. */
+  #storing = 0;
+
+  constructor(store: PartitionStore, options: DistributedTokenCacheOptions = {}) {
+    const { keyPrefix, maxAttempts, refreshTokenLifetimeSeconds, ...cacheOptions } = options;
+    super(cacheOptions);
+    if (typeof store?.get !== "function" || typeof store.compareAndSet !== "function") {
+      throw new ConfigurationError(
+        "store",
+        "DistributedTokenCache needs a PartitionStore (get and compareAndSet), such as redisPartitionStore(client).",
+      );
+    }
+    const attempts = maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(attempts) || attempts < 1) {
+      throw new ConfigurationError(
+        "maxAttempts",
+        `maxAttempts must be a whole number of at least 1, not ${attempts}.`,
+      );
+    }
+    const lifetime = refreshTokenLifetimeSeconds ?? DEFAULT_REFRESH_TOKEN_LIFETIME;
+    if (!Number.isFinite(lifetime) || lifetime <= 0) {
+      throw new ConfigurationError(
+        "refreshTokenLifetimeSeconds",
+        `refreshTokenLifetimeSeconds must be a positive number of seconds, not ${lifetime}.`,
+      );
+    }
+    this.#store = store;
+    this.#keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.#maxAttempts = attempts;
+    this.#refreshTokenLifetime = lifetime;
+  }
+
+  /** The store key of a partition: `<keyPrefix><partition key>`. */
+  storeKey(partitionKey: string): string {
+    return `${this.#keyPrefix}${partitionKey}`;
+  }
+
+  protected override store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
+    this.#storing++;
+    try {
+      super.store(section, key, entity);
+    } finally {
+      this.#storing--;
+    }
+    const access = this.#access;
+    if (access) {
+      const id = storageKey(section, key);
+      access.stored.add(id);
+      access.removed.delete(id);
+    }
+  }
+
+  override remove(section: Section, key: string): boolean {
+    const entry = this.sections[section].get(key) as Entry | undefined;
+    const removed = super.remove(section, key);
+    const access = this.#access;
+    if (removed && access && this.#storing === 0 && entry !== undefined) {
+      const id = storageKey(section, key);
+      access.removed.set(id, { section, entry });
+      access.stored.delete(id);
+    }
+    return removed;
+  }
+
+  /** Waits for the memory, then holds it until the returned function is called. */
+  #lock(): Promise<() => void> {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const previous = this.#lockTail;
+    this.#lockTail = previous.then(() => held);
+    return previous.then(() => release);
+  }
+
+  async #read(partitionKey: string): Promise<{ contents: Contents; version: string | undefined }> {
+    const stored = await this.#store.get(this.storeKey(partitionKey));
+    if (!stored) return { contents: {}, version: undefined };
+    return { contents: parseContents(stored.value), version: stored.version };
+  }
+
+  async #beforeAccess(partitionKey: string | undefined): Promise<void> {
+    const read = partitionKey === undefined ? undefined : await this.#read(partitionKey);
+    const release = await this.#lock();
+    try {
+      if (partitionKey !== undefined && read)
+        replacePartition(this, partitionKey, read.contents as PartitionContents);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    this.#access = { partitionKey, read, stored: new Set(), removed: new Map(), release };
+  }
+
+  async #afterAccess(hasChanged: boolean): Promise<void> {
+    const access = this.#access;
+    if (!access) return;
+    this.#access = undefined;
+    let changes: PartitionChange[];
+    try {
+      changes = hasChanged ? this.#changesOf(access) : [];
+    } finally {
+      access.release();
+    }
+    await Promise.all(
+      changes.map((change) =>
+        this.#write(change, change.partitionKey === access.partitionKey ? access.read : undefined),
+      ),
+    );
+  }
+
+  /** Which partitions an access changed, and how. */
+  #changesOf(access: Access): PartitionChange[] {
+    if (access.stored.size === 0 && access.removed.size === 0) return [];
+    const removed = new Set(access.removed.keys());
+    const targets =
+      access.partitionKey !== undefined ? [access.partitionKey] : this.#partitionsTouched(access);
+    return targets.map((partitionKey) => {
+      const current = partitionContents(this, partitionKey);
+      const written: PartitionChange["written"] = [];
+      for (const section of SECTIONS) {
+        for (const [key, entry] of Object.entries(current[section] ?? {})) {
+          if (access.stored.has(storageKey(section, key))) written.push({ section, key, entry });
+        }
+      }
+      return { partitionKey, written, removed };
+    });
+  }
+
+  /** For a whole-cache access: the partitions of the entries it wrote or removed. */
+  #partitionsTouched(access: Access): string[] {
+    const keys = new Set<string>();
+    for (const { section, entry } of access.removed.values()) {
+      const key = ownPartition(section, entry);
+      if (key !== undefined) keys.add(key);
+    }
+    for (const id of access.stored) {
+      const [section, key] = id.split("\n") as [Section, string];
+      const entry = this.sections[section].get(key) as Entry | undefined;
+      const partition = entry && ownPartition(section, entry);
+      if (partition !== undefined) keys.add(partition);
+    }
+    return [...keys];
+  }
+
+  /**
+   * Writes of one partition by this instance take turns, so they never conflict with each other:
+   * only writes of other instances can make a compare-and-set fail.
+   */
+  #write(
+    change: PartitionChange,
+    read: { contents: Contents; version: string | undefined } | undefined,
+  ): Promise<void> {
+    const storeKey = this.storeKey(change.partitionKey);
+    const previous = this.#writeQueues.get(storeKey);
+    // After another write of ours, the version read before the access is gone: read afresh.
+    const done = previous
+      ? previous.then(() => this.#compareAndSet(change, undefined))
+      : this.#compareAndSet(change, read);
+    const tail = done.then(
+      () => {},
+      () => {},
+    );
+    this.#writeQueues.set(storeKey, tail);
+    void tail.then(() => {
+      if (this.#writeQueues.get(storeKey) === tail) this.#writeQueues.delete(storeKey);
+    });
+    return done;
+  }
+
+  /** Compare-and-set, re-read and merge until the store takes the partition or attempts run out. */
+  async #compareAndSet(
+    change: PartitionChange,
+    read: { contents: Contents; version: string | undefined } | undefined,
+  ): Promise<void> {
+    const storeKey = this.storeKey(change.partitionKey);
+    let base = read ?? (await this.#read(change.partitionKey));
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const now = nowSeconds();
+      const merged = mergePartition(base.contents, change, now);
+      const expiresAt = partitionExpiry(merged, now, this.#refreshTokenLifetime);
+      const value = expiresAt > now ? JSON.stringify(merged) : undefined;
+      if (value === undefined && base.version === undefined) return;
+      if (value !== undefined && base.version !== undefined && value === JSON.stringify(base.contents))
+        return;
+      if (await this.#store.compareAndSet(storeKey, value, base.version, expiresAt)) return;
+      if (attempt === this.#maxAttempts) break;
+      // A random pause, growing with each attempt, so that writers who keep meeting take turns.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** (attempt - 1)));
+      base = await this.#read(change.partitionKey);
+    }
+    throw new MsalError(
+      "distributed_cache_conflict",
+      `The token cache partition "${storeKey}" was changed by other writers ${this.#maxAttempts} times while this call tried to save it; the tokens this call obtained were not saved. Raise maxAttempts if many instances write one partition at once.`,
+    );
+  }
+}
+
+/** The partition an entry belongs to by its own fields (app metadata goes with every partition). */
+function ownPartition(section: Section, entry: Entry): string | undefined {
+  if (typeof entry.userAssertionHash === "string" && entry.userAssertionHash !== "")
+    return `obo:${entry.userAssertionHash}`;
+  const home = entry.home_account_id;
+  if (typeof home === "string" && home !== "") return `user:${home}`;
+  if (section === "AccessToken") {
+    const key = `app:${String(entry.client_id)}:${String(entry.realm)}`.toLowerCase();
+    return belongsTo(key, section, entry) ? key : undefined;
+  }
+  return undefined;
+}
+
+/** A stored partition's JSON; what is not a JSON object reads as an empty partition (the next write replaces it). */
+function parseContents(value: string): Contents {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
+  const contents: Contents = {};
+  for (const [section, entries] of Object.entries(parsed)) {
+    if (typeof entries === "object" && entries !== null && !Array.isArray(entries))
+      contents[section] = entries as Record<string, unknown>;
+  }
+  return contents;
+}
+
+/**
+ * The store's partition with an access's changes: its entries are kept, the access's removals
+ * applied, the entries the access wrote win, and expired access tokens go.
+ */
+function mergePartition(base: Contents, change: PartitionChange, now: number): Contents {
+  const out: Contents = {};
+  for (const [section, entries] of Object.entries(base)) out[section] = { ...entries };
+  for (const id of change.removed) {
+    const newline = id.indexOf("\n");
+    const section = out[id.slice(0, newline)];
+    if (section) delete section[id.slice(newline + 1)];
+  }
+  for (const { section, key, entry } of change.written) {
+    out[section] ??= {};
+    (out[section] as Record<string, unknown>)[key] = entry;
+  }
+  const accessTokens = out.AccessToken;
+  if (accessTokens) {
+    for (const [key, entry] of Object.entries(accessTokens)) {
+      if (Number((entry as Entry | null)?.expires_on) < now) delete accessTokens[key];
+    }
+  }
+  for (const section of Object.keys(out)) {
+    if (Object.keys(out[section] as object).length === 0) delete out[section];
+  }
+  return out;
+}
+
+/**
+ * When a partition expires: with its longest-lived token, the latest access token `expires_on` or
+ * refresh token `last_modification_time + refreshTokenLifetime` (a refresh token without a
+ * modification time counts from now). 0 when it holds no token.
+ */
+function partitionExpiry(contents: Contents, now: number, refreshTokenLifetime: number): number {
+  let latest = 0;
+  for (const entry of Object.values(contents.AccessToken ?? {})) {
+    const expiresOn = Number((entry as Entry | null)?.expires_on);
+    if (Number.isFinite(expiresOn)) latest = Math.max(latest, expiresOn);
+  }
+  for (const entry of Object.values(contents.RefreshToken ?? {})) {
+    const modified = Number((entry as Entry | null)?.last_modification_time);
+    latest = Math.max(latest, (Number.isFinite(modified) ? modified : now) + refreshTokenLifetime);
+  }
+  return Math.ceil(latest);
+}
+
+/** The arguments of a node-redis script call. */
+export interface RedisScriptArguments {
+  keys: string[];
+  arguments: string[];
+}
+
+/**
+ * What {@link redisPartitionStore} uses of a Redis client: the methods of a node-redis v5 client
+ * (`createClient()` or `createCluster()`) of these names. Any client with the same three methods
+ * fits.
+ */
+export interface RedisPartitionClient {
+  hmGet(key: string, fields: string[]): Promise<ReadonlyArray<unknown>>;
+  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
+  eval(script: string, options: RedisScriptArguments): Promise<unknown>;
+}
+
+/**
+ * Compare-and-set of a partition hash (`d`: the contents, `v`: the version), atomic because Redis
+ * runs a script without interleaving other commands. KEYS[1]: the partition; ARGV: the expected
+ * version (`""`: no partition), the new version, the contents (`""`: delete), the expiry (epoch s).
+ */
+export const REDIS_COMPARE_AND_SET_SCRIPT = `local current = redis.call('HGET', KEYS[1], 'v')
+if not current then current = '' end
+if current ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+return 1`;
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A {@link PartitionStore} over Redis with a node-redis v5 client (connected; a cluster client
+ * works too: each call uses one key). A partition is a hash with the contents in field `d` and a
+ * random version in field `v`, read with `HMGET`. Writes use optimistic concurrency through a Lua
+ * script ({@link REDIS_COMPARE_AND_SET_SCRIPT}, sent with `EVALSHA`, and with `EVAL` when Redis
+ * does not have it yet) that compares the version, writes the contents and a new version, and sets
+ * `EXPIREAT`, atomically. Unlike `WATCH`/`MULTI`/`EXEC`, it needs no connection of its own per
+ * write, so the app's shared client serves any number of concurrent calls.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ *
+ * const redis = await createClient({ url: "redis://cache.internal:6379" }).connect();
+ * const tokenCache = new DistributedTokenCache(redisPartitionStore(redis));
+ * ```
+ */
+export function redisPartitionStore(client: RedisPartitionClient): PartitionStore {
+  let sha: Promise<string> | undefined;
+  const runScript = async (args: RedisScriptArguments): Promise<unknown> => {
+    sha ??= sha1Hex(REDIS_COMPARE_AND_SET_SCRIPT);
+    try {
+      return await client.evalSha(await sha, args);
+    } catch (error) {
+      if (!String((error as { message?: unknown } | null)?.message ?? error).startsWith("NOSCRIPT"))
+        throw error;
+      return client.eval(REDIS_COMPARE_AND_SET_SCRIPT, args);
+    }
+  };
+  return {
+    async get(key) {
+      const [value, version] = await client.hmGet(key, ["d", "v"]);
+      if (typeof value !== "string") return undefined;
+      return { value, version: typeof version === "string" ? version : "" };
+    },
+    async compareAndSet(key, value, expectedVersion, expiresAtEpochSeconds) {
+      const reply = await runScript({
+        keys: [key],
+        arguments: [
+          expectedVersion ?? "",
+          crypto.randomUUID(),
+          value ?? "",
+          String(Math.ceil(expiresAtEpochSeconds)),
+        ],
+      });
+      return Number(reply) === 1;
+    },
+  };
+}
