@@ -87,7 +87,7 @@ const storageKey = (section: Section, key: string): string => `${section}\n${key
 interface Access {
   partitionKey: string | undefined;
   /** The partition as read in `beforeCacheAccess`: the base of the first write. */
-  read: { contents: Contents; version: string | undefined } | undefined;
+  read: PartitionRead | undefined;
   /** Storage keys written during the access. */
   stored: Set<string>;
   /** Entries removed during the access (memory-bound evictions excepted), by storage key. */
@@ -96,11 +96,54 @@ interface Access {
   release: () => void;
 }
 
+/** A partition as read from the store; `version` is `undefined` when the store has none. */
+interface PartitionRead {
+  contents: Contents;
+  version: string | undefined;
+}
+
 /** One partition's part of an access: what to write over what the store holds. */
 interface PartitionChange {
   partitionKey: string;
   written: Array<{ section: Section; key: string; entry: unknown }>;
-  removed: Set<string>;
+  removed: ReadonlySet<string>;
+}
+
+/** Changes waiting for this instance's write of their partition in flight, and their callers. */
+interface WriteQueue {
+  next: ({ change: PartitionChange } & Settlement) | undefined;
+}
+
+interface Settlement {
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function settlement(): Settlement {
+  let resolve: () => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { done, resolve, reject };
+}
+
+/** Two changes of one partition as one: what the later one writes or removes wins. */
+function combineChanges(first: PartitionChange, then: PartitionChange): PartitionChange {
+  const written = new Map(first.written.map((w) => [storageKey(w.section, w.key), w]));
+  const removed = new Set(first.removed);
+  for (const id of then.removed) {
+    written.delete(id);
+    removed.add(id);
+  }
+  for (const w of then.written) {
+    const id = storageKey(w.section, w.key);
+    written.set(id, w);
+    removed.delete(id);
+  }
+  return { partitionKey: first.partitionKey, written: [...written.values()], removed };
 }
 
 /**
@@ -133,9 +176,11 @@ interface PartitionChange {
  *
  * **Concurrency.** Cache accesses of one instance take turns in memory, from after their read to
  * before their write (the flows do no I/O in between), so the store I/O of concurrent calls
- * overlaps; writes of one partition by one instance take turns, so only other instances can make
- * a compare-and-set fail, and a failed one is retried after a short random pause. Errors of the
- * store (a lost connection) reach the caller of the token method.
+ * overlaps. Writes of one partition by one instance take turns (changes that wait meanwhile go in
+ * one write), so only other instances can make a compare-and-set fail; a failed one is retried
+ * after a random pause that grows with each attempt. Instances that write one partition many times
+ * a second for long may need a higher `maxAttempts`. Errors of the store (a lost connection) reach
+ * the caller of the token method.
  *
  * @example
  * ```ts
@@ -173,8 +218,8 @@ export class DistributedTokenCache extends TokenCache {
   #access: Access | undefined;
   /** Tail of the queue of accesses waiting for memory. */
   #lockTail: Promise<void> = Promise.resolve();
-  /** Per store key: the tail of this instance's writes of that partition (they take turns). */
-  readonly #writeQueues = new Map<string, Promise<void>>();
+  /** Per store key: this instance's write of that partition in flight, and the changes waiting for it. */
+  readonly #writeQueues = new Map<string, WriteQueue>();
   /** Above zero while `store` runs: a removal then is a memory-bound eviction, not a removal from the store. */
   #storing = 0;
 
@@ -250,7 +295,7 @@ export class DistributedTokenCache extends TokenCache {
     return previous.then(() => release);
   }
 
-  async #read(partitionKey: string): Promise<{ contents: Contents; version: string | undefined }> {
+  async #read(partitionKey: string): Promise<PartitionRead> {
     const stored = await this.#store.get(this.storeKey(partitionKey));
     if (!stored) return { contents: {}, version: undefined };
     return { contents: parseContents(stored.value), version: stored.version };
@@ -321,35 +366,35 @@ export class DistributedTokenCache extends TokenCache {
   }
 
   /**
-   * Writes of one partition by this instance take turns, so they never conflict with each other:
-   * only writes of other instances can make a compare-and-set fail.
+   * Writes of one partition by this instance take turns, so they never conflict with each other
+   * (only writes of other instances can make a compare-and-set fail), and the changes that wait
+   * while one is in flight go together in one write.
    */
-  #write(
-    change: PartitionChange,
-    read: { contents: Contents; version: string | undefined } | undefined,
-  ): Promise<void> {
+  #write(change: PartitionChange, read: PartitionRead | undefined): Promise<void> {
     const storeKey = this.storeKey(change.partitionKey);
-    const previous = this.#writeQueues.get(storeKey);
-    // After another write of ours, the version read before the access is gone: read afresh.
-    const done = previous
-      ? previous.then(() => this.#compareAndSet(change, undefined))
-      : this.#compareAndSet(change, read);
-    const tail = done.then(
-      () => {},
-      () => {},
-    );
-    this.#writeQueues.set(storeKey, tail);
-    void tail.then(() => {
-      if (this.#writeQueues.get(storeKey) === tail) this.#writeQueues.delete(storeKey);
-    });
+    const queue = this.#writeQueues.get(storeKey);
+    if (queue) {
+      if (queue.next) queue.next.change = combineChanges(queue.next.change, change);
+      else queue.next = { change, ...settlement() };
+      return queue.next.done;
+    }
+    const started: WriteQueue = { next: undefined };
+    this.#writeQueues.set(storeKey, started);
+    const done = this.#compareAndSet(change, read);
+    const drain = async () => {
+      for (let batch = started.next; batch !== undefined; batch = started.next) {
+        started.next = undefined;
+        // After another write of ours, the version read before the access is gone: read afresh.
+        await this.#compareAndSet(batch.change, undefined).then(batch.resolve, batch.reject);
+      }
+      this.#writeQueues.delete(storeKey);
+    };
+    void done.then(drain, drain);
     return done;
   }
 
   /** Compare-and-set, re-read and merge until the store takes the partition or attempts run out. */
-  async #compareAndSet(
-    change: PartitionChange,
-    read: { contents: Contents; version: string | undefined } | undefined,
-  ): Promise<void> {
+  async #compareAndSet(change: PartitionChange, read: PartitionRead | undefined): Promise<void> {
     const storeKey = this.storeKey(change.partitionKey);
     let base = read ?? (await this.#read(change.partitionKey));
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
@@ -363,7 +408,7 @@ export class DistributedTokenCache extends TokenCache {
       if (await this.#store.compareAndSet(storeKey, value, base.version, expiresAt)) return;
       if (attempt === this.#maxAttempts) break;
       // A random pause, growing with each attempt, so that writers who keep meeting take turns.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** (attempt - 1)));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** attempt));
       base = await this.#read(change.partitionKey);
     }
     throw new MsalError(

@@ -64,6 +64,8 @@ export async function acquireTokenInteractive(
     );
   request.signal?.throwIfAborted();
   const listener = await platform.startLoopbackListener(request.port ?? 0);
+  // Ends the wait for the response when the sign-in ends another way (the browser cannot be opened).
+  const ended = new AbortController();
   try {
     const {
       port: _port,
@@ -78,18 +80,25 @@ export async function acquireTokenInteractive(
       ...flowOptions,
       redirectUri: listener.redirectUri,
     });
-    ctx.log("info", `Opening the browser for sign-in; redirect URI ${listener.redirectUri}.`);
-    await open(flow.auth_uri);
-    const response = await listener.waitForResponse({
+    // Wait before opening the browser: one with an SSO session is redirected back at once, maybe
+    // before `open` resolves, and a response that arrives while nobody waits is turned away.
+    const response = listener.waitForResponse({
       state: flow.state,
       authUri: flow.auth_uri,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-      ...(signal ? { signal } : {}),
+      signal: signal ? AbortSignal.any([signal, ended.signal]) : ended.signal,
       ...(successPage ? { successPage } : {}),
       ...(errorPage ? { errorPage } : {}),
     });
-    return await acquireTokenByAuthCodeFlow(ctx, flow, response, { scopes, ...(signal ? { signal } : {}) });
+    response.catch(() => undefined); // Awaited below; a rejection while the browser opens is not unhandled.
+    ctx.log("info", `Opening the browser for sign-in; redirect URI ${listener.redirectUri}.`);
+    await open(flow.auth_uri);
+    return await acquireTokenByAuthCodeFlow(ctx, flow, await response, {
+      scopes,
+      ...(signal ? { signal } : {}),
+    });
   } finally {
+    ended.abort();
     await listener.close();
   }
 }

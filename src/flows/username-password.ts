@@ -111,6 +111,7 @@ async function federatedAssertion(
     url: address,
     headers: { soapaction: rst.action },
     body: { contentType: "application/soap+xml; charset=utf-8", text: rst.body },
+    retryAndThrottle: false,
     ...(signal ? { signal } : {}),
   });
   const token = parseRstr(response.body);

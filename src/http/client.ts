@@ -76,6 +76,13 @@ function describe(request: HttpRequest): string {
 
 /** Sends `request` (or answers it from the throttle store); throws {@link NetworkError} when the transport fails. */
 export async function send(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
+  if (request.retryAndThrottle === false) {
+    try {
+      return await attempt(config, request);
+    } catch (error) {
+      throw toNetworkError(config, request, error);
+    }
+  }
   const keys = await throttleKeys(request);
   const stored = storedResponse(config.cache, keys, Date.now());
   if (stored) {

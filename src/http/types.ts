@@ -26,6 +26,12 @@ export interface HttpRequest {
   /** A raw body with its content type (WS-Trust SOAP). */
   body?: { contentType: string; text: string };
   signal?: AbortSignal;
+  /**
+   * `false` for requests that must not be repeated or held back: a federated STS answers a wrong
+   * password with HTTP 500, and a retry would count twice towards the account's lockout while a
+   * stored answer would refuse the right password for a minute.
+   */
+  retryAndThrottle?: false;
 }
 
 export interface HttpResponse {
