@@ -119,7 +119,10 @@ describe("msal-ts login, token, accounts, cache, logout", () => {
     expect(JSON.parse(accounts.stdout)).toEqual([
       expect.objectContaining({ username: user(emulator, "managed").username }),
     ]);
-    const token = (await run(["token"])).stdout.trim();
+    const tokenRun = await run(["token"]);
+    expect(tokenRun.stderr).toBe("");
+    const token = tokenRun.stdout.trim();
+    expect(token).toMatch(/^ey/);
     const cache = await run(["cache"]);
     expect(cache.code).toBe(0);
     expect(cache.stdout).toContain(`Cache file: ${join(dir, "cache.json")}`);
