@@ -16,6 +16,10 @@ export function ensureBuilt(): void {
   );
   const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
   if (sources.every((f) => statSync(f).mtimeMs <= built)) return;
-  const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (tsc.status !== 0) throw new Error(`Building dist failed:\n${tsc.stdout}${tsc.stderr}`);
 }

@@ -164,7 +164,9 @@ describe("username and password", () => {
   it("a wrong federated password is sent once (no retry towards lockout), and the right one works at once after it", async () => {
     emulator.configure({ mexOffers: ["13"] });
     const pca = client();
-    await pca.acquireTokenByUsernamePassword(federated.username, "not-the-password", SCOPES).catch(() => undefined);
+    await pca
+      .acquireTokenByUsernamePassword(federated.username, "not-the-password", SCOPES)
+      .catch(() => undefined);
     const token = await signIn(pca, federated);
     expect(token.id_token_claims?.preferred_username).toBe(federated.username);
     expect(emulator.requests("wstrust").map((r) => r.status)).toEqual([500, 200]);
