@@ -16,10 +16,6 @@ export {
   DistributedTokenCache,
   type DistributedTokenCacheOptions,
   type PartitionStore,
-  REDIS_COMPARE_AND_SET_SCRIPT,
-  type RedisPartitionClient,
-  type RedisScriptArguments,
-  redisPartitionStore,
   type StoredPartition,
 } from "./cache/distributed-token-cache.js";
 export type { CacheEntities, TokenCacheEvent } from "./cache/event.js";
@@ -32,6 +28,12 @@ export {
   userPartition,
   withCacheAccess,
 } from "./cache/plugin.js";
+export {
+  REDIS_COMPARE_AND_SET_SCRIPT,
+  type RedisPartitionClient,
+  type RedisScriptArguments,
+  redisPartitionStore,
+} from "./cache/redis-partition-store.js";
 export type {
   AccessTokenEntity,
   AccountEntity,

@@ -5,6 +5,20 @@
  */
 import { ConfigurationError, MsalError } from "../errors.js";
 import { belongsTo, type PartitionContents, partitionContents, replacePartition } from "./partition.js";
+import {
+  type Access,
+  combineChanges,
+  type Entry,
+  mergePartition,
+  ownPartition,
+  type PartitionChange,
+  type PartitionRead,
+  parseContents,
+  partitionExpiry,
+  settlement,
+  storageKey,
+  type WriteQueue,
+} from "./partition-merge.js";
 import type { CacheAccessContext, CachePlugin } from "./plugin.js";
 import type { TokenCacheOptions } from "./queries.js";
 import type { EntityOf, Section } from "./schema.js";
@@ -76,75 +90,6 @@ const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_REFRESH_TOKEN_LIFETIME = 90 * 24 * 3600;
 /** The longest pause after the first failed compare-and-set; it doubles with each further one. */
 const BACKOFF_MS = 10;
-
-type Entry = Record<string, unknown>;
-type Contents = Record<string, Record<string, unknown>>;
-
-/** `section\nkey`, as the token cache's journal spells a storage key. */
-const storageKey = (section: Section, key: string): string => `${section}\n${key}`;
-
-/** What one access (between the hooks) did to the cache in memory. */
-interface Access {
-  partitionKey: string | undefined;
-  /** The partition as read in `beforeCacheAccess`: the base of the first write. */
-  read: PartitionRead | undefined;
-  /** Storage keys written during the access. */
-  stored: Set<string>;
-  /** Entries removed during the access (memory-bound evictions excepted), by storage key. */
-  removed: Map<string, { section: Section; entry: Entry }>;
-  /** Releases the cache's memory lock. */
-  release: () => void;
-}
-
-/** A partition as read from the store; `version` is `undefined` when the store has none. */
-interface PartitionRead {
-  contents: Contents;
-  version: string | undefined;
-}
-
-/** One partition's part of an access: what to write over what the store holds. */
-interface PartitionChange {
-  partitionKey: string;
-  written: Array<{ section: Section; key: string; entry: unknown }>;
-  removed: ReadonlySet<string>;
-}
-
-/** Changes waiting for this instance's write of their partition in flight, and their callers. */
-interface WriteQueue {
-  next: ({ change: PartitionChange } & Settlement) | undefined;
-}
-
-interface Settlement {
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-function settlement(): Settlement {
-  let resolve: () => void = () => {};
-  let reject: (error: unknown) => void = () => {};
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { done, resolve, reject };
-}
-
-/** Two changes of one partition as one: what the later one writes or removes wins. */
-function combineChanges(first: PartitionChange, then: PartitionChange): PartitionChange {
-  const written = new Map(first.written.map((w) => [storageKey(w.section, w.key), w]));
-  const removed = new Set(first.removed);
-  for (const id of then.removed) {
-    written.delete(id);
-    removed.add(id);
-  }
-  for (const w of then.written) {
-    const id = storageKey(w.section, w.key);
-    written.set(id, w);
-    removed.delete(id);
-  }
-  return { partitionKey: first.partitionKey, written: [...written.values()], removed };
-}
 
 /**
  * A token cache shared through a key-value store, partitioned as the flows ask for it: every token
@@ -419,165 +364,3 @@ export class DistributedTokenCache extends TokenCache {
 }
 
 /** The partition an entry belongs to by its own fields (app metadata goes with every partition). */
-function ownPartition(section: Section, entry: Entry): string | undefined {
-  if (typeof entry.userAssertionHash === "string" && entry.userAssertionHash !== "")
-    return `obo:${entry.userAssertionHash}`;
-  const home = entry.home_account_id;
-  if (typeof home === "string" && home !== "") return `user:${home}`;
-  if (section === "AccessToken") {
-    const key = `app:${String(entry.client_id)}:${String(entry.realm)}`.toLowerCase();
-    return belongsTo(key, section, entry) ? key : undefined;
-  }
-  return undefined;
-}
-
-/** A stored partition's JSON; what is not a JSON object reads as an empty partition (the next write replaces it). */
-function parseContents(value: string): Contents {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
-  const contents: Contents = {};
-  for (const [section, entries] of Object.entries(parsed)) {
-    if (typeof entries === "object" && entries !== null && !Array.isArray(entries))
-      contents[section] = entries as Record<string, unknown>;
-  }
-  return contents;
-}
-
-/**
- * The store's partition with an access's changes: its entries are kept, the access's removals
- * applied, the entries the access wrote win, and expired access tokens go.
- */
-function mergePartition(base: Contents, change: PartitionChange, now: number): Contents {
-  const out: Contents = {};
-  for (const [section, entries] of Object.entries(base)) out[section] = { ...entries };
-  for (const id of change.removed) {
-    const newline = id.indexOf("\n");
-    const section = out[id.slice(0, newline)];
-    if (section) delete section[id.slice(newline + 1)];
-  }
-  for (const { section, key, entry } of change.written) {
-    out[section] ??= {};
-    (out[section] as Record<string, unknown>)[key] = entry;
-  }
-  const accessTokens = out.AccessToken;
-  if (accessTokens) {
-    for (const [key, entry] of Object.entries(accessTokens)) {
-      if (Number((entry as Entry | null)?.expires_on) < now) delete accessTokens[key];
-    }
-  }
-  for (const section of Object.keys(out)) {
-    if (Object.keys(out[section] as object).length === 0) delete out[section];
-  }
-  return out;
-}
-
-/**
- * When a partition expires: with its longest-lived token, the latest access token `expires_on` or
- * refresh token `last_modification_time + refreshTokenLifetime` (a refresh token without a
- * modification time counts from now). 0 when it holds no token.
- */
-function partitionExpiry(contents: Contents, now: number, refreshTokenLifetime: number): number {
-  let latest = 0;
-  for (const entry of Object.values(contents.AccessToken ?? {})) {
-    const expiresOn = Number((entry as Entry | null)?.expires_on);
-    if (Number.isFinite(expiresOn)) latest = Math.max(latest, expiresOn);
-  }
-  for (const entry of Object.values(contents.RefreshToken ?? {})) {
-    const modified = Number((entry as Entry | null)?.last_modification_time);
-    latest = Math.max(latest, (Number.isFinite(modified) ? modified : now) + refreshTokenLifetime);
-  }
-  return Math.ceil(latest);
-}
-
-/** The arguments of a node-redis script call. */
-export interface RedisScriptArguments {
-  keys: string[];
-  arguments: string[];
-}
-
-/**
- * What {@link redisPartitionStore} uses of a Redis client: the methods of a node-redis v5 client
- * (`createClient()` or `createCluster()`) of these names. Any client with the same three methods
- * fits.
- */
-export interface RedisPartitionClient {
-  hmGet(key: string, fields: string[]): Promise<ReadonlyArray<unknown>>;
-  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
-  eval(script: string, options: RedisScriptArguments): Promise<unknown>;
-}
-
-/**
- * Compare-and-set of a partition hash (`d`: the contents, `v`: the version), atomic because Redis
- * runs a script without interleaving other commands. KEYS[1]: the partition; ARGV: the expected
- * version (`""`: no partition), the new version, the contents (`""`: delete), the expiry (epoch s).
- */
-export const REDIS_COMPARE_AND_SET_SCRIPT = `local current = redis.call('HGET', KEYS[1], 'v')
-if not current then current = '' end
-if current ~= ARGV[1] then return 0 end
-if ARGV[3] == '' then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2])
-redis.call('EXPIREAT', KEYS[1], ARGV[4])
-return 1`;
-
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * A {@link PartitionStore} over Redis with a node-redis v5 client (connected; a cluster client
- * works too: each call uses one key). A partition is a hash with the contents in field `d` and a
- * random version in field `v`, read with `HMGET`. Writes use optimistic concurrency through a Lua
- * script ({@link REDIS_COMPARE_AND_SET_SCRIPT}, sent with `EVALSHA`, and with `EVAL` when Redis
- * does not have it yet) that compares the version, writes the contents and a new version, and sets
- * `EXPIREAT`, atomically. Unlike `WATCH`/`MULTI`/`EXEC`, it needs no connection of its own per
- * write, so the app's shared client serves any number of concurrent calls.
- *
- * @example
- * ```ts
- * import { createClient } from "redis";
- *
- * const redis = await createClient({ url: "redis://cache.internal:6379" }).connect();
- * const tokenCache = new DistributedTokenCache(redisPartitionStore(redis));
- * ```
- */
-export function redisPartitionStore(client: RedisPartitionClient): PartitionStore {
-  let sha: Promise<string> | undefined;
-  const runScript = async (args: RedisScriptArguments): Promise<unknown> => {
-    sha ??= sha1Hex(REDIS_COMPARE_AND_SET_SCRIPT);
-    try {
-      return await client.evalSha(await sha, args);
-    } catch (error) {
-      if (!String((error as { message?: unknown } | null)?.message ?? error).startsWith("NOSCRIPT"))
-        throw error;
-      return client.eval(REDIS_COMPARE_AND_SET_SCRIPT, args);
-    }
-  };
-  return {
-    async get(key) {
-      const [value, version] = await client.hmGet(key, ["d", "v"]);
-      if (typeof value !== "string") return undefined;
-      return { value, version: typeof version === "string" ? version : "" };
-    },
-    async compareAndSet(key, value, expectedVersion, expiresAtEpochSeconds) {
-      const reply = await runScript({
-        keys: [key],
-        arguments: [
-          expectedVersion ?? "",
-          crypto.randomUUID(),
-          value ?? "",
-          String(Math.ceil(expiresAtEpochSeconds)),
-        ],
-      });
-      return Number(reply) === 1;
-    },
-  };
-}

@@ -1,0 +1,93 @@
+/**
+ * A `PartitionStore` over Redis (node-redis v5, single node or cluster): each partition is a hash
+ * with its JSON (`d`) and a version (`v`); writes are a compare-and-set in a Lua script, so the
+ * app's shared client works without a connection per transaction.
+ */
+import type { PartitionStore } from "./distributed-token-cache.js";
+
+export interface RedisScriptArguments {
+  keys: string[];
+  arguments: string[];
+}
+
+/**
+ * What {@link redisPartitionStore} uses of a Redis client: the methods of a node-redis v5 client
+ * (`createClient()` or `createCluster()`) of these names. Any client with the same three methods
+ * fits.
+ */
+export interface RedisPartitionClient {
+  hmGet(key: string, fields: string[]): Promise<ReadonlyArray<unknown>>;
+  evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
+  eval(script: string, options: RedisScriptArguments): Promise<unknown>;
+}
+
+/**
+ * Compare-and-set of a partition hash (`d`: the contents, `v`: the version), atomic because Redis
+ * runs a script without interleaving other commands. KEYS[1]: the partition; ARGV: the expected
+ * version (`""`: no partition), the new version, the contents (`""`: delete), the expiry (epoch s).
+ */
+export const REDIS_COMPARE_AND_SET_SCRIPT = `local current = redis.call('HGET', KEYS[1], 'v')
+if not current then current = '' end
+if current ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+return 1`;
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A {@link PartitionStore} over Redis with a node-redis v5 client (connected; a cluster client
+ * works too: each call uses one key). A partition is a hash with the contents in field `d` and a
+ * random version in field `v`, read with `HMGET`. Writes use optimistic concurrency through a Lua
+ * script ({@link REDIS_COMPARE_AND_SET_SCRIPT}, sent with `EVALSHA`, and with `EVAL` when Redis
+ * does not have it yet) that compares the version, writes the contents and a new version, and sets
+ * `EXPIREAT`, atomically. Unlike `WATCH`/`MULTI`/`EXEC`, it needs no connection of its own per
+ * write, so the app's shared client serves any number of concurrent calls.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ *
+ * const redis = await createClient({ url: "redis://cache.internal:6379" }).connect();
+ * const tokenCache = new DistributedTokenCache(redisPartitionStore(redis));
+ * ```
+ */
+export function redisPartitionStore(client: RedisPartitionClient): PartitionStore {
+  let sha: Promise<string> | undefined;
+  const runScript = async (args: RedisScriptArguments): Promise<unknown> => {
+    sha ??= sha1Hex(REDIS_COMPARE_AND_SET_SCRIPT);
+    try {
+      return await client.evalSha(await sha, args);
+    } catch (error) {
+      if (!String((error as { message?: unknown } | null)?.message ?? error).startsWith("NOSCRIPT"))
+        throw error;
+      return client.eval(REDIS_COMPARE_AND_SET_SCRIPT, args);
+    }
+  };
+  return {
+    async get(key) {
+      const [value, version] = await client.hmGet(key, ["d", "v"]);
+      if (typeof value !== "string") return undefined;
+      return { value, version: typeof version === "string" ? version : "" };
+    },
+    async compareAndSet(key, value, expectedVersion, expiresAtEpochSeconds) {
+      const reply = await runScript({
+        keys: [key],
+        arguments: [
+          expectedVersion ?? "",
+          crypto.randomUUID(),
+          value ?? "",
+          String(Math.ceil(expiresAtEpochSeconds)),
+        ],
+      });
+      return Number(reply) === 1;
+    },
+  };
+}
