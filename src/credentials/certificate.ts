@@ -4,7 +4,6 @@
  * accepts the latter). An assertion is reused while it is valid: it lives 10 minutes and is
  * replaced after 9. https://learn.microsoft.com/entra/identity-platform/certificate-credentials
  */
-import { importPKCS8, SignJWT } from "jose";
 import { ConfigurationError } from "../errors.js";
 import { decodeBase64, encodeBase64Url } from "../protocol/base64.js";
 import type { PreparedCertificate } from "./types.js";
@@ -79,6 +78,8 @@ export function certificateSigner(
     async assertionFor(tokenEndpoint, now = Math.floor(Date.now() / 1000)) {
       const reusable = issued.get(tokenEndpoint);
       if (reusable && now - reusable.at < REUSE_SECONDS) return reusable.jwt;
+      // jose is loaded with the first certificate assertion: apps with a secret never pay for it.
+      const { importPKCS8, SignJWT } = await import("jose");
       key ??= importPKCS8(certificate.privateKeyPkcs8, alg, { extractable: false }) as Promise<CryptoKey>;
       const jwt = await new SignJWT({
         aud: tokenEndpoint,

@@ -14,8 +14,7 @@ import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { encodeBase64Url } from "../protocol/base64.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
-import { type WsTrustVersion, wsTrustEndpoints } from "../wstrust/mex.js";
-import { buildRst, parseRstr, SAML_GRANTS, versionFromUrl } from "../wstrust/ws-trust.js";
+import type { WsTrustVersion } from "../wstrust/mex.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
@@ -68,6 +67,11 @@ async function federatedAssertion(
   password: string,
   signal?: AbortSignal,
 ): Promise<{ grantType: string; assertion: string }> {
+  // The XML parser is loaded only for federated users.
+  const [{ wsTrustEndpoints }, { buildRst, parseRstr, SAML_GRANTS, versionFromUrl }] = await Promise.all([
+    import("../wstrust/mex.js"),
+    import("../wstrust/ws-trust.js"),
+  ]);
   let address: string;
   let version: WsTrustVersion;
   if (realm.federation_metadata_url) {

@@ -5,17 +5,16 @@
  */
 import { readFileSync } from "node:fs";
 import * as tls from "node:tls";
-import {
-  Agent,
-  type Dispatcher,
-  EnvHttpProxyAgent,
-  Pool,
-  ProxyAgent,
-  FormData as UndiciFormData,
-  Request as UndiciRequest,
-  fetch as undiciFetch,
-} from "undici";
+import type { Dispatcher, Pool } from "undici";
 import { ConfigurationError } from "../errors.js";
+
+/** undici is loaded on the first request, so importing msal-ts stays quick (and free when an app brings its own fetch). */
+type Undici = typeof import("undici");
+let undiciModule: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => {
+  undiciModule ??= import("undici");
+  return undiciModule;
+};
 
 /**
  * How {@link createNodeFetch} connects. Without options it goes direct, or through the proxy named
@@ -93,24 +92,19 @@ type PoolConnectOptions = Parameters<Pool["connect"]>[0];
  * not support tunnels, or refuses the host): the socket error it gets is one it treats as
  * recoverable. Giving that error another code makes the request fail instead.
  */
-class TunnelPool extends Pool {
-  override connect(options: PoolConnectOptions): Promise<Dispatcher.ConnectData>;
-  override connect(
-    options: PoolConnectOptions,
-    callback: (err: Error | null, data: Dispatcher.ConnectData) => void,
-  ): void;
-  override connect(
+function tunnelPool(u: Undici, origin: URL, options: Pool.Options): Dispatcher {
+  const pool = new u.Pool(origin, options);
+  const connect = pool.connect.bind(pool) as (
     options: PoolConnectOptions,
     callback?: (err: Error | null, data: Dispatcher.ConnectData) => void,
-  ): Promise<Dispatcher.ConnectData> | undefined {
-    if (callback) {
-      super.connect(options, (err, data) => callback(err ? tunnelError(err) : null, data));
-      return;
-    }
-    return super.connect(options).catch((err: unknown) => {
+  ) => unknown;
+  (pool as unknown as { connect: typeof connect }).connect = (opts, callback) => {
+    if (callback) return connect(opts, (err, data) => callback(err ? tunnelError(err) : null, data));
+    return (connect(opts) as Promise<Dispatcher.ConnectData>).catch((err: unknown) => {
       throw tunnelError(err);
     });
-  }
+  };
+  return pool;
 }
 
 function tunnelError<E>(err: E): E | Error {
@@ -128,7 +122,20 @@ function pick(env: Record<string, string | undefined>, lower: string, upper: str
   return env[lower] ?? env[upper] ?? "";
 }
 
-function createDispatcher(options: NodeFetchOptions): Dispatcher {
+/** Checks the proxy settings at once, so a bad proxy URL is an error when the app is made. */
+function checkProxies(options: NodeFetchOptions): void {
+  if (options.proxy) {
+    checkProxy(options.proxy, "proxy");
+    return;
+  }
+  const env = options.env ?? process.env;
+  const httpProxy = pick(env, "http_proxy", "HTTP_PROXY");
+  const httpsProxy = pick(env, "https_proxy", "HTTPS_PROXY");
+  if (httpProxy) checkProxy(httpProxy, "HTTP_PROXY");
+  if (httpsProxy) checkProxy(httpsProxy, "HTTPS_PROXY");
+}
+
+function createDispatcher(u: Undici, options: NodeFetchOptions): Dispatcher {
   const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
   const ca = extra.length > 0 ? [...defaultRoots(), ...extra] : undefined;
   const timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
@@ -141,21 +148,16 @@ function createDispatcher(options: NodeFetchOptions): Dispatcher {
     requestTls: tlsOptions,
     proxyTls: tlsOptions,
     clientFactory: (origin: URL, opts: object): Dispatcher =>
-      new TunnelPool(origin, { ...(opts as Pool.Options), ...timeouts }),
+      tunnelPool(u, origin, { ...(opts as Pool.Options), ...timeouts }),
   };
 
-  if (options.proxy) {
-    checkProxy(options.proxy, "proxy");
-    return new ProxyAgent({ uri: options.proxy, ...proxied });
-  }
+  if (options.proxy) return new u.ProxyAgent({ uri: options.proxy, ...proxied });
   const env = options.env ?? process.env;
   const httpProxy = pick(env, "http_proxy", "HTTP_PROXY");
   const httpsProxy = pick(env, "https_proxy", "HTTPS_PROXY");
   if (httpProxy || httpsProxy) {
-    if (httpProxy) checkProxy(httpProxy, "HTTP_PROXY");
-    if (httpsProxy) checkProxy(httpsProxy, "HTTPS_PROXY");
     // Every value is given (empty when unset) so undici never falls back to process.env.
-    return new EnvHttpProxyAgent({
+    return new u.EnvHttpProxyAgent({
       httpProxy,
       httpsProxy,
       noProxy: pick(env, "no_proxy", "NO_PROXY"),
@@ -163,14 +165,14 @@ function createDispatcher(options: NodeFetchOptions): Dispatcher {
       ...proxied,
     });
   }
-  return new Agent({ connect: tlsOptions, ...timeouts });
+  return new u.Agent({ connect: tlsOptions, ...timeouts });
 }
 
 /** A body undici can send: the global FormData (another fetch implementation's) is copied. */
-function toUndiciBody(body: unknown): unknown {
-  if (typeof FormData === "undefined" || !(body instanceof FormData) || body instanceof UndiciFormData)
+function toUndiciBody(u: Undici, body: unknown): unknown {
+  if (typeof FormData === "undefined" || !(body instanceof FormData) || body instanceof u.FormData)
     return body;
-  const copy = new UndiciFormData();
+  const copy = new u.FormData();
   body.forEach((value, name) => {
     if (typeof value === "string") copy.append(name, value);
     else copy.append(name, value, value.name);
@@ -179,14 +181,14 @@ function toUndiciBody(body: unknown): unknown {
 }
 
 /** A request undici accepts: a global `Request` (another fetch implementation's) is copied. */
-function toUndiciInput(input: RequestInfo | URL): string | URL | UndiciRequest {
-  if (typeof input === "string" || input instanceof URL || input instanceof UndiciRequest) return input;
+function toUndiciInput(u: Undici, input: RequestInfo | URL): string | URL | InstanceType<Undici["Request"]> {
+  if (typeof input === "string" || input instanceof URL || input instanceof u.Request) return input;
   const headers: [string, string][] = [];
   input.headers.forEach((value, name) => {
     headers.push([name, value]);
   });
   const hasBody = input.body !== null && input.method !== "GET" && input.method !== "HEAD";
-  return new UndiciRequest(input.url, {
+  return new u.Request(input.url, {
     method: input.method,
     headers,
     body: hasBody ? (input.body as unknown as ReadableStream<Uint8Array>) : null,
@@ -196,7 +198,7 @@ function toUndiciInput(input: RequestInfo | URL): string | URL | UndiciRequest {
     keepalive: input.keepalive,
     integrity: input.integrity,
     referrerPolicy: input.referrerPolicy,
-  } as ConstructorParameters<typeof UndiciRequest>[1]);
+  } as ConstructorParameters<Undici["Request"]>[1]);
 }
 
 /**
@@ -222,14 +224,17 @@ function toUndiciInput(input: RequestInfo | URL): string | URL | UndiciRequest {
  * ```
  */
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
-  const dispatcher = createDispatcher(options);
-  const nodeFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  checkProxies(options);
+  let dispatcher: Dispatcher | undefined;
+  const nodeFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const u = await loadUndici();
+    dispatcher ??= createDispatcher(u, options);
     const undiciInit = init === undefined ? {} : { ...init };
-    if (init?.body !== undefined) undiciInit.body = toUndiciBody(init.body) as BodyInit;
-    return undiciFetch(toUndiciInput(input), {
-      ...(undiciInit as Parameters<typeof undiciFetch>[1]),
+    if (init?.body !== undefined) undiciInit.body = toUndiciBody(u, init.body) as BodyInit;
+    return (await u.fetch(toUndiciInput(u, input), {
+      ...(undiciInit as Parameters<Undici["fetch"]>[1]),
       dispatcher,
-    }) as unknown as Promise<Response>;
+    })) as unknown as Response;
   };
-  return Object.assign(nodeFetch, { close: () => dispatcher.close() }) as NodeFetch;
+  return Object.assign(nodeFetch, { close: async () => dispatcher?.close() }) as NodeFetch;
 }
