@@ -8,6 +8,7 @@ import { regionalHost, resolveRegion } from "../authority/region.js";
 import { withCacheAccess } from "../cache/plugin.js";
 import { clientAuthenticator } from "../credentials/client-auth.js";
 import { ConfigurationError } from "../errors.js";
+import { removeAppTokens } from "../flows/accounts.js";
 import { acquireTokenForClient, type ClientCredentialRequest } from "../flows/client-credentials.js";
 import { acquireTokenOnBehalfOf, type OnBehalfOfRequest } from "../flows/on-behalf-of.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -101,7 +102,7 @@ export class ConfidentialClientApplication extends ClientApplication {
   /** Removes this app's own tokens (client credentials) from the cache; resolves with how many. */
   removeTokensForClient(): Promise<number> {
     return withCacheAccess(this.ctx.cache, undefined, () =>
-      this.ctx.cache.removeAppTokens(this.clientId, this.ctx.authority.host),
+      removeAppTokens(this.ctx, this.clientId, this.ctx.authority.host),
     );
   }
 }

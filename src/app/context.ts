@@ -29,6 +29,10 @@ export interface AppContext {
   /** Requests under way, by what they ask: identical concurrent requests share one. */
   inflight: Map<string, Promise<unknown>>;
   discover(authority: Authority): Promise<Endpoints>;
+  /** Discovered endpoints without waiting, when discovery already finished. */
+  knownEndpoints(authority: Authority): Endpoints | undefined;
+  /** Authorities of per-request tenants, parsed once. */
+  tenantAuthorities: Map<string, Authority>;
   /** Headers every token request carries. */
   defaultHeaders: Record<string, string>;
   /** States of auth code flows already redeemed: a replayed response is refused. */
@@ -71,6 +75,7 @@ export function createContext(
     log: logSink(options.logger),
   };
   if (options.proxy) http.proxy = options.proxy;
+  if (platform.sha256Hex) http.hash = platform.sha256Hex;
   const discover = memoisedDiscovery();
   const discoveryOptions: DiscoveryOptions = {
     http,
@@ -97,6 +102,8 @@ export function createContext(
     platform,
     inflight: new Map(),
     discover: (a) => discover(a, discoveryOptions),
+    knownEndpoints: (a) => discover.known(a),
+    tenantAuthorities: new Map(),
     defaultHeaders,
     redeemedStates: new BoundedSet(10_000),
   };

@@ -21,6 +21,8 @@ export interface Platform extends InteractivePlatform {
   /** Sent as `x-client-OS`. */
   os: string;
   prepareCertificate: CertificatePreparer;
+  /** A synchronous SHA-256 (hex), when the runtime has one (Node's `createHash`). */
+  sha256Hex?: (text: string) => string;
 }
 
 const portable: Platform = {

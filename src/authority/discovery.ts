@@ -124,10 +124,17 @@ export async function discoverEndpoints(authority: Authority, options: Discovery
 }
 
 /** Discovery memoised by URL: concurrent callers share one round trip; a failure is not remembered. */
-export function memoisedDiscovery(): (authority: Authority, options: DiscoveryOptions) => Promise<Endpoints> {
+export interface MemoisedDiscovery {
+  (authority: Authority, options: DiscoveryOptions): Promise<Endpoints>;
+  /** The endpoints when discovery has already finished: a cache hit need not wait for a promise. */
+  known(authority: Authority): Endpoints | undefined;
+}
+
+export function memoisedDiscovery(): MemoisedDiscovery {
   const memo = new Map<string, Promise<Endpoints>>();
-  return (authority, options) => {
-    const key = authority.url.toLowerCase();
+  const done = new Map<string, Endpoints>();
+  const discover = (authority: Authority, options: DiscoveryOptions) => {
+    const key = authority.url;
     let pending = memo.get(key);
     if (!pending) {
       // Shared by every caller, so no one caller's signal may cancel it; the HTTP timeout bounds it.
@@ -136,8 +143,12 @@ export function memoisedDiscovery(): (authority: Authority, options: DiscoveryOp
         instanceDiscovery: options.instanceDiscovery,
       });
       memo.set(key, pending);
-      pending.catch(() => memo.delete(key));
+      pending.then(
+        (endpoints) => done.set(key, endpoints),
+        () => memo.delete(key),
+      );
     }
     return pending;
   };
+  return Object.assign(discover, { known: (authority: Authority) => done.get(authority.url) });
 }

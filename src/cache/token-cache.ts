@@ -84,6 +84,7 @@ export class TokenCache {
   readonly plugin: CachePlugin | undefined;
   #indexes: CacheIndexes = emptyIndexes();
   #aliasVersion = aliasGroupsVersion();
+  #indexesStale = false;
   #recency = new Map<string, true>();
   readonly #maxAccessTokens: number | undefined;
   readonly #appTokenHomeAccountId: null | "";
@@ -96,6 +97,7 @@ export class TokenCache {
 
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
+    this.#ensureIndexes();
     const entities = entitiesFromEvent(event, now, { appTokenHomeAccountId: this.#appTokenHomeAccountId });
     if (entities.accessToken) this.#replace("AccessToken", entities.accessToken);
     if (entities.account) this.#replace("Account", entities.account);
@@ -128,7 +130,7 @@ export class TokenCache {
    * Expired tokens met on the way are removed.
    */
   findAccessToken(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenEntity | undefined {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const ix = this.#indexes;
     const owner =
       query.userAssertionHash !== undefined ? oboOwner(query.userAssertionHash) : query.homeAccountId;
@@ -170,7 +172,7 @@ export class TokenCache {
 
   /** Refresh tokens of an account, newest first (by `last_modification_time`). */
   findRefreshTokens(query: RefreshTokenQuery): RefreshTokenEntity[] {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const keys = this.#indexes.refreshTokensByAccount.get(
       accountBucketKey(query.homeAccountId, query.environment),
     );
@@ -194,7 +196,7 @@ export class TokenCache {
     clientId: string;
     realm: string;
   }): IdTokenEntity | undefined {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const key = this.#indexes.idTokens.get(
       idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm),
     );
@@ -208,7 +210,7 @@ export class TokenCache {
   findAccounts(
     query: { environment?: string; homeAccountId?: string; username?: string } = {},
   ): AccountEntity[] {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const ix = this.#indexes;
     const keys =
       query.homeAccountId !== undefined
@@ -217,7 +219,10 @@ export class TokenCache {
           ? ix.accountsByEnvironment.get(canonicalEnvironment(query.environment))
           : this.sections.Account.keys();
     if (!keys) return [];
-    const group = query.environment !== undefined ? canonicalEnvironment(query.environment) : undefined;
+    // The environment bucket already holds only that group; other lookups check it per account.
+    const byHome = query.homeAccountId !== undefined;
+    const group =
+      byHome && query.environment !== undefined ? canonicalEnvironment(query.environment) : undefined;
     const username = query.username?.toLowerCase();
     const found: AccountEntity[] = [];
     for (const key of keys) {
@@ -232,13 +237,13 @@ export class TokenCache {
 
   /** Every access token of an account in an environment group, across clients and realms. */
   findAccessTokensOfAccount(homeAccountId: string, environment: string): AccessTokenEntity[] {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const keys = this.#indexes.accessTokensByAccount.get(accountBucketKey(homeAccountId, environment)) ?? [];
     return [...keys].map((k) => this.sections.AccessToken.get(k) as AccessTokenEntity);
   }
 
   getAppMetadata(environment: string, clientId: string): AppMetadataEntity | undefined {
-    this.#refreshIndexesIfAliasesChanged();
+    this.#ensureIndexes();
     const key = this.#indexes.appMetadata.get(appMetadataIndexKey(environment, clientId));
     return key === undefined ? undefined : this.sections.AppMetadata.get(key);
   }
@@ -274,22 +279,6 @@ export class TokenCache {
     let removed = false;
     for (const [key] of storedByIdentity(this.sections, section, entity))
       removed = this.remove(section, key) || removed;
-    return removed;
-  }
-
-  /** Whether two environments are names of one authority (an alias group). */
-  sameEnvironmentGroup(a: string, b: string): boolean {
-    return canonicalEnvironment(String(a)) === canonicalEnvironment(String(b));
-  }
-
-  /** Removes a client's app tokens (no account) in an environment group; returns how many. */
-  removeAppTokens(clientId: string, environment: string): number {
-    let removed = 0;
-    for (const at of [...this.findAccessTokensOfAccount("", environment)]) {
-      if ((at.home_account_id ?? "") === "" && at.client_id.toLowerCase() === clientId.toLowerCase()) {
-        if (this.removeEntity("AccessToken", at)) removed++;
-      }
-    }
     return removed;
   }
 
@@ -355,10 +344,11 @@ export class TokenCache {
     this.sections = sections;
     this.otherSections = other;
     this.sectionOrder = order;
-    this.#rebuildIndexes();
+    this.#indexesStale = true;
   }
 
   #index(section: Section, key: string, entity: EntityOf[Section], add: boolean): void {
+    if (this.#indexesStale) return;
     (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
       this.#indexes,
       key,
@@ -377,6 +367,7 @@ export class TokenCache {
   }
 
   #rebuildIndexes(): void {
+    this.#indexesStale = false;
     this.#indexes = emptyIndexes();
     this.#recency.clear();
     this.#aliasVersion = aliasGroupsVersion();
@@ -394,7 +385,8 @@ export class TokenCache {
     }
   }
 
-  #refreshIndexesIfAliasesChanged(): void {
-    if (this.#aliasVersion !== aliasGroupsVersion()) this.#rebuildIndexes();
+  /** Indexes are built on the first lookup after a load (deserialize stays close to JSON.parse) and after new alias groups. */
+  #ensureIndexes(): void {
+    if (this.#indexesStale || this.#aliasVersion !== aliasGroupsVersion()) this.#rebuildIndexes();
   }
 }

@@ -3,6 +3,7 @@
  * and environment aliases, and removed with every token of theirs this app may use.
  */
 import type { AppContext } from "../app/context.js";
+import { canonicalEnvironment } from "../authority/aliases.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccountEntity } from "../cache/schema.js";
 import type { AccountRef } from "./silent.js";
@@ -34,10 +35,12 @@ function publicAccount(entry: AccountEntity): Account {
 export async function getAccounts(ctx: AppContext, options: { username?: string } = {}): Promise<Account[]> {
   const query: { environment: string; username?: string } = { environment: ctx.authority.host };
   if (options.username !== undefined) query.username = options.username;
-  const grouped = new Map<string, Account>();
-  const entries = await withCacheAccess(ctx.cache, undefined, () => ctx.cache.findAccounts(query));
-  for (const entry of entries) grouped.set(entry.home_account_id, publicAccount(entry));
-  return [...grouped.values()];
+  const find = () => ctx.cache.findAccounts(query);
+  const entries = ctx.cache.plugin ? await withCacheAccess(ctx.cache, undefined, find) : find();
+  // One account per user: the last entry of each home account wins, as in MSAL Python.
+  const grouped = new Map<string, AccountEntity>();
+  for (const entry of entries) grouped.set(entry.home_account_id, entry);
+  return Array.from(grouped.values(), publicAccount);
 }
 
 /**
@@ -65,7 +68,21 @@ function forget(ctx: AppContext, account: AccountRef): void {
   for (const entry of ctx.cache.findAccounts({ homeAccountId: home, environment }))
     ctx.cache.removeEntity("Account", entry);
   for (const [key, idt] of [...ctx.cache.entries("IdToken")]) {
-    if (idt?.home_account_id === home && ctx.cache.sameEnvironmentGroup(idt.environment, environment))
+    if (
+      idt?.home_account_id === home &&
+      canonicalEnvironment(String(idt.environment)) === canonicalEnvironment(environment)
+    )
       ctx.cache.remove("IdToken", key);
   }
+}
+
+/** Removes a client's own tokens (client credentials: no account) in an environment group; returns how many. */
+export function removeAppTokens(ctx: AppContext, clientId: string, environment: string): number {
+  let removed = 0;
+  for (const at of ctx.cache.findAccessTokensOfAccount("", environment)) {
+    if ((at.home_account_id ?? "") === "" && at.client_id.toLowerCase() === clientId.toLowerCase()) {
+      if (ctx.cache.removeEntity("AccessToken", at)) removed++;
+    }
+  }
+  return removed;
 }

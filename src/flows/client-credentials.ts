@@ -16,6 +16,7 @@ import {
   type AuthorityOverride,
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
+  endpointsOf,
   nowSeconds,
   requestAuthority,
   requestToken,
@@ -44,7 +45,8 @@ export async function acquireTokenForClient(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const endpoints = await ctx.discover(authority);
+  const known = endpointsOf(ctx, authority);
+  const endpoints = known instanceof Promise ? await known : known;
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   const send = (reason: number) =>
     singleFlight(
@@ -66,8 +68,7 @@ export async function acquireTokenForClient(
     );
   if (request.forceRefresh || request.claimsChallenge) return send(REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  const partition = appPartition(ctx.clientId, endpoints.realm);
-  const hit = await withCacheAccess(ctx.cache, partition, () =>
+  const lookup = () =>
     ctx.cache.findAccessToken(
       {
         clientId: ctx.clientId,
@@ -78,8 +79,11 @@ export async function acquireTokenForClient(
         minValiditySeconds: EXPIRY_BUFFER_SECONDS,
       },
       now,
-    ),
-  );
+    );
+  // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
+  const hit = ctx.cache.plugin
+    ? await withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), lookup)
+    : lookup();
   if (!hit) return send(REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
   if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {

@@ -26,8 +26,20 @@ export function requestAuthority(ctx: AppContext, request: AuthorityOverride): A
   // The app's own authority (as a flow object records it) keeps its kind: an OIDC issuer is no Entra URL.
   if (request.authority?.replace(/\/+$/, "") === ctx.authority.url) return ctx.authority;
   if (request.authority) return parseAuthority(request.authority, { validateAuthority });
-  if (request.tenant) return withTenant(ctx.authority, request.tenant, { validateAuthority });
+  if (request.tenant) {
+    let authority = ctx.tenantAuthorities.get(request.tenant);
+    if (!authority) {
+      authority = withTenant(ctx.authority, request.tenant, { validateAuthority });
+      if (ctx.tenantAuthorities.size < 10_000) ctx.tenantAuthorities.set(request.tenant, authority);
+    }
+    return authority;
+  }
   return ctx.authority;
+}
+
+/** The authority's endpoints: at once when known, else by discovery. */
+export function endpointsOf(ctx: AppContext, authority: Authority): Endpoints | Promise<Endpoints> {
+  return ctx.knownEndpoints(authority) ?? ctx.discover(authority);
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

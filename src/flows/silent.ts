@@ -17,6 +17,7 @@ import {
   type AuthorityOverride,
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
+  endpointsOf,
   nowSeconds,
   requestAuthority,
   requestToken,
@@ -75,22 +76,14 @@ export async function acquireTokenSilentWithError(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const endpoints = await ctx.discover(authority);
+  const known = endpointsOf(ctx, authority);
+  const endpoints = known instanceof Promise ? await known : known;
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
-  const refresh: RefreshContext = {
-    ctx,
-    authority,
-    endpoints,
-    account,
-    scopes,
-    claims,
-    reason: REFRESH_REASON.absent,
-    request,
-  };
-  if (request.forceRefresh || request.claimsChallenge)
-    return refreshWithFamily({ ...refresh, reason: REFRESH_REASON.forceRefresh });
+  const refresh = (reason: number) =>
+    refreshWithFamily({ ctx, authority, endpoints, account, scopes, claims, reason, request });
+  if (request.forceRefresh || request.claimsChallenge) return refresh(REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  const hit = await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
+  const lookup = () =>
     ctx.cache.findAccessToken(
       {
         clientId: ctx.clientId,
@@ -101,12 +94,15 @@ export async function acquireTokenSilentWithError(
         minValiditySeconds: EXPIRY_BUFFER_SECONDS,
       },
       now,
-    ),
-  );
-  if (!hit) return refreshWithFamily(refresh);
+    );
+  // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
+  const hit = ctx.cache.plugin
+    ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), lookup)
+    : lookup();
+  if (!hit) return refresh(REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
   if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
-    refreshWithFamily({ ...refresh, reason: REFRESH_REASON.aging }).catch((error: unknown) =>
+    refresh(REFRESH_REASON.aging).catch((error: unknown) =>
       ctx.log("warning", `Background refresh failed: ${String(error)}`),
     );
   }

@@ -18,6 +18,8 @@ export interface HttpConfig {
   log: LogSink;
   /** The proxy in use, for error messages. */
   proxy?: string;
+  /** A synchronous SHA-256 (hex) for throttle keys, when the platform has one. */
+  hash?: (text: string) => string;
 }
 
 /** Passing faults worth one more try. 429 is not among them: it asks the caller to wait. */
@@ -83,7 +85,7 @@ export async function send(config: HttpConfig, request: HttpRequest): Promise<Ht
       throw toNetworkError(config, request, error);
     }
   }
-  const keys = await throttleKeys(request);
+  const keys = await throttleKeys(request, config.hash);
   const stored = storedResponse(config.cache, keys, Date.now());
   if (stored) {
     config.log("verbose", `${describe(request)}: answered from the HTTP cache (status ${stored.status}).`);

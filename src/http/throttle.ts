@@ -33,13 +33,20 @@ function bodyText(request: HttpRequest): string {
   return request.body?.text ?? "";
 }
 
-/** The keys a request is throttled under, most specific first. */
-export async function throttleKeys(request: HttpRequest): Promise<string[]> {
+/** SHA-256 of the empty string: requests without a refresh token all share it. */
+const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/**
+ * The keys a request is throttled under, most specific first. `hash` is a synchronous SHA-256
+ * (hex) when the platform has one: Web Crypto's is a thread-pool round trip per call.
+ */
+export async function throttleKeys(request: HttpRequest, hash?: (text: string) => string): Promise<string[]> {
   if (request.method === "GET") return [`GET ${request.url} 2xx`];
+  const digest = hash ?? ((text: string) => sha256Hex(text));
   const form = request.form ?? {};
-  const account = await sha256Hex(form.refresh_token ?? "");
+  const account = form.refresh_token ? await digest(form.refresh_token) : EMPTY_HASH;
   return [
-    `POST ${request.url} hash=${await sha256Hex(bodyText(request))} 400`,
+    `POST ${request.url} hash=${await digest(bodyText(request))} 400`,
     `POST ${request.url} client_id=${form.client_id ?? ""} scope=${form.scope ?? ""} hash=${account} 429/5xx/Retry-After`,
   ];
 }

@@ -2,6 +2,7 @@
  * The Node.js platform: undici transport with proxy, CA and keep-alive; `process.env`; and
  * certificate credentials from PFX files, encrypted PEM and PKCS#1 keys.
  */
+import { createHash } from "node:crypto";
 import type { Platform } from "../app/platform.js";
 import { extractCerts } from "../credentials/certificate.js";
 import { withThumbprints } from "../credentials/portable-certificate.js";
@@ -36,5 +37,6 @@ export const nodePlatform: Platform = {
   os: process.platform,
   prepareCertificate: prepareNodeCertificate,
   startLoopbackListener,
+  sha256Hex: (text) => createHash("sha256").update(text).digest("hex"),
   openBrowser: (url) => openSystemBrowser(url),
 };
