@@ -51,6 +51,35 @@ export async function certificateThumbprints(pem: string): Promise<{ sha1: strin
   return { sha1: await hex("SHA-1"), sha256: await hex("SHA-256") };
 }
 
+const utf8 = new TextEncoder();
+const jsonPart = (value: unknown) => encodeBase64Url(utf8.encode(JSON.stringify(value)));
+
+/** An RSA private key (unencrypted PKCS#8 PEM) for RS256 (PKCS#1 v1.5) or PS256 (PSS), through Web Crypto. */
+function importSigningKey(pkcs8Pem: string, pss: boolean): Promise<CryptoKey> {
+  const der = decodeBase64(pkcs8Pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, "").replace(/\s+/g, ""));
+  return crypto.subtle.importKey(
+    "pkcs8",
+    der,
+    { name: pss ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+}
+
+/** A compact JWS (RFC 7515): base64url(header).base64url(payload).base64url(signature). */
+async function signJwt(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: CryptoKey,
+  pss: boolean,
+): Promise<string> {
+  const signingInput = `${jsonPart(header)}.${jsonPart(payload)}`;
+  // PS256 uses a salt as long as the SHA-256 digest (RFC 7518 section 3.5).
+  const algorithm = pss ? { name: "RSA-PSS", saltLength: 32 } : { name: "RSASSA-PKCS1-v1_5" };
+  const signature = await crypto.subtle.sign(algorithm, key, utf8.encode(signingInput));
+  return `${signingInput}.${encodeBase64Url(new Uint8Array(signature))}`;
+}
+
 export interface AssertionSigner {
   /** A valid assertion for this token endpoint, reused while it is fresh. */
   assertionFor(tokenEndpoint: string, now?: number): Promise<string>;
@@ -78,10 +107,8 @@ export function certificateSigner(
     async assertionFor(tokenEndpoint, now = Math.floor(Date.now() / 1000)) {
       const reusable = issued.get(tokenEndpoint);
       if (reusable && now - reusable.at < REUSE_SECONDS) return reusable.jwt;
-      // jose is loaded with the first certificate assertion: apps with a secret never pay for it.
-      const { importPKCS8, SignJWT } = await import("jose");
-      key ??= importPKCS8(certificate.privateKeyPkcs8, alg, { extractable: false }) as Promise<CryptoKey>;
-      const jwt = await new SignJWT({
+      key ??= importSigningKey(certificate.privateKeyPkcs8, usePss);
+      const payload = {
         aud: tokenEndpoint,
         iss: options.clientId,
         sub: options.clientId,
@@ -90,9 +117,8 @@ export function certificateSigner(
         nbf: now,
         exp: now + LIFETIME_SECONDS,
         ...options.clientClaims,
-      })
-        .setProtectedHeader(header as { alg: string })
-        .sign(await key);
+      };
+      const jwt = await signJwt(header, payload, await key, usePss);
       issued.set(tokenEndpoint, { jwt, at: now });
       return jwt;
     },
