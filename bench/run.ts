@@ -1,10 +1,364 @@
 /**
- * `npm run bench [-- --quick]`: runs the benchmarks and prints their tables. Figures are medians of
- * several timed rounds after a warm-up on this machine; compare ratios, not absolute numbers.
+ * `npm run bench [-- --quick] [-- --only=cc,users,...] [-- --report]`: msal-ts against msal-node and MSAL Python,
+ * in one run on one machine, every library fed the same generated caches and the same in-process
+ * fake identity provider (no network), then end to end over HTTPS against the emulator.
+ *
+ * Each task runs in a fresh child process of the library's peer (bench/peer-node.ts,
+ * bench/peer_msal_python.py), so no task inherits another's heap; figures are medians of several
+ * timed runs after a warm-up. The full run writes
+ * bench/results/latest.json, docs/benchmarks.md and docs/benchmarks-cache.svg; `--quick` (fewer
+ * sizes and runs, a smoke check) and `--only` write bench/results/quick.json or partial.json;
+ * `--report` only re-renders the tables and docs from bench/results/latest.json.
  */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startEmulator } from "../emulator/index.js";
 import { benchCacheHits, cacheHitTable } from "./cache-hits.js";
+import { writeDocs } from "./docs.js";
+import { appTokensCache, fakeIdpTemplates, usersCache } from "./fixtures.js";
+import {
+  debianPythonTree,
+  importVariants,
+  measureImports,
+  msalTsTree,
+  nodeDependencyTree,
+} from "./footprint.js";
+import type { TimingPlan } from "./measure.js";
+import { type PeerCommand, runPeer } from "./peers.js";
+import * as report from "./report.js";
+import {
+  type BenchResults,
+  CONCURRENT_ID,
+  ccId,
+  E2E_ID,
+  LABELS,
+  SERIALIZATION_ID,
+  type Sizes,
+  userId,
+} from "./results.js";
+import type { LibraryName, PeerSpec, Task } from "./spec.js";
+import { evaluateTargets, targetsTable } from "./targets.js";
 
-const quick = process.argv.includes("--quick");
-console.log(`msal-ts benchmarks (${quick ? "quick" : "full"}), Node ${process.version}\n`);
-console.log("Cache hits by cache size (should be flat):\n");
-console.log(cacheHitTable(benchCacheHits(quick)));
+const GROUPS = ["lookups", "footprint", "cc", "users", "serialization", "concurrency", "e2e"] as const;
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const onlyArg = args.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const only = new Set(onlyArg ? onlyArg.split(",") : GROUPS);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const python = process.env.MSAL_BENCH_PYTHON ?? "/usr/bin/python3";
+const started = performance.now();
+const log = (line: string) =>
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+
+const plan: TimingPlan = quick
+  ? { runs: 3, minRunMs: 25, warmupMs: 60, budgetMs: 1500, minWarmupCalls: 1 }
+  : { runs: 7, minRunMs: 100, warmupMs: 1000, budgetMs: 6000, minWarmupCalls: 2 };
+const sizes: Sizes = quick
+  ? {
+      ccTenants: [1, 100],
+      perTenant: 10,
+      users: [10, 1000],
+      refreshUsers: [10],
+      serializationTenants: 100,
+      concurrentCalls: 100,
+      concurrentDelayMs: 50,
+      e2eCount: 60,
+    }
+  : {
+      ccTenants: [1, 1000],
+      perTenant: 10,
+      users: [10, 100, 1000, 10_000],
+      refreshUsers: [10, 1000, 10_000],
+      serializationTenants: 1000,
+      concurrentCalls: 100,
+      concurrentDelayMs: 50,
+      e2eCount: 300,
+    };
+const budget = quick ? 20 : 60;
+const setupBudget = quick ? 60 : 240;
+
+async function pythonStatus(): Promise<{ version: string } | { missing: string }> {
+  if (!existsSync(python)) return { missing: `${python} not found` };
+  try {
+    const { stdout } = await promisify(execFile)(python, ["-c", "import msal; print(msal.__version__)"]);
+    return { version: stdout.trim() };
+  } catch {
+    return { missing: "python3-msal is not installed (apt-get install python3-msal)" };
+  }
+}
+
+/** Which msal-ts was measured: the commit, and any uncommitted changes to the library or the emulator. */
+async function sourceState(): Promise<BenchResults["source"]> {
+  const git = (...a: string[]) =>
+    promisify(execFile)("git", a, { cwd: root }).then((r) => r.stdout.trimEnd());
+  try {
+    const commit = await git("rev-parse", "--short", "HEAD");
+    const status = await git("status", "--porcelain", "--", "src", "emulator", "package.json");
+    return { commit, uncommitted: status ? status.split("\n").map((l) => l.slice(3)) : [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The caches every library loads, written once to a temporary directory. */
+function writeCaches(dir: string, now: number) {
+  const files = { users: new Map<number, string>(), apps: new Map<string, string>() };
+  for (const users of new Set([...sizes.users, ...sizes.refreshUsers])) {
+    const file = join(dir, `users-${users}.json`);
+    writeFileSync(file, usersCache(users, now));
+    files.users.set(users, file);
+  }
+  for (const tenants of new Set([...sizes.ccTenants, sizes.serializationTenants])) {
+    for (const home of [null, ""] as const) {
+      const file = join(dir, `apps-${tenants}x${sizes.perTenant}${home === "" ? "-msal-node" : ""}.json`);
+      writeFileSync(file, appTokensCache(tenants, sizes.perTenant, now, home));
+      files.apps.set(`${tenants}${home === "" ? "-msal-node" : ""}`, file);
+    }
+  }
+  return files;
+}
+
+function tasksFor(lib: LibraryName, files: ReturnType<typeof writeCaches>): Task[] {
+  const appsFile = (tenants: number) =>
+    files.apps.get(`${tenants}${lib === "msal-node" ? "-msal-node" : ""}`) as string;
+  const usersFile = (users: number) => files.users.get(users) as string;
+  const tasks: Task[] = [];
+  if (only.has("cc")) {
+    for (const kind of ["cc-hit", "cc-miss"] as const)
+      for (const tenants of sizes.ccTenants)
+        tasks.push({
+          id: ccId(kind, tenants, sizes.perTenant),
+          kind,
+          tenants,
+          perTenant: sizes.perTenant,
+          cacheFile: appsFile(tenants),
+          budgetSeconds: budget,
+        });
+  }
+  if (only.has("users")) {
+    for (const users of sizes.users) {
+      tasks.push({
+        id: userId("silent-hit", users),
+        kind: "silent-hit",
+        users,
+        cacheFile: usersFile(users),
+        budgetSeconds: budget,
+      });
+      tasks.push({
+        id: userId("get-accounts", users),
+        kind: "get-accounts",
+        users,
+        cacheFile: usersFile(users),
+        budgetSeconds: budget,
+      });
+    }
+    for (const users of sizes.refreshUsers)
+      tasks.push({
+        id: userId("silent-refresh", users),
+        kind: "silent-refresh",
+        users,
+        cacheFile: usersFile(users),
+        budgetSeconds: budget,
+      });
+  }
+  if (only.has("serialization"))
+    tasks.push({
+      id: SERIALIZATION_ID,
+      kind: "serialization",
+      cacheFile: appsFile(sizes.serializationTenants),
+      budgetSeconds: budget,
+    });
+  if (only.has("concurrency"))
+    tasks.push({
+      id: CONCURRENT_ID,
+      kind: "concurrent-cold",
+      calls: sizes.concurrentCalls,
+      delayMs: sizes.concurrentDelayMs,
+      rounds: 3,
+      budgetSeconds: budget,
+    });
+  return tasks;
+}
+
+function peerCommand(lib: LibraryName, env?: Record<string, string>): PeerCommand {
+  const base = {
+    library: lib,
+    cwd: root,
+    setupBudgetSeconds: setupBudget,
+    progress: log,
+    ...(env ? { env } : {}),
+  };
+  if (lib === "msal-python")
+    return { ...base, command: python, args: [join(root, "bench/peer_msal_python.py")] };
+  return {
+    ...base,
+    command: process.execPath,
+    args: ["--expose-gc", join(root, "dist/bench/peer-node.js"), lib],
+  };
+}
+
+/** `--report`: prints the tables and rewrites the report from bench/results/latest.json, measuring nothing. */
+function reportOnly(): void {
+  const file = join(root, "bench/results/latest.json");
+  const results = JSON.parse(readFileSync(file, "utf8")) as BenchResults;
+  printTables(results);
+  console.log(`\nReport (from ${file}): ${writeDocs(root, results).join(", ")}`);
+}
+
+async function main(): Promise<void> {
+  if (args.includes("--report")) return reportOnly();
+  const results: BenchResults = {
+    schema: 1,
+    generatedAt: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    durationSeconds: 0,
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      os: `${platform()} ${release()}`,
+      node: process.version,
+      loadAverage: { start: loadavg()[0] as number, end: 0 },
+    },
+    plan: { runs: plan.runs, minRunMs: plan.minRunMs, warmupMs: plan.warmupMs },
+    sizes,
+    libraries: {},
+    tasks: [],
+    outcomes: {},
+    notes: [],
+  };
+  results.source = await sourceState();
+  console.log(
+    `msal-ts benchmarks (${results.mode}), Node ${process.version}, ${results.machine.cpu} x${results.machine.cores}\n`,
+  );
+  const py = await pythonStatus();
+  const libs: LibraryName[] = ["msal-ts", "msal-node", "msal-python"];
+  if ("missing" in py) {
+    results.libraries["msal-python"] = { missing: py.missing };
+    results.notes.push(`MSAL Python was not measured: ${py.missing}.`);
+    console.log(`NOTE: MSAL Python is left out: ${py.missing}.\n`);
+    libs.pop();
+  }
+
+  if (only.has("lookups")) {
+    log("msal-ts TokenCache lookups (in process)");
+    results.tokenCacheLookups = benchCacheHits(quick);
+  }
+  if (only.has("footprint")) {
+    log("import time and installed packages");
+    const variants = importVariants(root, "missing" in py ? undefined : python);
+    const imports = await measureImports(root, variants, quick ? 3 : 10);
+    const packages: NonNullable<BenchResults["footprint"]>["packages"] = {};
+    const attempt = async (lib: string, f: () => unknown) => {
+      try {
+        packages[lib] = (await f()) as never;
+      } catch (error) {
+        packages[lib] = { error: String(error) };
+      }
+    };
+    await attempt("msal-ts", () => msalTsTree(root));
+    await attempt("msal-node", () => nodeDependencyTree(["@azure/msal-node"], root));
+    if (!("missing" in py)) await attempt("msal-python", () => debianPythonTree());
+    results.footprint = { imports, packages };
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), "msal-ts-bench-"));
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const files = writeCaches(dir, now);
+    const fake = fakeIdpTemplates(now);
+    for (const lib of libs) {
+      const tasks = tasksFor(lib, files);
+      if (tasks.length === 0) continue;
+      if (results.tasks.length === 0)
+        results.tasks = tasks.map(({ cacheFile: _, ...rest }: Task & { cacheFile?: string }) => rest);
+      log(`${LABELS[lib]}: ${tasks.length} tasks, each in a fresh process`);
+      for (const task of tasks) {
+        const run = await runPeer(peerCommand(lib), { plan, fake, tasks: [task] } satisfies PeerSpec);
+        results.libraries[lib] ??= { version: run.version, runtime: run.runtime };
+        results.outcomes[lib] = { ...results.outcomes[lib], ...run.outcomes };
+      }
+    }
+    if (only.has("e2e")) await endToEnd(results, libs, fake);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  results.machine.loadAverage.end = loadavg()[0] as number;
+  results.durationSeconds = Math.round((performance.now() - started) / 1000);
+  printTables(results);
+  const out = join(root, "bench/results", onlyArg ? "partial.json" : quick ? "quick.json" : "latest.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nResults: ${out}`);
+  if ((!quick && !onlyArg) || args.includes("--docs")) {
+    const written = writeDocs(root, results);
+    console.log(`Report: ${written.join(", ")}`);
+  }
+}
+
+async function endToEnd(results: BenchResults, libs: LibraryName[], fake: PeerSpec["fake"]): Promise<void> {
+  const emulator = await startEmulator();
+  try {
+    const daemon = emulator.directory.apps.find((a) => a.kind === "daemon");
+    const tenant = emulator.directory.tenants[0]?.id;
+    if (!daemon?.secret || !tenant)
+      throw new Error("The emulator's directory has no daemon app with a secret.");
+    const task: Task = {
+      id: E2E_ID,
+      kind: "e2e",
+      count: sizes.e2eCount,
+      runs: quick ? 3 : 5,
+      warmup: quick ? 5 : 20,
+      authority: `${emulator.url}/${tenant}`,
+      clientId: daemon.clientId,
+      secret: daemon.secret,
+      scope: "https://graph.microsoft.com/.default",
+      caFile: emulator.caFile,
+      budgetSeconds: quick ? 30 : 90,
+    };
+    results.emulatorTokenRequests = {};
+    for (const lib of libs) {
+      emulator.clearRequests();
+      log(`${LABELS[lib]}: end to end against the emulator at ${emulator.url}`);
+      const env = { NODE_EXTRA_CA_CERTS: emulator.caFile, REQUESTS_CA_BUNDLE: emulator.caFile };
+      const run = await runPeer(peerCommand(lib, env), { plan, fake, tasks: [task] });
+      results.libraries[lib] ??= { version: run.version, runtime: run.runtime };
+      results.outcomes[lib] = { ...results.outcomes[lib], ...run.outcomes };
+      results.emulatorTokenRequests[lib] = emulator.requests("token").length;
+    }
+    const { caFile: _, secret: __, ...shown } = task;
+    results.tasks.push(shown);
+  } finally {
+    await emulator.stop();
+  }
+}
+
+function printTables(r: BenchResults): void {
+  const section = (title: string, body: string) => {
+    if (body.trim()) console.log(`\n## ${title}\n\n${body}`);
+  };
+  console.log(`\n${report.libraryLine(r)}`);
+  console.log(
+    `Figures: median (min–max) of the timed runs; "÷ msal-ts" = how many times longer the peer takes.`,
+  );
+  if (r.tokenCacheLookups)
+    section("msal-ts TokenCache lookups (in process)", cacheHitTable(r.tokenCacheLookups));
+  if (only.has("cc"))
+    section(
+      "Client credentials (fake transport)",
+      `${report.clientCredentialTable(r)}\n\n${report.clientCredentialVariants(r)}`,
+    );
+  if (only.has("users")) section("Signed-in users (fake transport)", report.userTable(r));
+  if (only.has("serialization")) section("Serialization", report.serializationTable(r));
+  if (only.has("concurrency")) section("Concurrent cold calls", report.concurrencyTable(r));
+  if (r.footprint) section("Footprint", report.footprintTable(r));
+  if (only.has("e2e")) section("End to end over HTTPS (emulator)", report.endToEndTable(r));
+  section("DESIGN section 7 targets", targetsTable(evaluateTargets(r)));
+}
+
+await main();
