@@ -4,7 +4,7 @@
  * call reads and writes only the partition it needs. Portable: no Node.js built-ins.
  */
 import { ConfigurationError, MsalError } from "../errors.js";
-import { belongsTo, type PartitionContents, partitionContents, replacePartition } from "./partition.js";
+import { type PartitionContents, partitionContents, replacePartition } from "./partition.js";
 import {
   type Access,
   combineChanges,

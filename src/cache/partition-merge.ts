@@ -4,7 +4,6 @@
  */
 import { belongsTo } from "./partition.js";
 import type { Section } from "./schema.js";
-import { SECTIONS } from "./schema.js";
 
 export type Entry = Record<string, unknown>;
 export type Contents = Record<string, Record<string, unknown>>;
