@@ -29,7 +29,7 @@ const CONFIDENTIAL_RETRY_AFTER_SECONDS = 5;
  *
  * const app = new ConfidentialClientApplication("my-client-id", {
  *   authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
- *   clientCredential: process.env.CLIENT_SECRET ?? "",
+ *   clientCredential: clientSecret, // from your secret store
  * });
  * const result = await app.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
  * if ("access_token" in result) console.log(result.token_source);

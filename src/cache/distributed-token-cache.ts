@@ -132,7 +132,7 @@ const BACKOFF_MS = 10;
  * import { createClient } from "redis";
  * import { ConfidentialClientApplication, DistributedTokenCache, redisPartitionStore } from "msal-ts";
  *
- * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const redis = await createClient({ url: redisUrl }).connect();
  * const app = new ConfidentialClientApplication(clientId, {
  *   authority: `https://login.microsoftonline.com/${tenantId}`,
  *   clientCredential: secret,

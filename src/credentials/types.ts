@@ -33,7 +33,7 @@ export interface AssertionCredential {
  *
  * @example
  * ```ts
- * const secret: ClientCredential = process.env.CLIENT_SECRET ?? "";
+ * const secret: ClientCredential = clientSecretFromYourVault;
  * const pem: ClientCredential = { privateKey: keyPem, publicCertificate: certPem };
  * const pfx: ClientCredential = { pfx: await readFile("app.pfx"), passphrase: "..." };
  * const federated: ClientCredential = { clientAssertion: () => readFile(tokenFile, "utf8") };

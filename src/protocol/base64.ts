@@ -1,7 +1,7 @@
 /**
  * Base64 decoding that takes both the standard and the URL-safe alphabet, padded or not: MSAL's
  * `client_info` and id_token parts arrive in every form (MSAL Python's cache tests use standard
- * base64). Portable: `atob` and `TextDecoder`, no Buffer.
+ * base64). Portable: `atob` and `TextDecoder` only.
  */
 
 const decoder = new TextDecoder();
