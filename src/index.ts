@@ -53,6 +53,7 @@ export {
 export { SerializableTokenCache } from "./cache/serializable-token-cache.js";
 export {
   type AccessTokenQuery,
+  type AccessTokenSlot,
   type RefreshTokenQuery,
   TokenCache,
   type TokenCacheOptions,

@@ -124,13 +124,12 @@ export abstract class ClientApplication {
    * if (!result) startInteractiveSignIn();
    * ```
    */
-  async acquireTokenSilent(
+  acquireTokenSilent(
     scopes: string[],
     account: AccountRef | null | undefined,
     options: SilentRequest = {},
   ): Promise<TokenSuccess | null> {
-    const result = await acquireTokenSilentWithError(this.ctx, scopes, account, options);
-    return result && !("error" in result) ? (result as TokenSuccess) : null;
+    return acquireTokenSilentWithError(this.ctx, scopes, account, options).then(successOnly);
   }
 
   /**
@@ -169,3 +168,6 @@ export abstract class ClientApplication {
     return removeAccount(this.ctx, account);
   }
 }
+
+const successOnly = (result: TokenResult | null): TokenSuccess | null =>
+  result && !("error" in result) ? (result as TokenSuccess) : null;

@@ -5,6 +5,7 @@
  */
 import { type Authority, parseAuthority, parseOidcAuthority } from "../authority/authority.js";
 import { type DiscoveryOptions, type Endpoints, memoisedDiscovery } from "../authority/discovery.js";
+import type { AccessTokenSlot } from "../cache/queries.js";
 import { TokenCache } from "../cache/token-cache.js";
 import type { ClientAuthenticator } from "../credentials/client-auth.js";
 import type { HttpConfig } from "../http/client.js";
@@ -29,10 +30,12 @@ export interface AppContext {
   /** Requests under way, by what they ask: identical concurrent requests share one. */
   inflight: Map<string, Promise<unknown>>;
   discover(authority: Authority): Promise<Endpoints>;
-  /** Discovered endpoints without waiting, when discovery already finished. */
-  knownEndpoints(authority: Authority): Endpoints | undefined;
+  /** Discovered endpoints by authority URL, once discovery has finished: no waiting for them. */
+  knownEndpoints: ReadonlyMap<string, Endpoints>;
   /** Authorities of per-request tenants, parsed once. */
   tenantAuthorities: Map<string, Authority>;
+  /** Where the cache keeps the app's own tokens, by authority URL (see AccessTokenQuery.slot). */
+  appTokenSlots: Map<string, AccessTokenSlot>;
   /** Headers every token request carries. */
   defaultHeaders: Record<string, string>;
   /** States of auth code flows already redeemed: a replayed response is refused. */
@@ -102,8 +105,9 @@ export function createContext(
     platform,
     inflight: new Map(),
     discover: (a) => discover(a, discoveryOptions),
-    knownEndpoints: (a) => discover.known(a),
+    knownEndpoints: discover.known,
     tenantAuthorities: new Map(),
+    appTokenSlots: new Map(),
     defaultHeaders,
     redeemedStates: new BoundedSet(10_000),
   };

@@ -113,13 +113,15 @@ export function validateCommonOptions(options: ClientApplicationOptions): void {
 }
 
 export function validateScopes(scopes: unknown, argument = "scopes"): asserts scopes is string[] {
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string" && s.length > 0)) {
+  if (!Array.isArray(scopes) || !scopes.every(isScope)) {
     throw new ArgumentError(
       argument,
       `${argument} must be an array of non-empty scope strings, e.g. ["https://graph.microsoft.com/.default"].`,
     );
   }
 }
+
+const isScope = (s: unknown) => typeof s === "string" && s.length > 0;
 
 /** A claims challenge must be the JSON the resource sent (in WWW-Authenticate), not anything else. */
 export function validateClaimsChallenge(claims: unknown): asserts claims is string | undefined {

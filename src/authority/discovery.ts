@@ -126,8 +126,8 @@ export async function discoverEndpoints(authority: Authority, options: Discovery
 /** Discovery memoised by URL: concurrent callers share one round trip; a failure is not remembered. */
 export interface MemoisedDiscovery {
   (authority: Authority, options: DiscoveryOptions): Promise<Endpoints>;
-  /** The endpoints when discovery has already finished: a cache hit need not wait for a promise. */
-  known(authority: Authority): Endpoints | undefined;
+  /** Endpoints by authority URL once discovery has finished: a cache hit need not wait for a promise. */
+  known: ReadonlyMap<string, Endpoints>;
 }
 
 export function memoisedDiscovery(): MemoisedDiscovery {
@@ -150,5 +150,5 @@ export function memoisedDiscovery(): MemoisedDiscovery {
     }
     return pending;
   };
-  return Object.assign(discover, { known: (authority: Authority) => done.get(authority.url) });
+  return Object.assign(discover, { known: done });
 }

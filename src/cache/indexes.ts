@@ -21,16 +21,29 @@ import type {
 export interface IndexedAccessToken {
   key: string;
   entry: AccessTokenEntity;
+  /** The normalised target (see {@link normalisedTarget}). */
+  target: string;
   /** The cached scopes, lower-cased. */
   scopes: ReadonlySet<string>;
   expiresOn: number;
 }
 
+/** The access tokens of one client, account, environment group and realm. */
+export interface AccessTokenBucket {
+  /**
+   * By normalised target, and also by the target without the scopes every sign-in adds (see
+   * {@link SIGN_IN_SCOPES}), so that asking for what was asked at sign-in is an exact hit.
+   */
+  byTarget: Map<string, IndexedAccessToken>;
+  /** Every token of the bucket by storage key: what a scope-superset search scans. */
+  byKey: Map<string, IndexedAccessToken>;
+}
+
 export interface CacheIndexes {
-  /** Exact access-token identity (client, account, environment group, realm, sorted target). */
-  accessTokenExact: Map<string, IndexedAccessToken>;
-  /** client + account + environment group + realm: the access tokens a scope-superset search scans. */
-  accessTokensByBucket: Map<string, Map<string, IndexedAccessToken>>;
+  /** Keyed by {@link accessTokenBucketKey}: client + account + environment group + realm. */
+  accessTokensByBucket: Map<string, AccessTokenBucket>;
+  /** Grows when an emptied bucket is dropped, so that whoever keeps buckets knows to let go of them. */
+  droppedBuckets: number;
   /** account + environment group: every access token of an account, for sign-out. */
   accessTokensByAccount: Map<string, Set<string>>;
   refreshTokensByAccount: Map<string, Set<string>>;
@@ -42,8 +55,8 @@ export interface CacheIndexes {
 
 export function emptyIndexes(): CacheIndexes {
   return {
-    accessTokenExact: new Map(),
     accessTokensByBucket: new Map(),
+    droppedBuckets: 0,
     accessTokensByAccount: new Map(),
     refreshTokensByAccount: new Map(),
     idTokens: new Map(),
@@ -62,6 +75,18 @@ export function normalisedTarget(scopes: readonly string[]): string {
   return [...new Set(scopes.filter(Boolean).map((s) => s.toLowerCase()))].sort().join(" ");
 }
 
+/**
+ * Scopes Entra adds to a sign-in's answer: a sign-in asking for `User.Read` is answered, and cached,
+ * with the target "User.Read profile openid email".
+ */
+export const SIGN_IN_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "offline_access", "email"]);
+
+/** The normalised target without the sign-in scopes, when that is another non-empty target. */
+export function targetWithoutSignInScopes(lowerScopes: ReadonlySet<string>): string | undefined {
+  const rest = [...lowerScopes].filter((s) => !SIGN_IN_SCOPES.has(s));
+  return rest.length === 0 || rest.length === lowerScopes.size ? undefined : normalisedTarget(rest);
+}
+
 export function accessTokenBucketKey(
   clientId: string,
   home: string | null,
@@ -69,10 +94,6 @@ export function accessTokenBucketKey(
   realm: string,
 ): string {
   return `${lower(clientId)}|${lower(home)}|${env(environment)}|${lower(realm)}`;
-}
-
-export function accessTokenExactKey(bucket: string, target: string): string {
-  return `${bucket}|${target}`;
 }
 
 export function accountBucketKey(home: string | null, environment: string): string {
@@ -126,29 +147,44 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
     typeof e.userAssertionHash === "string"
       ? [e.home_account_id, oboOwner(e.userAssertionHash)]
       : [e.home_account_id];
-  const buckets = owners.map((owner) => accessTokenBucketKey(e.client_id, owner, e.environment, e.realm));
+  const bucketKeys = owners.map((owner) => accessTokenBucketKey(e.client_id, owner, e.environment, e.realm));
   const account = accountBucketKey(e.home_account_id, e.environment);
+  const lowerScopes = new Set(scopes.map((s) => s.toLowerCase()));
+  const shortTarget = targetWithoutSignInScopes(lowerScopes);
   if (add) {
     const record: IndexedAccessToken = {
       key,
       entry: e,
-      scopes: new Set(scopes.map((s) => s.toLowerCase())),
+      target,
+      scopes: lowerScopes,
       expiresOn: Number(e.expires_on),
     };
-    for (const bucket of buckets) {
-      ix.accessTokenExact.set(accessTokenExactKey(bucket, target), record);
-      const inBucket = ix.accessTokensByBucket.get(bucket);
-      if (inBucket) inBucket.set(key, record);
-      else ix.accessTokensByBucket.set(bucket, new Map([[key, record]]));
+    for (const bucketKey of bucketKeys) {
+      let bucket = ix.accessTokensByBucket.get(bucketKey);
+      if (!bucket) {
+        bucket = { byTarget: new Map(), byKey: new Map() };
+        ix.accessTokensByBucket.set(bucketKey, bucket);
+      }
+      bucket.byTarget.set(target, record);
+      // A token whose full target is the short one keeps its place.
+      if (shortTarget !== undefined && bucket.byTarget.get(shortTarget)?.target !== shortTarget)
+        bucket.byTarget.set(shortTarget, record);
+      bucket.byKey.set(key, record);
     }
     addTo(ix.accessTokensByAccount, account, key);
   } else {
-    for (const bucket of buckets) {
-      const exact = accessTokenExactKey(bucket, target);
-      if (ix.accessTokenExact.get(exact)?.key === key) ix.accessTokenExact.delete(exact);
-      const inBucket = ix.accessTokensByBucket.get(bucket);
-      inBucket?.delete(key);
-      if (inBucket?.size === 0) ix.accessTokensByBucket.delete(bucket);
+    for (const bucketKey of bucketKeys) {
+      const bucket = ix.accessTokensByBucket.get(bucketKey);
+      if (!bucket) continue;
+      bucket.byKey.delete(key);
+      if (bucket.byKey.size === 0) {
+        ix.accessTokensByBucket.delete(bucketKey);
+        ix.droppedBuckets++;
+        continue;
+      }
+      // A short target may have pointed at this token while another has it too: lookups then scan byKey.
+      for (const t of [target, shortTarget])
+        if (t !== undefined && bucket.byTarget.get(t)?.key === key) bucket.byTarget.delete(t);
     }
     removeFrom(ix.accessTokensByAccount, account, key);
   }

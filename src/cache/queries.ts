@@ -29,6 +29,19 @@ export interface AccessTokenQuery {
   userAssertionHash?: string;
   /** Skip tokens that expire within this many seconds (MSAL refreshes 5 minutes early). */
   minValiditySeconds?: number;
+  /**
+   * For a caller that repeats lookups with the same client, account (or assertion hash),
+   * environment and realm, such as an app asking for its own tokens: an object it keeps (start
+   * with `{}`) and passes again with every such lookup, where the cache remembers where those
+   * tokens are. Never share one between lookups that differ in those fields.
+   */
+  slot?: AccessTokenSlot;
+}
+
+/** See {@link AccessTokenQuery.slot}; its contents belong to the cache. */
+export interface AccessTokenSlot {
+  bucket?: unknown;
+  generation?: number;
 }
 
 export interface RefreshTokenQuery {

@@ -6,10 +6,9 @@
  * evicting the least recently used access tokens.
  */
 import { aliasGroupsVersion, canonicalEnvironment } from "../authority/aliases.js";
+import { bucketFinder } from "./bucket-finder.js";
 import { entitiesFromEvent, type TokenCacheEvent } from "./event.js";
 import {
-  accessTokenBucketKey,
-  accessTokenExactKey,
   accountBucketKey,
   appMetadataIndexKey,
   type CacheIndexes,
@@ -26,7 +25,7 @@ import {
   oboOwner,
 } from "./indexes.js";
 import type { CachePlugin } from "./plugin.js";
-import type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions } from "./queries.js";
+import type { AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions } from "./queries.js";
 import {
   type AccessTokenEntity,
   type AccountEntity,
@@ -42,7 +41,7 @@ import {
 } from "./schema.js";
 import { storedByIdentity, storedTwins } from "./twins.js";
 
-export type { AccessTokenQuery, RefreshTokenQuery, TokenCacheOptions };
+export type { AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions };
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -83,6 +82,7 @@ export class TokenCache {
   /** Persistence hooks, called by every flow around its cache reads and writes. */
   readonly plugin: CachePlugin | undefined;
   #indexes: CacheIndexes = emptyIndexes();
+  readonly #buckets = bucketFinder();
   #aliasVersion = aliasGroupsVersion();
   #indexesStale = false;
   #recency = new Map<string, true>();
@@ -134,16 +134,15 @@ export class TokenCache {
     const ix = this.#indexes;
     const owner =
       query.userAssertionHash !== undefined ? oboOwner(query.userAssertionHash) : query.homeAccountId;
-    const bucket = accessTokenBucketKey(query.clientId, owner, query.environment, query.realm);
+    const bucket = this.#buckets.find(ix, query, owner);
+    if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
-    const exact = ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(query.scopes)));
+    const exact = bucket.byTarget.get(normalisedTarget(query.scopes));
     if (exact !== undefined) {
       const hit = this.#accessTokenIfValid(exact, query, now, deadline);
       if (hit) return hit;
     }
-    const candidates = ix.accessTokensByBucket.get(bucket);
-    if (!candidates) return undefined;
-    for (const record of candidates.values()) {
+    for (const record of bucket.byKey.values()) {
       if (record === exact || !containsAll(record.scopes, query.scopes)) continue;
       const hit = this.#accessTokenIfValid(record, query, now, deadline);
       if (hit) return hit;
@@ -369,6 +368,7 @@ export class TokenCache {
   #rebuildIndexes(): void {
     this.#indexesStale = false;
     this.#indexes = emptyIndexes();
+    this.#buckets.reset();
     this.#recency.clear();
     this.#aliasVersion = aliasGroupsVersion();
     for (const section of SECTIONS) {

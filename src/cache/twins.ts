@@ -5,7 +5,6 @@
  */
 import {
   accessTokenBucketKey,
-  accessTokenExactKey,
   accountBucketKey,
   appMetadataIndexKey,
   type CacheIndexes,
@@ -36,10 +35,13 @@ export function storedTwins<S extends Section>(
   switch (section) {
     case "AccessToken": {
       const at = entity as AccessTokenEntity;
-      const bucket = accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm);
-      candidates.push(
-        ix.accessTokenExact.get(accessTokenExactKey(bucket, normalisedTarget(at.target.split(" "))))?.key,
+      const bucket = ix.accessTokensByBucket.get(
+        accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm),
       );
+      const target = normalisedTarget(at.target.split(" "));
+      // byTarget also holds short targets (without the sign-in scopes): only the same full target is a twin.
+      const same = bucket?.byTarget.get(target);
+      candidates.push(same?.target === target ? same.key : undefined);
       break;
     }
     case "IdToken": {

@@ -47,50 +47,68 @@ export async function acquireTokenForClient(
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority);
   const endpoints = known instanceof Promise ? await known : known;
-  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
-  const send = (reason: number) =>
-    singleFlight(
-      ctx,
-      `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}`,
-      async () =>
-        requestToken({
-          ctx,
-          endpoints,
-          postUrl: (await regionalEndpoint(authority, endpoints)) ?? endpoints.tokenEndpoint,
-          form: { grant_type: "client_credentials", scope: scopeParameter(scopes), claims },
-          api: API_ID.forClient,
-          reason,
-          ...(request.correlationId ? { correlationId: request.correlationId } : {}),
-          ...(request.signal ? { signal: request.signal } : {}),
-          cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
-          partitionKey: appPartition(ctx.clientId, endpoints.realm),
-        }),
-    );
-  if (request.forceRefresh || request.claimsChallenge) return send(REFRESH_REASON.forceRefresh);
+  const call: ClientCredentialCall = { ctx, authority, endpoints, scopes, request, regionalEndpoint };
+  if (request.forceRefresh || request.claimsChallenge) return send(call, REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  const lookup = () =>
-    ctx.cache.findAccessToken(
-      {
-        clientId: ctx.clientId,
-        homeAccountId: null,
-        environment: authority.host,
-        realm: endpoints.realm,
-        scopes,
-        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-      },
-      now,
-    );
+  let slot = ctx.appTokenSlots.get(authority.url);
+  if (slot === undefined && ctx.appTokenSlots.size < 10_000) {
+    slot = {};
+    ctx.appTokenSlots.set(authority.url, slot);
+  }
+  const query = {
+    clientId: ctx.clientId,
+    homeAccountId: null,
+    environment: authority.host,
+    realm: endpoints.realm,
+    scopes,
+    minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+    slot,
+  };
   // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
   const hit = ctx.cache.plugin
-    ? await withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), lookup)
-    : lookup();
-  if (!hit) return send(REFRESH_REASON.absent);
+    ? await withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
+        ctx.cache.findAccessToken(query, now),
+      )
+    : ctx.cache.findAccessToken(query, now);
+  if (!hit) return send(call, REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
   if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
     // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
-    send(REFRESH_REASON.aging).catch((error: unknown) =>
+    send(call, REFRESH_REASON.aging).catch((error: unknown) =>
       ctx.log("warning", `Background refresh failed: ${String(error)}`),
     );
   }
   return cacheHitResult(hit, now);
+}
+
+interface ClientCredentialCall {
+  ctx: AppContext;
+  authority: Authority;
+  endpoints: Endpoints;
+  scopes: string[];
+  request: ClientCredentialRequest;
+  regionalEndpoint: RegionalEndpoint;
+}
+
+/** The token request; identical concurrent ones share one network call. */
+function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> {
+  const { ctx, authority, endpoints, scopes, request } = call;
+  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  return singleFlight(
+    ctx,
+    `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}`,
+    async () =>
+      requestToken({
+        ctx,
+        endpoints,
+        postUrl: (await call.regionalEndpoint(authority, endpoints)) ?? endpoints.tokenEndpoint,
+        form: { grant_type: "client_credentials", scope: scopeParameter(scopes), claims },
+        api: API_ID.forClient,
+        reason,
+        ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+        cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
+        partitionKey: appPartition(ctx.clientId, endpoints.realm),
+      }),
+  );
 }

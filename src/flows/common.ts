@@ -22,6 +22,7 @@ export interface AuthorityOverride {
 }
 
 export function requestAuthority(ctx: AppContext, request: AuthorityOverride): Authority {
+  if (request.authority === undefined && request.tenant === undefined) return ctx.authority;
   const validateAuthority = ctx.options.validateAuthority ?? true;
   // The app's own authority (as a flow object records it) keeps its kind: an OIDC issuer is no Entra URL.
   if (request.authority?.replace(/\/+$/, "") === ctx.authority.url) return ctx.authority;
@@ -39,7 +40,7 @@ export function requestAuthority(ctx: AppContext, request: AuthorityOverride): A
 
 /** The authority's endpoints: at once when known, else by discovery. */
 export function endpointsOf(ctx: AppContext, authority: Authority): Endpoints | Promise<Endpoints> {
-  return ctx.knownEndpoints(authority) ?? ctx.discover(authority);
+  return ctx.knownEndpoints.get(authority.url) ?? ctx.discover(authority);
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

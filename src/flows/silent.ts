@@ -78,27 +78,33 @@ export async function acquireTokenSilentWithError(
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority);
   const endpoints = known instanceof Promise ? await known : known;
-  const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   const refresh = (reason: number) =>
-    refreshWithFamily({ ctx, authority, endpoints, account, scopes, claims, reason, request });
+    refreshWithFamily({
+      ctx,
+      authority,
+      endpoints,
+      account,
+      scopes,
+      claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+      reason,
+      request,
+    });
   if (request.forceRefresh || request.claimsChallenge) return refresh(REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  const lookup = () =>
-    ctx.cache.findAccessToken(
-      {
-        clientId: ctx.clientId,
-        homeAccountId: account.home_account_id,
-        environment: authority.host,
-        realm: endpoints.realm,
-        scopes,
-        minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-      },
-      now,
-    );
+  const query = {
+    clientId: ctx.clientId,
+    homeAccountId: account.home_account_id,
+    environment: authority.host,
+    realm: endpoints.realm,
+    scopes,
+    minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+  };
   // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
   const hit = ctx.cache.plugin
-    ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), lookup)
-    : lookup();
+    ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
+        ctx.cache.findAccessToken(query, now),
+      )
+    : ctx.cache.findAccessToken(query, now);
   if (!hit) return refresh(REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
   if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
