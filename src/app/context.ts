@@ -36,6 +36,13 @@ export interface AppContext {
   tenantAuthorities: Map<string, Authority>;
   /** Where the cache keeps the app's own tokens, by authority URL (see AccessTokenQuery.slot). */
   appTokenSlots: Map<string, AccessTokenSlot>;
+  /**
+   * The app's own authority's endpoints once discovered, and its slot for app tokens: kept on the
+   * context itself, so that a cache hit reads as few objects as it can (a daemon serving many
+   * tenants keeps one app per tenant, and its hits are bound by memory reads, not by work).
+   */
+  ownEndpoints: Endpoints | undefined;
+  ownAppTokenSlot: AccessTokenSlot;
   /** Headers every token request carries. */
   defaultHeaders: Record<string, string>;
   /** States of auth code flows already redeemed: a replayed response is refused. */
@@ -108,6 +115,8 @@ export function createContext(
     knownEndpoints: discover.known,
     tenantAuthorities: new Map(),
     appTokenSlots: new Map(),
+    ownEndpoints: undefined,
+    ownAppTokenSlot: {},
     defaultHeaders,
     redeemedStates: new BoundedSet(10_000),
   };

@@ -28,15 +28,15 @@ export interface IndexedAccessToken {
   expiresOn: number;
 }
 
-/** The access tokens of one client, account, environment group and realm. */
-export interface AccessTokenBucket {
-  /**
-   * By normalised target, and also by the target without the scopes every sign-in adds (see
-   * {@link SIGN_IN_SCOPES}), so that asking for what was asked at sign-in is an exact hit.
-   */
-  byTarget: Map<string, IndexedAccessToken>;
+/**
+ * The access tokens of one client, account, environment group and realm, by normalised target,
+ * and also by the target without the scopes every sign-in adds (see {@link SIGN_IN_SCOPES}), so
+ * that asking for what was asked at sign-in is an exact hit. The bucket is itself that map: a
+ * cache hit then reads one object fewer, which counts when hits are bound by memory reads.
+ */
+export class AccessTokenBucket extends Map<string, IndexedAccessToken> {
   /** Every token of the bucket by storage key: what a scope-superset search scans. */
-  byKey: Map<string, IndexedAccessToken>;
+  readonly byKey = new Map<string, IndexedAccessToken>();
 }
 
 export interface CacheIndexes {
@@ -162,13 +162,13 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
     for (const bucketKey of bucketKeys) {
       let bucket = ix.accessTokensByBucket.get(bucketKey);
       if (!bucket) {
-        bucket = { byTarget: new Map(), byKey: new Map() };
+        bucket = new AccessTokenBucket();
         ix.accessTokensByBucket.set(bucketKey, bucket);
       }
-      bucket.byTarget.set(target, record);
+      bucket.set(target, record);
       // A token whose full target is the short one keeps its place.
-      if (shortTarget !== undefined && bucket.byTarget.get(shortTarget)?.target !== shortTarget)
-        bucket.byTarget.set(shortTarget, record);
+      if (shortTarget !== undefined && bucket.get(shortTarget)?.target !== shortTarget)
+        bucket.set(shortTarget, record);
       bucket.byKey.set(key, record);
     }
     addTo(ix.accessTokensByAccount, account, key);
@@ -184,7 +184,7 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
       }
       // A short target may have pointed at this token while another has it too: lookups then scan byKey.
       for (const t of [target, shortTarget])
-        if (t !== undefined && bucket.byTarget.get(t)?.key === key) bucket.byTarget.delete(t);
+        if (t !== undefined && bucket.get(t)?.key === key) bucket.delete(t);
     }
     removeFrom(ix.accessTokensByAccount, account, key);
   }

@@ -137,7 +137,7 @@ export class TokenCache {
     const bucket = this.#buckets.find(ix, query, owner);
     if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
-    const exact = bucket.byTarget.get(normalisedTarget(query.scopes));
+    const exact = bucket.get(normalisedTarget(query.scopes));
     if (exact !== undefined) {
       const hit = this.#accessTokenIfValid(exact, query, now, deadline);
       if (hit) return hit;

@@ -39,8 +39,8 @@ export function storedTwins<S extends Section>(
         accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm),
       );
       const target = normalisedTarget(at.target.split(" "));
-      // byTarget also holds short targets (without the sign-in scopes): only the same full target is a twin.
-      const same = bucket?.byTarget.get(target);
+      // A bucket also holds short targets (without the sign-in scopes): only the same full target is a twin.
+      const same = bucket?.get(target);
       candidates.push(same?.target === target ? same.key : undefined);
       break;
     }

@@ -9,6 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { appPartition, withCacheAccess } from "../cache/plugin.js";
+import type { AccessTokenSlot } from "../cache/queries.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -50,11 +51,6 @@ export async function acquireTokenForClient(
   const call: ClientCredentialCall = { ctx, authority, endpoints, scopes, request, regionalEndpoint };
   if (request.forceRefresh || request.claimsChallenge) return send(call, REFRESH_REASON.forceRefresh);
   const now = nowSeconds();
-  let slot = ctx.appTokenSlots.get(authority.url);
-  if (slot === undefined && ctx.appTokenSlots.size < 10_000) {
-    slot = {};
-    ctx.appTokenSlots.set(authority.url, slot);
-  }
   const query = {
     clientId: ctx.clientId,
     homeAccountId: null,
@@ -62,7 +58,7 @@ export async function acquireTokenForClient(
     realm: endpoints.realm,
     scopes,
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    slot,
+    slot: appTokenSlot(ctx, authority),
   };
   // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
   const hit = ctx.cache.plugin
@@ -79,6 +75,16 @@ export async function acquireTokenForClient(
     );
   }
   return cacheHitResult(hit, now);
+}
+
+function appTokenSlot(ctx: AppContext, authority: Authority): AccessTokenSlot | undefined {
+  if (authority === ctx.authority) return ctx.ownAppTokenSlot;
+  let slot = ctx.appTokenSlots.get(authority.url);
+  if (slot === undefined && ctx.appTokenSlots.size < 10_000) {
+    slot = {};
+    ctx.appTokenSlots.set(authority.url, slot);
+  }
+  return slot;
 }
 
 interface ClientCredentialCall {

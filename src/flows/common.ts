@@ -40,7 +40,12 @@ export function requestAuthority(ctx: AppContext, request: AuthorityOverride): A
 
 /** The authority's endpoints: at once when known, else by discovery. */
 export function endpointsOf(ctx: AppContext, authority: Authority): Endpoints | Promise<Endpoints> {
-  return ctx.knownEndpoints.get(authority.url) ?? ctx.discover(authority);
+  const own = authority === ctx.authority;
+  if (own && ctx.ownEndpoints !== undefined) return ctx.ownEndpoints;
+  const known = ctx.knownEndpoints.get(authority.url);
+  if (known === undefined) return ctx.discover(authority);
+  if (own) ctx.ownEndpoints = known;
+  return known;
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
