@@ -76,11 +76,11 @@ export function importVariants(root: string, python: string | undefined): Varian
   });
   const variants = [
     nodeVariant("node", undefined),
-    nodeVariant("msal-ts", pathToFileURL(join(root, "dist/src/node/index.js")).href),
+    // The entries as published (package.json exports): the bundles in dist/lib.
+    nodeVariant("msal-ts", pathToFileURL(join(root, "dist/lib/node.js")).href),
     nodeVariant("msal-node", "@azure/msal-node"),
-    // Where msal-ts's import time goes: its portable entry (no undici), and undici alone.
-    nodeVariant("msal-ts-portable", pathToFileURL(join(root, "dist/src/index.js")).href),
-    nodeVariant("undici", "undici"),
+    // Where msal-ts's import time goes: its portable entry (no Node built-ins).
+    nodeVariant("msal-ts-portable", pathToFileURL(join(root, "dist/lib/index.js")).href),
   ];
   if (python) {
     const pythonVariant = (name: string, module: string | undefined): Variant => ({

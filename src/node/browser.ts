@@ -3,10 +3,9 @@
  * (`wslview`, else `cmd.exe`), and `xdg-open` and friends on Linux and BSD. With no display or no
  * launcher it fails at once with advice to use the device code flow.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+
 import { BrowserUnavailableError } from "../errors.js";
+import { nodeChildProcess, nodeFs, nodePath } from "./builtins.js";
 
 export interface BrowserEnvironment {
   platform: NodeJS.Platform;
@@ -19,7 +18,7 @@ export function currentBrowserEnvironment(): BrowserEnvironment {
   let wsl = false;
   if (process.platform === "linux") {
     try {
-      wsl = /microsoft/i.test(readFileSync("/proc/sys/kernel/osrelease", "utf8"));
+      wsl = /microsoft/i.test(nodeFs().readFileSync("/proc/sys/kernel/osrelease", "utf8"));
     } catch {
       wsl = false;
     }
@@ -28,7 +27,9 @@ export function currentBrowserEnvironment(): BrowserEnvironment {
 }
 
 function onPath(command: string, env: Record<string, string | undefined>): boolean {
-  return (env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
+  return (env.PATH ?? "")
+    .split(nodePath().delimiter)
+    .some((dir) => dir && nodeFs().existsSync(nodePath().join(dir, command)));
 }
 
 /** The command that opens a URL here, or why there is none. */
@@ -73,7 +74,7 @@ export async function openSystemBrowser(
     );
   }
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(chosen.command, chosen.args, {
+    const child = nodeChildProcess().spawn(chosen.command, chosen.args, {
       // The environment the launcher was chosen in: its PATH finds the same launcher.
       env: environment.env,
       stdio: "ignore",

@@ -5,11 +5,10 @@
  * behind by a process that exited or that is older than `staleLockMs` can be recognised and
  * removed, and so that an owner never removes a lock that is no longer its own.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+
 import { MsalError } from "../errors.js";
 import type { LogSink } from "../logging.js";
+import { nodeCrypto, nodeFsPromises, nodePath } from "./builtins.js";
 
 /**
  * The token cache file stayed locked longer than `lockTimeoutMs`: another process (or another
@@ -162,10 +161,10 @@ export class FileLock {
 
   /** Creates the lock file exclusively; returns what it wrote (the owner's identity). */
   async #createLockFile(deadline: number): Promise<string> {
-    const text = `${process.pid}\n${new Date().toISOString()}\n${randomBytes(8).toString("hex")}\n`;
+    const text = `${process.pid}\n${new Date().toISOString()}\n${nodeCrypto().randomBytes(8).toString("hex")}\n`;
     for (let attempt = 0; ; attempt++) {
       try {
-        const handle = await open(this.lockPath, "wx", 0o600);
+        const handle = await nodeFsPromises().open(this.lockPath, "wx", 0o600);
         try {
           await handle.writeFile(text, "utf8");
         } finally {
@@ -175,7 +174,7 @@ export class FileLock {
       } catch (e) {
         const code = errorCode(e);
         if (code === "ENOENT") {
-          await mkdir(dirname(this.lockPath), { recursive: true, mode: 0o700 });
+          await nodeFsPromises().mkdir(nodePath().dirname(this.lockPath), { recursive: true, mode: 0o700 });
           continue;
         }
         // EPERM: Windows reports a file being deleted this way.
@@ -192,7 +191,10 @@ export class FileLock {
 
   async #readLock(path: string): Promise<LockInfo | undefined> {
     try {
-      const [info, text] = await Promise.all([stat(path), readFile(path, "utf8")]);
+      const [info, text] = await Promise.all([
+        nodeFsPromises().stat(path),
+        nodeFsPromises().readFile(path, "utf8"),
+      ]);
       const match = /^\s*(\d+)/.exec(text);
       return { pid: match ? Number(match[1]) : undefined, text, ino: info.ino, mtimeMs: info.mtimeMs };
     } catch (e) {
@@ -223,13 +225,16 @@ export class FileLock {
     if (this.#staleness(lock) === undefined) return false;
     const breaker = `${this.lockPath}.break`;
     try {
-      await (await open(breaker, "wx", 0o600)).close();
+      await (await nodeFsPromises().open(breaker, "wx", 0o600)).close();
     } catch (e) {
       if (errorCode(e) !== "EEXIST" && errorCode(e) !== "EPERM") throw e;
       // Another process is removing it; a breaker left by a crash is removed after a while.
       try {
-        if (Date.now() - (await stat(breaker)).mtimeMs > Math.min(this.#options.staleMs, 5_000))
-          await unlink(breaker);
+        if (
+          Date.now() - (await nodeFsPromises().stat(breaker)).mtimeMs >
+          Math.min(this.#options.staleMs, 5_000)
+        )
+          await nodeFsPromises().unlink(breaker);
       } catch {
         // Gone already.
       }
@@ -240,16 +245,20 @@ export class FileLock {
       if (!again) return true;
       const reason = this.#staleness(again);
       if (reason === undefined || again.ino !== lock.ino || again.text !== lock.text) return false;
-      await unlink(this.lockPath).catch((e: unknown) => {
-        if (errorCode(e) !== "ENOENT") throw e;
-      });
+      await nodeFsPromises()
+        .unlink(this.lockPath)
+        .catch((e: unknown) => {
+          if (errorCode(e) !== "ENOENT") throw e;
+        });
       this.#options.log(
         "warning",
         `Removed the stale token cache lock file ${this.lockPath} (${reason}); the process that held it did not release it.`,
       );
       return true;
     } finally {
-      await unlink(breaker).catch(() => {});
+      await nodeFsPromises()
+        .unlink(breaker)
+        .catch(() => {});
     }
   }
 
@@ -275,7 +284,7 @@ export class FileLock {
       return;
     }
     try {
-      await unlink(this.lockPath);
+      await nodeFsPromises().unlink(this.lockPath);
     } catch (e) {
       if (errorCode(e) !== "ENOENT") throw e;
     }

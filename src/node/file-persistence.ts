@@ -4,15 +4,14 @@
  * in-process mutex and `<file>.lockfile`), reloads the file when it changed, and, when the access
  * changed the cache, merges the change into the file as it is now and replaces it atomically.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+
 import type { CacheAccessContext, CachePlugin } from "../cache/plugin.js";
 import { type EntityOf, SECTIONS, type Section } from "../cache/schema.js";
 import { SerializableTokenCache } from "../cache/serializable-token-cache.js";
 import type { TokenCache } from "../cache/token-cache.js";
 import { CacheDeserializationError, ConfigurationError } from "../errors.js";
 import { type Logger, type LogSink, logSink } from "../logging.js";
+import { nodeCrypto, nodeFsPromises, nodePath } from "./builtins.js";
 import { FileLock, type HeldLock } from "./file-lock.js";
 
 export { CacheLockTimeoutError } from "./file-lock.js";
@@ -40,7 +39,8 @@ interface SyncState {
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const DEFAULT_STALE_LOCK_MS = 30_000;
 
-const digestOf = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
+const digestOf = (text: string): string =>
+  nodeCrypto().createHash("sha256").update(text, "utf8").digest("hex");
 
 const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name);
 
@@ -113,7 +113,7 @@ export class FilePersistence implements CachePlugin {
   constructor(path: string, options: FilePersistenceOptions = {}) {
     if (typeof path !== "string" || path.trim() === "")
       throw new ConfigurationError("path", "FilePersistence needs the path of the cache file; it is empty.");
-    this.path = resolve(path);
+    this.path = nodePath().resolve(path);
     this.lockPath = `${this.path}.lockfile`;
     this.#log = logSink(options.logger);
     this.#lock = new FileLock(this.lockPath, {
@@ -162,7 +162,7 @@ export class FilePersistence implements CachePlugin {
   /** The file's text; `""` (an empty cache) when there is no file. */
   async #read(): Promise<string> {
     try {
-      return await readFile(this.path, "utf8");
+      return await nodeFsPromises().readFile(this.path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return "";
       throw e;
@@ -227,9 +227,9 @@ export class FilePersistence implements CachePlugin {
 
   /** Writes a temporary file next to the cache file, fsyncs it and renames it over the file. */
   async #write(text: string): Promise<void> {
-    const temp = `${this.path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const temp = `${this.path}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`;
     try {
-      const handle = await open(temp, "wx", 0o600);
+      const handle = await nodeFsPromises().open(temp, "wx", 0o600);
       try {
         await handle.writeFile(text, "utf8");
         if (process.platform !== "win32") await handle.chmod(0o600);
@@ -239,10 +239,12 @@ export class FilePersistence implements CachePlugin {
       }
       await renameWithRetry(temp, this.path);
     } catch (e) {
-      await unlink(temp).catch(() => {});
+      await nodeFsPromises()
+        .unlink(temp)
+        .catch(() => {});
       throw e;
     }
-    await syncDirectory(dirname(this.path));
+    await syncDirectory(nodePath().dirname(this.path));
   }
 
   /** Moves an unreadable cache file aside, so that nothing overwrites what could not be read. */
@@ -250,7 +252,7 @@ export class FilePersistence implements CachePlugin {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     let aside = `${this.path}.corrupt-${stamp}`;
     for (let n = 2; await exists(aside); n++) aside = `${this.path}.corrupt-${stamp}-${n}`;
-    await rename(this.path, aside);
+    await nodeFsPromises().rename(this.path, aside);
     const reason = error.cause instanceof Error ? error.cause.message : "it is not a JSON object";
     this.#log(
       "warning",
@@ -263,7 +265,7 @@ const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? te
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await nodeFsPromises().stat(path);
     return true;
   } catch (e) {
     if (errorCode(e) === "ENOENT") return false;
@@ -275,7 +277,7 @@ async function exists(path: string): Promise<boolean> {
 async function renameWithRetry(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await rename(from, to);
+      await nodeFsPromises().rename(from, to);
       return;
     } catch (e) {
       const code = errorCode(e);
@@ -289,7 +291,7 @@ async function renameWithRetry(from: string, to: string): Promise<void> {
 async function syncDirectory(dir: string): Promise<void> {
   if (process.platform === "win32") return;
   try {
-    const handle = await open(dir, "r");
+    const handle = await nodeFsPromises().open(dir, "r");
     try {
       await handle.sync();
     } finally {

@@ -3,10 +3,11 @@
  * 127.0.0.1 only, that takes the one authorization response whose `state` matches, answers the
  * browser with a page a person can read, and refuses everything else.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BrowserInteractionTimeoutError, ConfigurationError } from "../errors.js";
 import type { LoopbackListener } from "../flows/interactive.js";
+import { nodeHttp } from "./builtins.js";
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -45,7 +46,7 @@ function send(res: ServerResponse, status: number, html: string): void {
 
 export async function startLoopbackListener(port: number): Promise<LoopbackListener> {
   const pending: Array<(req: IncomingMessage, res: ServerResponse) => void> = [];
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     const handler = pending[0];
     if (handler) handler(req, res);
     else send(res, 404, page("Not found", "<p>No sign-in is in progress.</p>"));

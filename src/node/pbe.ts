@@ -8,7 +8,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8018#section-6.2
  */
 
-import { createDecipheriv, createHash, pbkdf2Sync } from "node:crypto";
+import { nodeCrypto } from "./builtins.js";
 import { type DerNode, integer, octets, oid, sequence, Tag, TagClass } from "./der.js";
 import { CredentialError } from "./private-key.js";
 import { rc2CbcDecrypt } from "./rc2.js";
@@ -189,6 +189,7 @@ export function pkcs12Kdf(
   const d = Buffer.alloc(v, id);
   const input = Buffer.concat([block(salt), block(password)]);
   const out = Buffer.alloc(length);
+  const { createHash } = nodeCrypto();
   for (let produced = 0; ; ) {
     let a = createHash(hash.name).update(d).update(input).digest();
     for (let r = 1; r < iterations; r++) a = createHash(hash.name).update(a).digest();
@@ -209,7 +210,7 @@ export function pkcs12Kdf(
 /** Node's CBC decryption with PKCS#7 padding; undefined when the padding is wrong (wrong key). */
 function decipher(name: string, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer | undefined {
   try {
-    const d = createDecipheriv(name, key, iv);
+    const d = nodeCrypto().createDecipheriv(name, key, iv);
     return Buffer.concat([d.update(data), d.final()]);
   } catch {
     return undefined;
@@ -247,7 +248,7 @@ function decryptPbes2(params: DerNode | undefined, data: Uint8Array, secret: Sec
   if (!prf) throw pfxUnsupported(prfOid, "PBKDF2 pseudo-random function");
   const [schemeId, schemeParams] = sequence(scheme, "encryptionScheme");
   const schemeOid = oid(schemeId);
-  const derive = (length: number) => pbkdf2Sync(secret.utf8, salt, iterations, length, prf);
+  const derive = (length: number) => nodeCrypto().pbkdf2Sync(secret.utf8, salt, iterations, length, prf);
   if (schemeOid === OID.rc2Cbc) {
     const rc2 = sequence(schemeParams, "RC2-CBC-Parameter");
     const version = rc2.length > 1 ? integer(rc2[0], "rc2ParameterVersion") : undefined;

@@ -16,7 +16,8 @@
  * @see https://www.rfc-editor.org/rfc/rfc8018
  */
 
-import { createHmac, createPrivateKey, type KeyObject, timingSafeEqual, X509Certificate } from "node:crypto";
+import type { KeyObject, X509Certificate } from "node:crypto";
+import { nodeCrypto } from "./builtins.js";
 import { type DerNode, explicit, integer, isContext, octets, oid, parseDer, sequence, set } from "./der.js";
 import {
   HASHES,
@@ -96,8 +97,8 @@ function verifyMac(reader: Reader, macData: DerNode, content: Uint8Array): void 
   const iterations = iterationsNode ? iterationCount(iterationsNode) : 1;
   for (const secret of reader.secrets) {
     const key = pkcs12Kdf(hash, secret.bmp, salt, 3, iterations, hash.u);
-    const mac = createHmac(hash.name, key).update(content).digest();
-    if (mac.length === expected.length && timingSafeEqual(mac, expected)) {
+    const mac = nodeCrypto().createHmac(hash.name, key).update(content).digest();
+    if (mac.length === expected.length && nodeCrypto().timingSafeEqual(mac, expected)) {
       reader.secrets = [secret, ...reader.secrets.filter((s) => s !== secret)];
       return;
     }
@@ -119,7 +120,7 @@ function localKeyId(attributes: DerNode | undefined): Buffer | undefined {
 
 function privateKey(pkcs8: Uint8Array): KeyObject {
   try {
-    return createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
+    return nodeCrypto().createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
   } catch (e) {
     throw pfxMalformed("a private key in it is not a valid PKCS#8 key", e);
   }
@@ -145,7 +146,7 @@ function readSafeContents(reader: Reader, bags: DerNode[], depth: number): void 
       const der = octets(explicit(certValue, 0, "CertBag.certValue"), "x509Certificate");
       let cert: X509Certificate;
       try {
-        cert = new X509Certificate(Buffer.from(der));
+        cert = new (nodeCrypto().X509Certificate)(Buffer.from(der));
       } catch (e) {
         throw pfxMalformed("a certificate in it cannot be parsed", e);
       }

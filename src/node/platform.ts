@@ -2,12 +2,13 @@
  * The Node.js platform: undici transport with proxy, CA and keep-alive; `process.env`; and
  * certificate credentials from PFX files, encrypted PEM and PKCS#1 keys.
  */
-import { createHash } from "node:crypto";
+
 import type { Platform } from "../app/platform.js";
 import { extractCerts } from "../credentials/certificate.js";
 import { withThumbprints } from "../credentials/portable-certificate.js";
 import type { CertificateCredential, PfxCredential, PreparedCertificate } from "../credentials/types.js";
 import { openSystemBrowser } from "./browser.js";
+import { nodeCrypto } from "./builtins.js";
 import { createNodeFetch } from "./fetch.js";
 import { startLoopbackListener } from "./loopback.js";
 import { readPkcs12 } from "./pkcs12.js";
@@ -37,6 +38,6 @@ export const nodePlatform: Platform = {
   os: process.platform,
   prepareCertificate: prepareNodeCertificate,
   startLoopbackListener,
-  sha256Hex: (text) => createHash("sha256").update(text).digest("hex"),
+  sha256Hex: (text) => nodeCrypto().createHash("sha256").update(text).digest("hex"),
   openBrowser: (url) => openSystemBrowser(url),
 };

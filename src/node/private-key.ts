@@ -5,8 +5,9 @@
  * `x5c`). Everything here uses `node:crypto`; PKCS#12 / PFX files are read by `./pkcs12.ts`.
  */
 
-import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import type { KeyObject, X509Certificate } from "node:crypto";
 import { MsalError } from "../errors.js";
+import { nodeCrypto } from "./builtins.js";
 import { DerError, parseDer, sequence, Tag, TagClass } from "./der.js";
 
 /** The stable codes of {@link CredentialError}. */
@@ -103,7 +104,7 @@ function load(inputs: KeyInput[], encrypted: boolean, passphrase: string | undef
     if (!passphrase) {
       // An empty passphrase is a passphrase too (`-passout pass:`); try it before asking for one.
       try {
-        return createPrivateKey({ ...input, passphrase: "" });
+        return nodeCrypto().createPrivateKey({ ...input, passphrase: "" });
       } catch (e) {
         throw new CredentialError("private_key_passphrase_required", MESSAGES.passphraseRequired, {
           cause: e,
@@ -111,7 +112,7 @@ function load(inputs: KeyInput[], encrypted: boolean, passphrase: string | undef
       }
     }
     try {
-      return createPrivateKey({ ...input, passphrase });
+      return nodeCrypto().createPrivateKey({ ...input, passphrase });
     } catch (e) {
       throw new CredentialError("private_key_wrong_passphrase", MESSAGES.wrongPassphrase, { cause: e });
     }
@@ -119,7 +120,7 @@ function load(inputs: KeyInput[], encrypted: boolean, passphrase: string | undef
   let cause: unknown;
   for (const input of inputs) {
     try {
-      return createPrivateKey(input);
+      return nodeCrypto().createPrivateKey(input);
     } catch (e) {
       cause = e;
     }
@@ -133,7 +134,7 @@ function load(inputs: KeyInput[], encrypted: boolean, passphrase: string | undef
  *
  * @example
  * ```ts
- * const algorithm = signingKeyAlgorithm(createPrivateKey(pem)); // "rsa"
+ * const algorithm = signingKeyAlgorithm(nodeCrypto().createPrivateKey(pem)); // "rsa"
  * ```
  */
 export function signingKeyAlgorithm(key: KeyObject): "rsa" | "ec" {
@@ -186,7 +187,7 @@ export function normalisePrivateKey(pem: string | Uint8Array, passphrase?: strin
 
 function certificate(pem: string): X509Certificate {
   try {
-    return new X509Certificate(pem);
+    return new (nodeCrypto().X509Certificate)(pem);
   } catch (e) {
     throw new CredentialError("certificate_malformed", MESSAGES.certificateMalformed, { cause: e });
   }
@@ -207,7 +208,8 @@ function certificate(pem: string): X509Certificate {
  */
 export function certificateThumbprints(certPem: string): { sha1: string; sha256: string } {
   const der = certificate(certPem).raw;
-  const hex = (algorithm: string) => createHash(algorithm).update(der).digest("hex").toUpperCase();
+  const hex = (algorithm: string) =>
+    nodeCrypto().createHash(algorithm).update(der).digest("hex").toUpperCase();
   return { sha1: hex("sha1"), sha256: hex("sha256") };
 }
 

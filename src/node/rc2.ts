@@ -8,7 +8,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc2268
  */
 
-import { createDecipheriv, getCiphers } from "node:crypto";
+import { nodeCrypto } from "./builtins.js";
 
 /** PITABLE of RFC 2268 section 2: a permutation of 0..255 derived from the digits of pi. */
 const PITABLE = Uint8Array.from(
@@ -111,13 +111,15 @@ let nativeRc2: boolean | undefined;
 export function opensslHasRc2(): boolean {
   if (nativeRc2 === undefined) {
     nativeRc2 = false;
-    if (getCiphers().includes("rc2-cbc")) {
+    if (nodeCrypto().getCiphers().includes("rc2-cbc")) {
       try {
-        const decipher = createDecipheriv(
-          "rc2-cbc",
-          Buffer.from("88bca90e90875a7f0f79c384627bafb2", "hex"),
-          Buffer.alloc(8),
-        ).setAutoPadding(false);
+        const decipher = nodeCrypto()
+          .createDecipheriv(
+            "rc2-cbc",
+            Buffer.from("88bca90e90875a7f0f79c384627bafb2", "hex"),
+            Buffer.alloc(8),
+          )
+          .setAutoPadding(false);
         const plain = Buffer.concat([
           decipher.update(Buffer.from("2269552ab0f85ca6", "hex")),
           decipher.final(),
@@ -152,7 +154,7 @@ export function rc2CbcDecrypt(
   const name = OPENSSL_RC2[effectiveBits];
   if (name && opensslHasRc2()) {
     try {
-      const decipher = createDecipheriv(name, key, iv).setAutoPadding(false);
+      const decipher = nodeCrypto().createDecipheriv(name, key, iv).setAutoPadding(false);
       return Buffer.concat([decipher.update(data), decipher.final()]);
     } catch {
       // This key length is refused by OpenSSL: fall through to the implementation below.

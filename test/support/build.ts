@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const CLI = join(ROOT, "dist/src/cli/main.js");
+export const CLI = join(ROOT, "dist/lib/cli.js");
 
 /** `npm test` builds first (pretest); a test run alone builds when dist is missing or older than the sources. */
 export function ensureBuilt(): void {
@@ -16,10 +16,6 @@ export function ensureBuilt(): void {
   );
   const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
   if (sources.every((f) => statSync(f).mtimeMs <= built)) return;
-  const tsc = spawnSync(
-    process.execPath,
-    [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (tsc.status !== 0) throw new Error(`Building dist failed:\n${tsc.stdout}${tsc.stderr}`);
+  const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`Building dist failed:\n${build.stdout}${build.stderr}`);
 }
