@@ -16,7 +16,7 @@ export default defineConfig({
     cli: "dist/src/cli/main.js",
   },
   platform: "node",
-  external: (id) => builtins.has(id) || id.startsWith("@xmldom/") || id === "undici",
+  external: (id) => builtins.has(id) || id.startsWith("@xmldom/"),
   output: {
     dir: "dist/lib",
     format: "esm",

@@ -1,7 +1,8 @@
 /**
- * Turns whatever `fetch` threw (a `TypeError: fetch failed` wrapping a Node or undici error, a
- * `DOMException` from an aborted signal, ...) into a {@link NetworkError} that names the URL, the
- * cause and what to do about it. Portable: it only reads `name`, `code`, `message` and `cause`.
+ * Turns whatever `fetch` threw (a `TypeError: fetch failed` wrapping a Node error, the Node
+ * transport's or undici's, a `DOMException` from an aborted signal, ...) into a {@link NetworkError}
+ * that names the URL, the cause and what to do about it. Portable: it only reads `name`, `code`,
+ * `message`, `cause` and the endpoint or status an error names.
  */
 import { MsalError } from "../errors.js";
 
@@ -65,12 +66,20 @@ export interface NetworkErrorContext {
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA"]);
 const REFUSED_CODES = new Set(["ECONNREFUSED"]);
 const RESET_CODES = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE", "ECONNABORTED", "UND_ERR_CLOSED"]);
-const TIMEOUT_CODES = new Set([
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "ETIMEDOUT",
+/** What timed out, by code: Node's, the Node transport's, and undici's (Node's global fetch, say). */
+const TIMEOUTS = new Map([
+  ["UND_ERR_CONNECT_TIMEOUT", ""],
+  ["ERR_CONNECT_TIMEOUT", ""],
+  ["ETIMEDOUT", ""],
+  ["UND_ERR_HEADERS_TIMEOUT", "the server sent no response in time"],
+  ["ERR_HEADERS_TIMEOUT", "the server sent no response in time"],
+  ["UND_ERR_BODY_TIMEOUT", "the response body stopped arriving"],
+  ["ERR_PROXY_TIMEOUT", "the proxy did not set up the tunnel in time"],
 ]);
+/** undici's message for a proxy's answer to CONNECT that is not 200. */
+const PROXY_RESPONSE = /Proxy response \((\d{3})\)/;
+/** The proxy would not tunnel. */
+const PROXY_CODES = new Set(["UND_ERR_PRX_TLS", "UND_ERR_PRX_CONN", "ERR_PROXY_TUNNEL", "ERR_PROXY_AUTH"]);
 /** Certificates that do not chain to a trusted root: the fix is a CA. */
 const UNTRUSTED_CODES = new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -163,12 +172,12 @@ function proxyInfo(proxy: string | undefined): ProxyInfo | undefined {
 
 /**
  * Whether a connection failure (DNS, refused, connect timeout) was about the proxy rather than the
- * server: its host name or port is the proxy's, or it names no endpoint at all.
+ * server: its host name or port is the proxy's (both, when it names both), or it names no endpoint.
  */
 function aboutProxy(link: Link, proxy: ProxyInfo): boolean {
   const hostname = str(link.value.hostname).toLowerCase();
-  if (hostname) return hostname === proxy.hostname;
   const port = link.value.port;
+  if (hostname) return hostname === proxy.hostname && (typeof port !== "number" || port === proxy.port);
   if (typeof port === "number") return port === proxy.port;
   const attempted = /attempted address: (.+):(\d+),/.exec(link.message);
   if (attempted) return attempted[1]?.toLowerCase() === proxy.hostname || Number(attempted[2]) === proxy.port;
@@ -217,23 +226,21 @@ function classify(links: Link[], url: string, context: NetworkErrorContext): Cla
     };
   }
 
-  const proxyStatus = find((l) => /Proxy response \(\d{3}\)/.test(l.message));
+  const proxyStatus = find((l) => l.code === "ERR_PROXY_STATUS" || PROXY_RESPONSE.test(l.message));
   if (proxyStatus) {
-    const status = Number(/Proxy response \((\d{3})\)/.exec(proxyStatus.message)?.[1]);
+    const status = Number(proxyStatus.value.status ?? PROXY_RESPONSE.exec(proxyStatus.message)?.[1]);
     const reason = status === 407 ? " Proxy Authentication Required" : "";
     return proxyFailure(proxy, `answered the tunnel request with ${status}${reason}`, status);
   }
   const proxyAuth = find((l) => /Proxy Authentication Required/i.test(l.message));
   if (proxyAuth) return proxyFailure(proxy, "answered with 407 Proxy Authentication Required", 407);
   const proxyOther = find(
-    (l) =>
-      l.code === "UND_ERR_PRX_TLS" ||
-      l.code === "UND_ERR_PRX_CONN" ||
-      (l.code === "UND_ERR_ABORTED" && /proxy/i.test(l.message)),
+    (l) => PROXY_CODES.has(l.code) || (l.code === "UND_ERR_ABORTED" && /proxy/i.test(l.message)),
   );
   if (proxyOther) {
     const inner = links[links.indexOf(proxyOther) + 1];
-    return proxyFailure(proxy, `failed (${detail(proxyOther)}${inner ? `: ${detail(inner)}` : ""})`);
+    const status = proxyOther.code === "ERR_PROXY_AUTH" ? 407 : undefined;
+    return proxyFailure(proxy, `failed (${detail(proxyOther)}${inner ? `: ${detail(inner)}` : ""})`, status);
   }
 
   const tls = find(
@@ -289,16 +296,11 @@ function classify(links: Link[], url: string, context: NetworkErrorContext): Cla
     };
   }
 
-  const timeout = find((l) => TIMEOUT_CODES.has(l.code));
+  const timeout = find((l) => TIMEOUTS.has(l.code));
   if (timeout) {
-    if (proxy && timeout.code === "UND_ERR_CONNECT_TIMEOUT" && aboutProxy(timeout, proxy))
+    if (proxy && timeout.code.endsWith("_CONNECT_TIMEOUT") && aboutProxy(timeout, proxy))
       return proxyFailure(proxy, `could not be connected to in time (${timeout.code})`);
-    const what =
-      timeout.code === "UND_ERR_HEADERS_TIMEOUT"
-        ? "the server sent no response in time"
-        : timeout.code === "UND_ERR_BODY_TIMEOUT"
-          ? "the response body stopped arriving"
-          : "the connection could not be established in time";
+    const what = TIMEOUTS.get(timeout.code) || "the connection could not be established in time";
     const after = context.timeoutMs ? ` (${context.timeoutMs} ms, ${timeout.code})` : ` (${timeout.code})`;
     return {
       kind: "timeout",
@@ -359,9 +361,10 @@ function scrub(text: string, url: string, context: NetworkErrorContext): string 
 
 /**
  * Turns whatever `fetch` threw into a {@link NetworkError} naming the URL, the cause and a hint.
- * It walks the `cause` chain (and `AggregateError` members) for Node, undici and DOM error names
- * and codes. The message is one sentence naming the URL (without its query string) and the cause,
- * then the hint; `cause` is `error` itself. A `NetworkError` is returned as it is.
+ * It walks the `cause` chain (and `AggregateError` members) for the error names and codes of Node,
+ * the Node transport, undici and the DOM. The message is one sentence naming the URL (without its
+ * query string) and the cause, then the hint; `cause` is `error` itself. A `NetworkError` is
+ * returned as it is.
  *
  * @param error What `fetch` threw (or rejected with).
  * @param url The URL that was requested; only its scheme, host and path are kept.

@@ -1,5 +1,5 @@
 /**
- * The Node.js platform: undici transport with proxy, CA and keep-alive; `process.env`; and
+ * The Node.js platform: node:http transport with proxy, CA and keep-alive; `process.env`; and
  * certificate credentials from PFX files, encrypted PEM and PKCS#1 keys.
  */
 

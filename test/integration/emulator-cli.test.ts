@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator, PublicDirectory } from "../../emulator/index.js";
+import { createNodeFetch } from "../../src/node/index.js";
 import { CLI, ensureBuilt, ROOT } from "../support/build.js";
 import { startTestEmulator } from "../support/emulator.js";
 import { claims, expectEntraError, getJson, passwordGrant } from "./helpers.js";
@@ -140,14 +140,13 @@ describe("msal-ts emulator (the CLI)", () => {
   it("serves HTTPS trusted through the printed caFile (and not without it)", async () => {
     const tenant = ready.directory.tenants[0]?.id;
     const discovery = `${ready.url}/${tenant}/v2.0/.well-known/openid-configuration`;
-    const dispatcher = new Agent({ connect: { ca: readFileSync(ready.caFile, "utf8") } });
+    const trusting = createNodeFetch({ ca: readFileSync(ready.caFile, "utf8"), env: {} });
     try {
-      const res = await undiciFetch(discovery, { dispatcher });
+      const res = await trusting(discovery);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { issuer: string }).issuer).toBe(`${ready.url}/${tenant}/v2.0`);
       const daemon = ready.directory.apps.find((a) => a.kind === "daemon");
-      const token = await undiciFetch(`${ready.url}/${tenant}/oauth2/v2.0/token`, {
-        dispatcher,
+      const token = await trusting(`${ready.url}/${tenant}/oauth2/v2.0/token`, {
         method: "POST",
         body: new URLSearchParams({
           grant_type: "client_credentials",
@@ -158,7 +157,7 @@ describe("msal-ts emulator (the CLI)", () => {
       });
       expect(token.status).toBe(200);
     } finally {
-      await dispatcher.close();
+      await trusting.close();
     }
     // This worker trusts only the test run's CA: the CLI made its own.
     await expect(fetch(discovery)).rejects.toThrow("fetch failed");

@@ -1,6 +1,7 @@
 /**
- * The Node transport through an HTTP CONNECT proxy: from the `proxy` option, and from the
- * platform's environment (HTTPS_PROXY), except for hosts listed in NO_PROXY.
+ * The Node transport through an HTTP CONNECT proxy: from the `proxy` option (one tunnel, kept
+ * alive, for all of an app's requests), and from the platform's environment (HTTPS_PROXY), except
+ * for hosts listed in NO_PROXY.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
@@ -52,6 +53,14 @@ describe("client credentials through a proxy", () => {
     success(await cca.acquireTokenForClient(GRAPH_DEFAULT));
     expect(proxy.tunnels).toBeGreaterThan(0);
     expect(tokenRequests(emulator)).toHaveLength(1);
+  });
+
+  it("one kept-alive tunnel carries discovery and the token requests, one after the other", async () => {
+    const cca = daemonWithSecret(emulator, { proxy: proxy.url });
+    success(await cca.acquireTokenForClient(GRAPH_DEFAULT));
+    success(await cca.acquireTokenForClient(GRAPH_DEFAULT, { forceRefresh: true }));
+    expect(tokenRequests(emulator)).toHaveLength(2);
+    expect(proxy.tunnels).toBe(1);
   });
 
   it("HTTPS_PROXY in the platform's environment sends requests through the proxy", async () => {

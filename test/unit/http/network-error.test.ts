@@ -1,6 +1,6 @@
 /**
- * networkErrorFrom on real failures: what Node's global fetch and msal-ts's Node fetch (undici 7)
- * throw against local servers that refuse, drop, hang, or speak no TLS, and against a name that
+ * networkErrorFrom on real failures: what Node's global fetch (undici inside Node) and msal-ts's Node fetch
+ * (on node:http) throw against local servers that refuse, drop, hang, or speak no TLS, and against a name that
  * never resolves.
  */
 
@@ -61,9 +61,10 @@ const HANDSHAKE_HINT =
   "The TLS handshake failed: check that the URL's port serves HTTPS and that nothing between you and the server breaks TLS (behind a proxy, set HTTPS_PROXY).";
 
 const nodeFetch = createNodeFetch({ env: {} });
-const fetches: Array<[string, typeof globalThis.fetch]> = [
-  ["Node's global fetch", globalThis.fetch],
-  ["createNodeFetch (undici 7)", nodeFetch],
+/** Each fetch with its own words for a connection the server closed without answering. */
+const fetches: Array<[string, typeof globalThis.fetch, string]> = [
+  ["Node's global fetch", globalThis.fetch, "UND_ERR_SOCKET: other side closed"],
+  ["createNodeFetch", nodeFetch, "ECONNRESET: socket hang up"],
 ];
 
 let hanging: TcpServer;
@@ -81,7 +82,7 @@ afterAll(async () => {
   await dropping?.close();
 });
 
-describe.each(fetches)("networkErrorFrom, with %s", (_name, fetch) => {
+describe.each(fetches)("networkErrorFrom, with %s", (_name, fetch, closedDetail) => {
   it("a name that does not resolve is dns; the query string stays out of the message", async () => {
     const url = "https://does-not-exist.invalid/common/oauth2/v2.0/token?client_secret=hunter2#frag";
     const error = await failure(fetch(url));
@@ -115,7 +116,7 @@ describe.each(fetches)("networkErrorFrom, with %s", (_name, fetch) => {
     expect(network.kind).toBe("connection_reset");
     expect(network.hint).toBe(RESET_HINT);
     expect(network.message).toBe(
-      `Could not reach ${url}: the connection was closed before the response was complete (UND_ERR_SOCKET: other side closed). ${RESET_HINT}`,
+      `Could not reach ${url}: the connection was closed before the response was complete (${closedDetail}). ${RESET_HINT}`,
     );
   });
 
