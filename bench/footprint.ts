@@ -3,7 +3,8 @@
  * less a bare process), the memory that import takes, and the packages it installs with their size.
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -63,6 +64,13 @@ interface Variant {
   baseline: string;
 }
 
+/** An ES module file that exports nothing: the floor of importing any package's file. */
+function emptyModule(): string {
+  const file = join(tmpdir(), "msal-ts-bench-empty-module.mjs");
+  writeFileSync(file, "export {};\n");
+  return file;
+}
+
 export function importVariants(root: string, python: string | undefined): Variant[] {
   const nodeVariant = (name: string, entry: string | undefined): Variant => ({
     name,
@@ -79,8 +87,10 @@ export function importVariants(root: string, python: string | undefined): Varian
     // The entries as published (package.json exports): the bundles in dist/lib.
     nodeVariant("msal-ts", pathToFileURL(join(root, "dist/lib/node.js")).href),
     nodeVariant("msal-node", "@azure/msal-node"),
-    // Where msal-ts's import time goes: its portable entry (no Node built-ins).
+    // Where msal-ts's import time goes: its portable entry (no Node built-ins), and what any ES
+    // module costs by itself (the first dynamic import starts Node's ESM loader).
     nodeVariant("msal-ts-portable", pathToFileURL(join(root, "dist/lib/index.js")).href),
+    nodeVariant("empty-module", pathToFileURL(emptyModule()).href),
   ];
   if (python) {
     const pythonVariant = (name: string, module: string | undefined): Variant => ({

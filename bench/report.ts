@@ -214,7 +214,10 @@ export function footprintTable(r: BenchResults): string {
     const x = imports[name];
     return x && !("error" in x) ? `${label} ${(x as ImportCost).inProcess.median.toFixed(0)} ms` : undefined;
   };
-  const parts = [extra("msal-ts-portable", "msal-ts's portable entry (no Node built-ins)")].filter(Boolean);
+  const parts = [
+    extra("msal-ts-portable", "msal-ts's portable entry (no Node built-ins)"),
+    extra("empty-module", "an empty ES module"),
+  ].filter(Boolean);
   const breakdown = parts.length ? `\nImported alone, timed inside the process: ${parts.join("; ")}.` : "";
   return `${table(["library", "import: process time over a bare process", "import timed inside the process", "memory after import (RSS over bare)", "installed runtime packages", "their size"], rows)}\n\nBare processes: \`node -e 0\` ${bare("node")}, \`python3 -c pass\` ${bare("python")}.${breakdown}`;
 }

@@ -251,7 +251,7 @@ async function main(): Promise<void> {
   if (only.has("footprint")) {
     log("import time and installed packages");
     const variants = importVariants(root, "missing" in py ? undefined : python);
-    const imports = await measureImports(root, variants, quick ? 3 : 10);
+    const imports = await measureImports(root, variants, quick ? 3 : 20);
     const packages: NonNullable<BenchResults["footprint"]>["packages"] = {};
     const attempt = async (lib: string, f: () => unknown) => {
       try {
