@@ -115,16 +115,17 @@ function whyImport(r: BenchResults): string {
   const empty = imports["empty-module"];
   const node = imports.node;
   const detail =
-    portable && !("error" in portable) && node && !("error" in node)
-      ? ` Here a bare \`node -e 0\` took ${node.process.median.toFixed(0)} ms, the portable entry (no Node built-ins) ${portable.importMs.toFixed(0)} ms over it` +
-        (empty && !("error" in empty)
-          ? `, and an empty ES module ${empty.importMs.toFixed(0)} ms: the first dynamic import starts Node's ESM loader, which any ES module pays.`
-          : ".")
+    portable && !("error" in portable) && empty && !("error" in empty)
+      ? ` Timed inside the process, the portable entry (no Node built-ins) took ${portable.inProcess.median.toFixed(0)} ms and an empty ES module ${empty.inProcess.median.toFixed(0)} ms: the first dynamic import starts Node's ESM loader, which any ES module pays.`
+      : "";
+  const measures =
+    node && !("error" in node)
+      ? ` The figure is the larger of two measures: the process time over a bare \`node -e 0\` (${node.process.median.toFixed(0)} ms here), a difference of two noisy process times, and the import timed inside the process.`
       : "";
   return (
     "The published entries are bundled (rolldown.config.mjs: each entry is one module plus shared chunks, instead of about 80 files), " +
     "Node built-ins are loaded when first used (src/node/builtins.ts: crypto, TLS, HTTP, the file system and child_process take about as long to load as the library), " +
-    `and WS-Trust's XML reader is loaded only for federated users.${detail}`
+    `and WS-Trust's XML reader is loaded only for federated users.${detail}${measures}`
   );
 }
 
@@ -170,12 +171,12 @@ function whySerialization(r: BenchResults, de: number | undefined, se: number | 
       "deserialize is JSON.parse and one Map per section; the indexes are built on the first lookup after a load (#ensureIndexes in src/cache/token-cache.ts), " +
         `so that first call pays for them: deserialize plus one lookup took ${formatMicros(withLookup.median)}, ${formatRatio(withLookup.median / raw.median)} raw JSON.parse. ` +
         "The target is met for deserialize itself; the work it deferred (for every access token: split and lower-case the target, sort it, canonicalise the environment, " +
-        "build the bucket, exact and per-account keys and a record, in indexAccessToken, src/cache/indexes.ts) still happens once per load.",
+        "work out the target without the sign-in scopes, build the bucket and per-account keys and a record, in indexAccessToken, src/cache/indexes.ts) still happens once per load.",
     );
   } else {
     parts.push(
       "deserialize is JSON.parse, a Map per section, and the indexes (indexAccessToken in src/cache/indexes.ts): for every access token it splits and lower-cases the target, " +
-        `sorts it, canonicalises the environment, and builds bucket, exact and per-account keys and a record object${de !== undefined && de > 1.5 ? "; that per-entry work, and the garbage collection of those objects, is what puts it above 1.5× raw JSON.parse. Building the indexes on first use would move it out of deserialize" : ""}.`,
+        `sorts it, canonicalises the environment, and builds bucket and per-account keys and a record object${de !== undefined && de > 1.5 ? "; that per-entry work, and the garbage collection of those objects, is what puts it above 1.5× raw JSON.parse. Building the indexes on first use would move it out of deserialize" : ""}.`,
     );
   }
   return parts.join(" ");
@@ -307,8 +308,14 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
   const ours = r.footprint?.imports?.["msal-ts"];
   const theirs = r.footprint?.imports?.["msal-node"];
   const signedMs = (ms: number) => `${ms < 0 ? "−" : "+"}${Math.abs(ms).toFixed(0)} ms`;
-  const importFigure = (x: typeof ours) => (x && !("error" in x) ? signedMs(x.importMs) : undefined);
-  const importMs = ours && !("error" in ours) ? ours.importMs : undefined;
+  // The larger of the process-time difference and the in-process import time (see whyImport).
+  const importCost = (x: typeof ours) =>
+    x && !("error" in x) ? Math.max(x.importMs, x.inProcess.median) : undefined;
+  const importFigure = (x: typeof ours) => {
+    const ms = importCost(x);
+    return ms === undefined ? undefined : signedMs(ms);
+  };
+  const importMs = importCost(ours);
   out.push({
     scenario: "import time over bare `node -e 0`",
     design: { python: "n/a", node: "+93 ms", target: "≤ +25 ms" },
