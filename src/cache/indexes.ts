@@ -82,9 +82,14 @@ export function normalisedTarget(scopes: readonly string[]): string {
 export const SIGN_IN_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "offline_access", "email"]);
 
 /** The normalised target without the sign-in scopes, when that is another non-empty target. */
-export function targetWithoutSignInScopes(lowerScopes: ReadonlySet<string>): string | undefined {
-  const rest = [...lowerScopes].filter((s) => !SIGN_IN_SCOPES.has(s));
-  return rest.length === 0 || rest.length === lowerScopes.size ? undefined : normalisedTarget(rest);
+export function targetWithoutSignInScopes(sortedLowerScopes: readonly string[]): string | undefined {
+  let rest: string[] | undefined;
+  for (const scope of sortedLowerScopes) {
+    if (!SIGN_IN_SCOPES.has(scope)) continue;
+    rest ??= sortedLowerScopes.filter((s) => !SIGN_IN_SCOPES.has(s));
+    break;
+  }
+  return rest === undefined || rest.length === 0 ? undefined : rest.join(" ");
 }
 
 export function accessTokenBucketKey(
@@ -140,8 +145,11 @@ export function usableAccessToken(e: AccessTokenEntity): boolean {
 
 export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEntity, add: boolean): void {
   if (!usableAccessToken(e)) return;
-  const scopes = e.target.split(" ").filter(Boolean);
-  const target = normalisedTarget(scopes);
+  const lowerScopes = new Set<string>();
+  for (const scope of e.target.split(" ")) if (scope) lowerScopes.add(scope.toLowerCase());
+  // The same text as normalisedTarget gives, from one pass over the target.
+  const sorted = lowerScopes.size === 1 ? [...lowerScopes] : [...lowerScopes].sort();
+  const target = sorted.join(" ");
   // On-behalf-of tokens are also found by the hash of the user assertion they were obtained with.
   const owners =
     typeof e.userAssertionHash === "string"
@@ -149,8 +157,7 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
       : [e.home_account_id];
   const bucketKeys = owners.map((owner) => accessTokenBucketKey(e.client_id, owner, e.environment, e.realm));
   const account = accountBucketKey(e.home_account_id, e.environment);
-  const lowerScopes = new Set(scopes.map((s) => s.toLowerCase()));
-  const shortTarget = targetWithoutSignInScopes(lowerScopes);
+  const shortTarget = targetWithoutSignInScopes(sorted);
   if (add) {
     const record: IndexedAccessToken = {
       key,
