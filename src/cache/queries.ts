@@ -38,7 +38,16 @@ export interface AccessTokenQuery {
   slot?: AccessTokenSlot;
 }
 
-/** See {@link AccessTokenQuery.slot}; its contents belong to the cache. */
+/**
+ * See {@link AccessTokenQuery.slot}; its contents belong to the cache.
+ *
+ * @example
+ * ```ts
+ * const slot: AccessTokenSlot = {}; // one per client, account, environment and realm
+ * const query = { clientId, homeAccountId: null, environment, realm, scopes: [scope], slot };
+ * const token = cache.findAccessToken(query); // later lookups with this slot skip the bucket search
+ * ```
+ */
 export interface AccessTokenSlot {
   bucket?: unknown;
   generation?: number;
