@@ -229,7 +229,7 @@ ${report.endToEndTable(r)}
 
 ## Footprint
 
-Import time: a fresh process \`node -e "await import('<entry>')"\` (or \`python3 -c "import msal"\`) less a bare one, median of several interleaved spawns. Packages: msal-ts as npm would install it (its \`files\` plus its \`dependencies\` tree), msal-node's \`dependencies\` tree, and Debian's python3-msal with the python3-* packages it depends on (dpkg's installed size; system libraries such as libssl are not counted).
+Import time: a fresh process \`node -e "await import('<entry>')"\` (or \`python3 -c "import msal"\`) less a bare one spawned in the same round, median over 20 rounds of interleaved spawns. Packages: msal-ts as npm would install it (its \`files\` plus its \`dependencies\` tree), msal-node's \`dependencies\` tree, and Debian's python3-msal with the python3-* packages it depends on (dpkg's installed size; system libraries such as libssl are not counted).
 
 ${report.footprintTable(r)}
 

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export interface ImportCost {
   /** Wall milliseconds of the whole process, one figure per spawn. */
   process: Timing;
-  /** Median process time over the bare process's. */
+  /** Median, over rounds, of the process time less the bare process's in the same round. */
   importMs: number;
   /** The import alone, timed inside the process (milliseconds). */
   inProcess: Timing;
@@ -148,7 +148,9 @@ export async function measureImports(
     const rssMb = median(mine.map((s) => s.rss));
     out[v.name] = {
       process,
-      importMs: process.median - median(base.map((s) => s.wall)),
+      // Paired by round (each round spawns every variant once, next to each other), so that drift
+      // in the machine's load cancels out rather than adding to the difference of two medians.
+      importMs: median(mine.map((s, round) => s.wall - (base[round] ?? s).wall)),
       inProcess: summarise(
         mine.map((s) => s.inside),
         1,

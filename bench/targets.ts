@@ -120,7 +120,7 @@ function whyImport(r: BenchResults): string {
       : "";
   const measures =
     node && !("error" in node)
-      ? ` The figure is the larger of two measures: the process time over a bare \`node -e 0\` (${node.process.median.toFixed(0)} ms here), a difference of two noisy process times, and the import timed inside the process.`
+      ? ` The figure is the larger of two measures: the process time over a bare \`node -e 0\` (${node.process.median.toFixed(0)} ms here; the median of differences within each round of spawns), and the import timed inside the process.`
       : "";
   return (
     "The published entries are bundled (rolldown.config.mjs: each entry is one module plus shared chunks, instead of about 80 files), " +

@@ -52,6 +52,7 @@ export {
 } from "./cache/schema.js";
 export { SerializableTokenCache } from "./cache/serializable-token-cache.js";
 export {
+  type AccessTokenHit,
   type AccessTokenQuery,
   type AccessTokenSlot,
   type RefreshTokenQuery,

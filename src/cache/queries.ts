@@ -1,5 +1,6 @@
 /** Options of the token cache and the shapes of its lookups. */
 import type { CachePlugin } from "./plugin.js";
+import type { AccessTokenEntity } from "./schema.js";
 
 export interface TokenCacheOptions {
   /** Keep at most this many access tokens; the least recently used go first. */
@@ -51,6 +52,12 @@ export interface AccessTokenQuery {
 export interface AccessTokenSlot {
   bucket?: unknown;
   generation?: number;
+}
+
+/** An access token as a lookup found it, with its expiry (epoch seconds) already parsed. */
+export interface AccessTokenHit {
+  readonly entry: AccessTokenEntity;
+  readonly expiresOn: number;
 }
 
 export interface RefreshTokenQuery {

@@ -25,7 +25,13 @@ import {
   oboOwner,
 } from "./indexes.js";
 import type { CachePlugin } from "./plugin.js";
-import type { AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions } from "./queries.js";
+import type {
+  AccessTokenHit,
+  AccessTokenQuery,
+  AccessTokenSlot,
+  RefreshTokenQuery,
+  TokenCacheOptions,
+} from "./queries.js";
 import {
   type AccessTokenEntity,
   type AccountEntity,
@@ -41,7 +47,7 @@ import {
 } from "./schema.js";
 import { storedByIdentity, storedTwins } from "./twins.js";
 
-export type { AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions };
+export type { AccessTokenHit, AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions };
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -130,6 +136,11 @@ export class TokenCache {
    * Expired tokens met on the way are removed.
    */
   findAccessToken(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenEntity | undefined {
+    return this.findAccessTokenHit(query, now)?.entry;
+  }
+
+  /** Like {@link TokenCache.findAccessToken}, with the token's expiry already parsed (what the flows use). */
+  findAccessTokenHit(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenHit | undefined {
     this.#ensureIndexes();
     const ix = this.#indexes;
     const owner =
@@ -138,35 +149,26 @@ export class TokenCache {
     if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
     const exact = bucket.get(normalisedTarget(query.scopes));
-    if (exact !== undefined) {
-      const hit = this.#accessTokenIfValid(exact, query, now, deadline);
-      if (hit) return hit;
-    }
+    if (exact !== undefined && this.#usable(exact, query, now, deadline)) return exact;
     for (const record of bucket.byKey.values()) {
       if (record === exact || !containsAll(record.scopes, query.scopes)) continue;
-      const hit = this.#accessTokenIfValid(record, query, now, deadline);
-      if (hit) return hit;
+      if (this.#usable(record, query, now, deadline)) return record;
     }
     return undefined;
   }
 
-  #accessTokenIfValid(
-    record: IndexedAccessToken,
-    query: AccessTokenQuery,
-    now: number,
-    deadline: number,
-  ): AccessTokenEntity | undefined {
+  #usable(record: IndexedAccessToken, query: AccessTokenQuery, now: number, deadline: number): boolean {
     if (record.expiresOn < now) {
       this.remove("AccessToken", record.key);
-      return undefined;
+      return false;
     }
     if (record.expiresOn < deadline || (query.keyId !== undefined && record.entry.key_id !== query.keyId))
-      return undefined;
+      return false;
     if (this.#maxAccessTokens !== undefined) {
       this.#recency.delete(record.key);
       this.#recency.set(record.key, true);
     }
-    return record.entry;
+    return true;
   }
 
   /** Refresh tokens of an account, newest first (by `last_modification_time`). */

@@ -63,12 +63,12 @@ export async function acquireTokenForClient(
   // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
   const hit = ctx.cache.plugin
     ? await withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
-        ctx.cache.findAccessToken(query, now),
+        ctx.cache.findAccessTokenHit(query, now),
       )
-    : ctx.cache.findAccessToken(query, now);
+    : ctx.cache.findAccessTokenHit(query, now);
   if (!hit) return send(call, REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
-  if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
+  if (hit.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now) {
     // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
     send(call, REFRESH_REASON.aging).catch((error: unknown) =>
       ctx.log("warning", `Background refresh failed: ${String(error)}`),

@@ -4,7 +4,8 @@ import { type Authority, parseAuthority, withTenant } from "../authority/authori
 import type { Endpoints } from "../authority/discovery.js";
 import type { TokenCacheEvent } from "../cache/event.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
-import type { AccessTokenEntity, RefreshTokenEntity } from "../cache/schema.js";
+import type { AccessTokenHit } from "../cache/queries.js";
+import type { RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
 import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
 import { decodePart } from "../protocol/jwt.js";
@@ -51,11 +52,12 @@ export function endpointsOf(ctx: AppContext, authority: Authority): Endpoints | 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** A cache hit as MSAL returns it: only the token, its type, its lifetime and where it came from. */
-export function cacheHitResult(entry: AccessTokenEntity, now = nowSeconds()): TokenSuccess {
+export function cacheHitResult(hit: AccessTokenHit, now = nowSeconds()): TokenSuccess {
+  const entry = hit.entry;
   const result: TokenSuccess = {
     access_token: entry.secret,
     token_type: entry.token_type ?? "Bearer",
-    expires_in: Number(entry.expires_on) - now,
+    expires_in: hit.expiresOn - now,
     token_source: "cache",
   };
   if (entry.refresh_on !== undefined) result.refresh_on = Number(entry.refresh_on);

@@ -61,7 +61,7 @@ export async function acquireTokenOnBehalfOf(
   if (!skipCache) {
     const now = nowSeconds();
     const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
-      ctx.cache.findAccessToken(
+      ctx.cache.findAccessTokenHit(
         {
           clientId: ctx.clientId,
           homeAccountId: null,

@@ -102,12 +102,12 @@ export async function acquireTokenSilentWithError(
   // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
   const hit = ctx.cache.plugin
     ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
-        ctx.cache.findAccessToken(query, now),
+        ctx.cache.findAccessTokenHit(query, now),
       )
-    : ctx.cache.findAccessToken(query, now);
+    : ctx.cache.findAccessTokenHit(query, now);
   if (!hit) return refresh(REFRESH_REASON.absent);
   ctx.telemetry.cacheHits++;
-  if (hit.refresh_on !== undefined && Number(hit.refresh_on) < now) {
+  if (hit.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now) {
     refresh(REFRESH_REASON.aging).catch((error: unknown) =>
       ctx.log("warning", `Background refresh failed: ${String(error)}`),
     );
