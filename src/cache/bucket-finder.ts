@@ -32,18 +32,17 @@ export function lookupMemo<V>(limit = 100_000): LookupMemo<V> {
   };
   return {
     get(a, b, c, d, find) {
-      const last = level(level(level(root, a), c), d);
-      let value = last.get(b);
-      if (value === undefined) {
-        value = find();
-        if (value === undefined) return undefined;
-        if (size >= limit) {
-          root = new Map();
-          size = 0;
-        }
-        last.set(b, value);
-        size++;
+      const known = root.get(a)?.get(c)?.get(d)?.get(b);
+      if (known !== undefined) return known;
+      // Levels are made only for a value to keep: lookups that find nothing leave no trace.
+      const value = find();
+      if (value === undefined) return undefined;
+      if (size >= limit) {
+        root = new Map();
+        size = 0;
       }
+      level(level(level(root, a), c), d).set(b, value);
+      size++;
       return value;
     },
     clear() {

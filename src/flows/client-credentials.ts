@@ -9,7 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { appPartition, withCacheAccess } from "../cache/plugin.js";
-import type { AccessTokenSlot } from "../cache/queries.js";
+import type { AccessTokenHit, AccessTokenSlot } from "../cache/queries.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -48,9 +48,34 @@ export async function acquireTokenForClient(
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority);
   const endpoints = known instanceof Promise ? await known : known;
-  const call: ClientCredentialCall = { ctx, authority, endpoints, scopes, request, regionalEndpoint };
-  if (request.forceRefresh || request.claimsChallenge) return send(call, REFRESH_REASON.forceRefresh);
+  const skipCache = request.forceRefresh || request.claimsChallenge;
   const now = nowSeconds();
+  const hit = skipCache ? undefined : cachedAppToken(ctx, authority, endpoints, scopes, now);
+  const found = hit instanceof Promise ? await hit : hit;
+  // The request's state is gathered only for a call that goes to the network.
+  if (found === undefined)
+    return send(
+      { ctx, authority, endpoints, scopes, request, regionalEndpoint },
+      skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
+    );
+  ctx.telemetry.cacheHits++;
+  if (found.entry.refresh_on !== undefined && Number(found.entry.refresh_on) < now) {
+    // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
+    send({ ctx, authority, endpoints, scopes, request, regionalEndpoint }, REFRESH_REASON.aging).catch(
+      (error: unknown) => ctx.log("warning", `Background refresh failed: ${String(error)}`),
+    );
+  }
+  return cacheHitResult(found, now);
+}
+
+/** The app's cached token for `scopes`; without persistence, at once (a hit then costs no promise but the call's own). */
+function cachedAppToken(
+  ctx: AppContext,
+  authority: Authority,
+  endpoints: Endpoints,
+  scopes: string[],
+  now: number,
+): AccessTokenHit | undefined | Promise<AccessTokenHit | undefined> {
   const query = {
     clientId: ctx.clientId,
     homeAccountId: null,
@@ -60,21 +85,10 @@ export async function acquireTokenForClient(
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     slot: appTokenSlot(ctx, authority),
   };
-  // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
-  const hit = ctx.cache.plugin
-    ? await withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
-        ctx.cache.findAccessTokenHit(query, now),
-      )
-    : ctx.cache.findAccessTokenHit(query, now);
-  if (!hit) return send(call, REFRESH_REASON.absent);
-  ctx.telemetry.cacheHits++;
-  if (hit.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now) {
-    // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
-    send(call, REFRESH_REASON.aging).catch((error: unknown) =>
-      ctx.log("warning", `Background refresh failed: ${String(error)}`),
-    );
-  }
-  return cacheHitResult(hit, now);
+  if (!ctx.cache.plugin) return ctx.cache.findAccessTokenHit(query, now);
+  return withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
+    ctx.cache.findAccessTokenHit(query, now),
+  );
 }
 
 function appTokenSlot(ctx: AppContext, authority: Authority): AccessTokenSlot | undefined {

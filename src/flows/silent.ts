@@ -9,6 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
+import type { AccessTokenHit } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
@@ -78,6 +79,31 @@ export async function acquireTokenSilentWithError(
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority);
   const endpoints = known instanceof Promise ? await known : known;
+  const skipCache = request.forceRefresh || request.claimsChallenge;
+  const now = nowSeconds();
+  let hit: AccessTokenHit | undefined;
+  if (!skipCache) {
+    const query = {
+      clientId: ctx.clientId,
+      homeAccountId: account.home_account_id,
+      environment: authority.host,
+      realm: endpoints.realm,
+      scopes,
+      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+    };
+    // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
+    hit = ctx.cache.plugin
+      ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
+          ctx.cache.findAccessTokenHit(query, now),
+        )
+      : ctx.cache.findAccessTokenHit(query, now);
+  }
+  const aging = hit?.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now;
+  if (hit !== undefined) {
+    ctx.telemetry.cacheHits++;
+    if (!aging) return cacheHitResult(hit, now);
+  }
+  // Only a call that goes to the network (now or in the background) gathers the refresh's state.
   const refresh = (reason: number) =>
     refreshWithFamily({
       ctx,
@@ -89,29 +115,10 @@ export async function acquireTokenSilentWithError(
       reason,
       request,
     });
-  if (request.forceRefresh || request.claimsChallenge) return refresh(REFRESH_REASON.forceRefresh);
-  const now = nowSeconds();
-  const query = {
-    clientId: ctx.clientId,
-    homeAccountId: account.home_account_id,
-    environment: authority.host,
-    realm: endpoints.realm,
-    scopes,
-    minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-  };
-  // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
-  const hit = ctx.cache.plugin
-    ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
-        ctx.cache.findAccessTokenHit(query, now),
-      )
-    : ctx.cache.findAccessTokenHit(query, now);
-  if (!hit) return refresh(REFRESH_REASON.absent);
-  ctx.telemetry.cacheHits++;
-  if (hit.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now) {
-    refresh(REFRESH_REASON.aging).catch((error: unknown) =>
-      ctx.log("warning", `Background refresh failed: ${String(error)}`),
-    );
-  }
+  if (hit === undefined) return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent);
+  refresh(REFRESH_REASON.aging).catch((error: unknown) =>
+    ctx.log("warning", `Background refresh failed: ${String(error)}`),
+  );
   return cacheHitResult(hit, now);
 }
 
