@@ -55,6 +55,21 @@ export interface AuthCodeFlow {
 /** The authorize endpoint's query string (or the fragment/form post), as a plain object. */
 export type AuthResponse = Record<string, string | undefined>;
 
+/** The authorize parameters both ways of building the URL take from the request as they are. */
+export function signInParameters(
+  ctx: AppContext,
+  request: AuthCodeFlowRequest,
+): Record<string, string | undefined> {
+  return {
+    login_hint: request.loginHint,
+    prompt: request.prompt,
+    domain_hint: request.domainHint,
+    claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+    max_age: request.maxAge !== undefined ? String(request.maxAge) : undefined,
+    response_mode: request.responseMode,
+  };
+}
+
 /** Authorize endpoints are discovered per authority, so the flow stays in the cloud it started in. */
 export async function initiateAuthCodeFlow(
   ctx: AppContext,
@@ -79,12 +94,7 @@ export async function initiateAuthCodeFlow(
     scope: scopeParameter([...decorated, ...(request.extraScopesToConsent ?? [])]),
     nonce: await sha256Hex(nonce),
     client_info: "1",
-    login_hint: request.loginHint,
-    prompt: request.prompt,
-    domain_hint: request.domainHint,
-    claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
-    max_age: request.maxAge !== undefined ? String(request.maxAge) : undefined,
-    response_mode: request.responseMode,
+    ...signInParameters(ctx, request),
     // CCS routing: lets Entra send the request to the user's home region (spec section 2.6).
     "X-AnchorMailbox": request.loginHint ? `UPN:${request.loginHint}` : undefined,
     ...request.extraQueryParameters,

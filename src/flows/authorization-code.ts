@@ -9,7 +9,7 @@ import { ArgumentError } from "../errors.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
-import { type AuthCodeFlowRequest, authorizeUrl } from "./auth-code.js";
+import { type AuthCodeFlowRequest, authorizeUrl, signInParameters } from "./auth-code.js";
 import { requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
@@ -38,12 +38,7 @@ export async function getAuthorizationRequestUrl(
     ]),
     state: request.state,
     nonce: request.nonce,
-    login_hint: request.loginHint,
-    prompt: request.prompt,
-    domain_hint: request.domainHint,
-    claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
-    max_age: request.maxAge !== undefined ? String(request.maxAge) : undefined,
-    response_mode: request.responseMode,
+    ...signInParameters(ctx, request),
     code_challenge: request.codeChallenge,
     code_challenge_method: request.codeChallenge ? (request.codeChallengeMethod ?? "S256") : undefined,
     ...request.extraQueryParameters,
