@@ -24,16 +24,10 @@ import {
   username,
   userUid,
 } from "./fixtures.js";
+import { library } from "./library.js";
 import { shuffled, time, timeInterleaved } from "./measure.js";
-import type { Library, TaskContext } from "./peer-node.js";
-import type {
-  ClientCredentialTask,
-  ConcurrentTask,
-  EndToEndTask,
-  Task,
-  TaskResult,
-  UserTask,
-} from "./spec.js";
+import type { TaskContext } from "./peer-node.js";
+import type { ClientCredentialTask, ConcurrentTask, EndToEndTask, TaskResult, UserTask } from "./spec.js";
 
 const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
 
@@ -207,24 +201,10 @@ async function endToEnd(task: EndToEndTask, c: TaskContext): Promise<TaskResult>
   return { facts: { requestsPerSecond: rates, calls: task.warmup + perRun * task.runs } };
 }
 
-export const msalNode: Library = {
-  name: "msal-node",
-  version,
-  run(task: Task, c: TaskContext): Promise<TaskResult> {
-    switch (task.kind) {
-      case "cc-hit":
-      case "cc-miss":
-        return clientCredentials(task, c);
-      case "silent-hit":
-      case "silent-refresh":
-      case "get-accounts":
-        return users(task, c);
-      case "serialization":
-        return serialization(task.cacheFile, c);
-      case "concurrent-cold":
-        return concurrentCold(task, c);
-      case "e2e":
-        return endToEnd(task, c);
-    }
-  },
-};
+export const msalNode = library("msal-node", version, {
+  clientCredentials,
+  users,
+  serialization,
+  concurrentCold,
+  endToEnd,
+});

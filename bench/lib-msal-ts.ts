@@ -18,16 +18,10 @@ import {
   USER_SCOPES,
   USER_TENANT,
 } from "./fixtures.js";
+import { library } from "./library.js";
 import { shuffled, type Timing, time, timeInterleaved } from "./measure.js";
-import type { Library, TaskContext } from "./peer-node.js";
-import type {
-  ClientCredentialTask,
-  ConcurrentTask,
-  EndToEndTask,
-  Task,
-  TaskResult,
-  UserTask,
-} from "./spec.js";
+import type { TaskContext } from "./peer-node.js";
+import type { ClientCredentialTask, ConcurrentTask, EndToEndTask, TaskResult, UserTask } from "./spec.js";
 
 const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
 
@@ -278,24 +272,10 @@ async function endToEnd(task: EndToEndTask, c: TaskContext): Promise<TaskResult>
   };
 }
 
-export const msalTs: Library = {
-  name: "msal-ts",
-  version: VERSION,
-  run(task: Task, c: TaskContext): Promise<TaskResult> {
-    switch (task.kind) {
-      case "cc-hit":
-      case "cc-miss":
-        return clientCredentials(task, c);
-      case "silent-hit":
-      case "silent-refresh":
-      case "get-accounts":
-        return users(task, c);
-      case "serialization":
-        return serialization(task.cacheFile, c);
-      case "concurrent-cold":
-        return concurrentCold(task, c);
-      case "e2e":
-        return endToEnd(task, c);
-    }
-  },
-};
+export const msalTs = library("msal-ts", VERSION, {
+  clientCredentials,
+  users,
+  serialization,
+  concurrentCold,
+  endToEnd,
+});
