@@ -4,51 +4,10 @@
  * never resolves.
  */
 
-import type { AddressInfo } from "node:net";
-import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkError, networkErrorFrom } from "../../../src/http/network-error.js";
 import { createNodeFetch } from "../../../src/node/fetch.js";
-
-interface TcpServer {
-  port: number;
-  close(): Promise<void>;
-}
-
-/** A TCP server that hands each connection to `onSocket`, and destroys them all on close. */
-async function tcpServer(onSocket: (socket: Socket) => void): Promise<TcpServer> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    onSocket(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = await tcpServer(() => {});
-  await server.close();
-  return server.port;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("The request was expected to fail.");
-}
+import { closedPort, failure, type TcpServer, tcpServer } from "../../support/tcp.js";
 
 const DNS_HINT = "Check the host name and your DNS; behind a proxy, set HTTPS_PROXY.";
 const REFUSED_HINT =

@@ -23,6 +23,7 @@ import { NetworkError, networkErrorFrom } from "../../../src/http/network-error.
 import { createNodeFetch } from "../../../src/node/fetch.js";
 import { proxySelector } from "../../../src/node/proxy.js";
 import { startTestEmulator } from "../../support/emulator.js";
+import { closedPort, failure, tcpServer } from "../../support/tcp.js";
 
 type Behaviour = "tunnel" | "407" | "drop" | "hang";
 
@@ -115,40 +116,6 @@ async function startProxy(
   proxy.port = (server.address() as AddressInfo).port;
   proxy.url = `${tls ? "https" : "http"}://127.0.0.1:${proxy.port}`;
   return proxy;
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A TCP server that accepts connections and never sends a byte. */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("The request was expected to fail.");
 }
 
 const UNTRUSTED_HINT =
@@ -364,7 +331,7 @@ describe("createNodeFetch failures, classified", () => {
   });
 
   it("a proxy nobody listens on is a proxy NetworkError, not connection_refused", async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const proxyUrl = `http://127.0.0.1:${port}`;
     const fetch = kept(createNodeFetch({ env: { HTTPS_PROXY: proxyUrl } }));
     const url = discovery(emulator);
@@ -389,7 +356,7 @@ describe("createNodeFetch failures, classified", () => {
   it("a refused server bypassing the proxy (NO_PROXY) is connection_refused although a proxy is set", async () => {
     const proxy = await startProxy();
     try {
-      const port = await freePort();
+      const port = await closedPort();
       const fetch = kept(createNodeFetch({ env: { HTTPS_PROXY: proxy.url, NO_PROXY: "127.0.0.1" } }));
       const url = `https://127.0.0.1:${port}/token`;
       const network = networkErrorFrom(await failure(fetch(url)), url, { proxy: proxy.url });
@@ -401,7 +368,7 @@ describe("createNodeFetch failures, classified", () => {
   });
 
   it("`timeoutMs` bounds the wait for response headers: timeout", async () => {
-    const silent = await silentServer();
+    const silent = await tcpServer();
     try {
       const url = `http://127.0.0.1:${silent.port}/token`;
       const fetch = kept(createNodeFetch({ env: {}, timeoutMs: 300 }));
@@ -696,7 +663,7 @@ describe("createNodeFetch connections", () => {
   });
 
   it("`timeoutMs` bounds a TLS handshake that never completes: timeout", async () => {
-    const silent = await silentServer();
+    const silent = await tcpServer();
     try {
       const port = silent.port;
       const url = `https://127.0.0.1:${port}/token`;
