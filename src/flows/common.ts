@@ -84,6 +84,8 @@ export interface TokenCall {
   refreshedToken?: RefreshTokenEntity;
   /** The cache partition the tokens belong to; default: the user's, from the response. */
   partitionKey?: string;
+  /** Errors that are a normal step of the flow (a device code poll's `authorization_pending`): logged at verbose. */
+  expectedErrors?: ReadonlySet<string>;
 }
 
 /** The user partition of a response: `client_info`'s uid.utid, else the id_token's subject. */
@@ -118,7 +120,8 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
   });
   recordOutcome(ctx.telemetry, call.api, correlationId, "error" in result ? String(result.error) : undefined);
   if ("error" in result) {
-    ctx.log("warning", `Token request failed: ${result.error} (correlation id ${correlationId}).`);
+    const level = call.expectedErrors?.has(String(result.error)) ? "verbose" : "warning";
+    ctx.log(level, `Token request failed: ${result.error} (correlation id ${correlationId}).`);
     return result;
   }
   if (typeof result.id_token === "string") {

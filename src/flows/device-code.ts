@@ -17,6 +17,31 @@ import { decorateScopes } from "./scopes.js";
 
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
+/** RFC 8628 section 3.2: the interval to use when the server gives none (or none that can be used). */
+const DEFAULT_INTERVAL_SECONDS = 5;
+/** The shortest wait between polls, whatever the server or the caller's flow object says. */
+const MIN_INTERVAL_SECONDS = 1;
+
+/**
+ * The seconds to wait between polls. A server's interval may be a JSON number or a numeric string
+ * (`"3"` is honoured, as MSAL Python's `int(...)` does); one that is missing, zero, negative, not
+ * finite or not a number would have us poll in a tight loop, so it becomes 5 s, and anything below
+ * one second becomes one second.
+ */
+export function pollingInterval(value: unknown): number {
+  const seconds =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && value.trim() !== ""
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) return DEFAULT_INTERVAL_SECONDS;
+  return Math.max(MIN_INTERVAL_SECONDS, Math.trunc(seconds));
+}
+
+/** A pending poll is the flow working as meant: not worth a warning each time. */
+const PENDING = new Set(["authorization_pending"]);
+
 /** A device flow in progress. `message` is what to show the user. */
 export interface DeviceFlow {
   user_code: string;
@@ -70,7 +95,7 @@ export async function initiateDeviceFlow(
   }
   if (typeof json.user_code !== "string")
     return { ...json, error: String(json.error ?? "invalid_response"), status: response.status };
-  const interval = Math.trunc(Number(json.interval ?? 5)) || 5;
+  const interval = pollingInterval(json.interval);
   const expiresIn = Math.trunc(Number(json.expires_in ?? 1800)) || 1800;
   return {
     ...json,
@@ -137,10 +162,13 @@ export async function acquireTokenByDeviceFlow(
       correlationId: flow.correlation_id,
       ...(request.signal ? { signal: request.signal } : {}),
       cacheEvent: { scopes: flow.scope, environment: authority.host, grantType: DEVICE_CODE_GRANT },
+      expectedErrors: PENDING,
     });
     if (!("error" in result) || (result.error !== "authorization_pending" && result.error !== "slow_down"))
       return result;
-    if (result.error === "slow_down") flow.interval += 5;
+    // The flow object is the caller's (it may have been stored and loaded, or edited): its interval
+    // is checked again before every wait.
+    flow.interval = pollingInterval(flow.interval) + (result.error === "slow_down" ? 5 : 0);
     if (!(await pause(flow, flow.interval, request.signal))) return result;
   }
 }
