@@ -63,13 +63,16 @@ export class PublicClientApplication extends ClientApplication {
   }
 
   /**
-   * Signs a user in through the system browser: a listener on 127.0.0.1 receives the response at
-   * `http://localhost:<port>` (register `http://localhost` as a redirect URI). Where there is no
-   * browser it throws `BrowserUnavailableError`: use the device code flow there.
+   * Signs a user in through the system browser: a loopback listener receives the response at
+   * `http://localhost:<port>`, holding the port on both 127.0.0.1 and ::1 (register
+   * `http://localhost` as a redirect URI). Apps registered with `http://127.0.0.1` pass
+   * `redirectUri: "http://127.0.0.1"` (a port and a path may follow). Where there is no browser it
+   * throws `BrowserUnavailableError`: use the device code flow there.
    *
    * @example
    * ```ts
    * const result = await app.acquireTokenInteractive(["User.Read"], { timeout: 120_000 });
+   * const pinned = await app.acquireTokenInteractive(["User.Read"], { redirectUri: "http://127.0.0.1:8400" });
    * ```
    */
   acquireTokenInteractive(scopes: string[], options: InteractiveRequest = {}): Promise<TokenResult> {

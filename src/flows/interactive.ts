@@ -1,8 +1,9 @@
 /**
- * Interactive sign-in through the system browser (spec section 3.3): a loopback listener on
- * 127.0.0.1 receives the authorization response at `http://localhost:<port>` (RFC 8252), and the
- * auth code flow with PKCE does the rest. The listener and the browser come from the platform (the
- * Node entry has both); `openBrowser` replaces the launcher.
+ * Interactive sign-in through the system browser (spec section 3.3): a loopback listener receives
+ * the authorization response at `http://localhost:<port>` (RFC 8252 section 7.3), holding the port
+ * on both 127.0.0.1 and ::1, or at `http://127.0.0.1:<port>` for apps registered that way; the auth
+ * code flow with PKCE does the rest. The listener and the browser come from the platform (the Node
+ * entry has both); `openBrowser` replaces the launcher.
  */
 import type { AppContext } from "../app/context.js";
 import { ConfigurationError } from "../errors.js";
@@ -10,8 +11,14 @@ import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthCodeFlowRequest, acquireTokenByAuthCodeFlow, initiateAuthCodeFlow } from "./auth-code.js";
 
 export interface InteractiveRequest extends Omit<AuthCodeFlowRequest, "redirectUri" | "responseMode"> {
-  /** Port on 127.0.0.1; default: one the system assigns. */
+  /** Port to listen on; default: the one in `redirectUri`, else one the system assigns. */
   port?: number;
+  /**
+   * The loopback redirect URI the app registered: `http://localhost` (the default) or
+   * `http://127.0.0.1`, with an optional port and path (RFC 8252 section 7.3). With `localhost` the
+   * listener holds the port on 127.0.0.1 and ::1; with `127.0.0.1`, on 127.0.0.1 only.
+   */
+  redirectUri?: string;
   /** Milliseconds to wait for the user; default: until `signal` aborts. */
   timeout?: number;
   signal?: AbortSignal;
@@ -23,14 +30,24 @@ export interface InteractiveRequest extends Omit<AuthCodeFlowRequest, "redirectU
   errorPage?: string;
 }
 
+/** Where the loopback listener listens, from the app's redirect URI. */
+export interface LoopbackOptions {
+  /** The redirect URI's host: `localhost` (127.0.0.1 and ::1) or `127.0.0.1` (that address only). */
+  host?: "localhost" | "127.0.0.1";
+  /** The redirect URI's path, where the response is taken; default `/`. */
+  path?: string;
+}
+
 /** What the platform's loopback listener does. */
 export interface LoopbackListener {
-  /** The redirect URI to register and send: `http://localhost:<port>`. */
+  /** The redirect URI to send: `http://localhost:<port>` or `http://127.0.0.1:<port>`, with the path. */
   redirectUri: string;
-  /** Resolves with the authorization response whose `state` matches; rejects on timeout or abort. */
+  /**
+   * Resolves with the one authorization response whose `state` matches (the listener then stops
+   * listening); rejects on timeout or abort.
+   */
   waitForResponse(options: {
     state: string;
-    authUri: string;
     timeoutMs?: number;
     signal?: AbortSignal;
     successPage?: string;
@@ -40,8 +57,38 @@ export interface LoopbackListener {
 }
 
 export interface InteractivePlatform {
-  startLoopbackListener?(port: number): Promise<LoopbackListener>;
+  startLoopbackListener?(port: number, options?: LoopbackOptions): Promise<LoopbackListener>;
   openBrowser?(url: string): Promise<void>;
+}
+
+const LOOPBACK_REDIRECT = /^http:\/\/(localhost|127\.0\.0\.1)(?::(\d{1,5}))?(\/[^?#]*)?$/i;
+
+/** The listener's host, port and path from a loopback redirect URI and the `port` option. */
+function loopbackTarget(request: InteractiveRequest): { port: number; options: LoopbackOptions } {
+  const match = LOOPBACK_REDIRECT.exec(request.redirectUri ?? "http://localhost");
+  if (!match) {
+    throw new ConfigurationError(
+      "redirectUri",
+      `Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got ${request.redirectUri}).`,
+    );
+  }
+  const fromUri = match[2] === undefined ? undefined : Number(match[2]);
+  if (fromUri !== undefined && (fromUri < 1 || fromUri > 65535))
+    throw new ConfigurationError(
+      "redirectUri",
+      `The port of redirectUri must be 1 to 65535 (got ${fromUri}).`,
+    );
+  if (fromUri !== undefined && request.port !== undefined && request.port !== fromUri) {
+    throw new ConfigurationError(
+      "port",
+      `port ${request.port} contradicts the port of redirectUri (${fromUri}): give one of them.`,
+    );
+  }
+  const host = match[1]?.toLowerCase() === "localhost" ? "localhost" : "127.0.0.1";
+  return {
+    port: fromUri ?? request.port ?? 0,
+    options: { host, ...(match[3] && match[3] !== "/" ? { path: match[3] } : {}) },
+  };
 }
 
 export async function acquireTokenInteractive(
@@ -62,13 +109,21 @@ export async function acquireTokenInteractive(
       "openBrowser",
       "No browser launcher on this platform: pass openBrowser, or use the device code flow.",
     );
+  const target = loopbackTarget(request);
   request.signal?.throwIfAborted();
-  const listener = await platform.startLoopbackListener(request.port ?? 0);
+  const listener = await platform.startLoopbackListener(target.port, target.options);
+  if (target.options.host === "localhost" && !listener.redirectUri.startsWith("http://localhost")) {
+    ctx.log(
+      "warning",
+      `::1 is not available on this machine (no IPv6), so the sign-in response is received on 127.0.0.1 only, at ${listener.redirectUri}. If the sign-in fails with a redirect URI mismatch, register http://127.0.0.1 as a redirect URI of the app.`,
+    );
+  }
   // Ends the wait for the response when the sign-in ends another way (the browser cannot be opened).
   const ended = new AbortController();
   try {
     const {
       port: _port,
+      redirectUri: _redirectUri,
       timeout,
       signal,
       openBrowser: _open,
@@ -84,7 +139,6 @@ export async function acquireTokenInteractive(
     // before `open` resolves, and a response that arrives while nobody waits is turned away.
     const response = listener.waitForResponse({
       state: flow.state,
-      authUri: flow.auth_uri,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
       signal: signal ? AbortSignal.any([signal, ended.signal]) : ended.signal,
       ...(successPage ? { successPage } : {}),
