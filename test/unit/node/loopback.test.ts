@@ -4,9 +4,14 @@
  * 400 to a foreign Host, a page with nothing about the flow to anything that is not a response,
  * state mismatches, escaped error pages, custom pages, one response only, timeout and abort.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
-import { networkInterfaces } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "rolldown";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LoopbackOptions } from "../../../src/flows/interactive.js";
 import {
@@ -421,5 +426,96 @@ describe("the loopback listener", () => {
     await ended;
     expect(await tryConnect("127.0.0.1", port)).toBe("refused");
     expect(["refused", "no route"]).toContain(await tryConnect("::1", port));
+  });
+});
+
+/**
+ * A machine without IPv6, made with a network namespace of its own (`unshare -rn`) whose loopback
+ * has no ::1. The listener and the flow run there as a bundle of the sources (rolldown), since the
+ * child is a plain Node process.
+ */
+const NO_IPV6_SETUP = "ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6";
+
+function noIpv6Namespace(): boolean {
+  const probe = spawnSync(
+    "unshare",
+    [
+      "-rn",
+      "sh",
+      "-c",
+      `${NO_IPV6_SETUP} && exec "$0" -e "require('net').createServer().listen(0,'::1')"`,
+      process.execPath,
+    ],
+    { encoding: "utf8", timeout: 10_000 },
+  );
+  return probe.status !== 0 && probe.stderr.includes("EADDRNOTAVAIL");
+}
+const noIpv6Available = process.platform === "linux" && noIpv6Namespace();
+if (!noIpv6Available)
+  console.log(
+    "Cannot make a network namespace without ::1 here (unshare -rn, ip): the no-IPv6 test is skipped.",
+  );
+
+const CHILD = `
+import { connect } from "node:net";
+const { startLoopbackListener } = await import("./loopback.js");
+const { PublicClientApplication } = await import("./node.js");
+const tryConnect = (host, port) => new Promise((resolve) => {
+  const socket = connect({ host, port });
+  socket.once("connect", () => { socket.destroy(); resolve("connected"); });
+  socket.once("error", (error) => resolve(error.code));
+});
+const listener = await startLoopbackListener(0);
+const port = Number(new URL(listener.redirectUri).port);
+const out = { redirectUri: listener.redirectUri, port, v4: await tryConnect("127.0.0.1", port), v6: await tryConnect("::1", port) };
+await listener.close();
+const logs = [];
+const app = new PublicClientApplication("11111111-1111-4111-8111-111111111111", {
+  authority: "https://login.example.test/organizations",
+  validateAuthority: false,
+  logger: { level: "warning", log: (level, message) => logs.push(level + ": " + message) },
+  fetch: async () => { throw new TypeError("offline"); },
+});
+let redirectUri = "";
+await app.acquireTokenInteractive(["User.Read"], { openBrowser: (url) => { redirectUri = url; } }).catch(() => undefined);
+out.logs = logs.filter((line) => line.includes("::1"));
+console.log(JSON.stringify(out));
+`;
+
+describe.skipIf(!noIpv6Available)("the loopback listener on a machine without IPv6", () => {
+  it("listens on 127.0.0.1 alone, sends http://127.0.0.1:<port>, and says so in a warning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "msal-ts-no-ipv6-"));
+    try {
+      const root = fileURLToPath(new URL("../../../", import.meta.url));
+      await build({
+        input: { node: join(root, "src/node/index.ts"), loopback: join(root, "src/node/loopback.ts") },
+        platform: "node",
+        logLevel: "silent",
+        output: { dir, format: "esm", entryFileNames: "[name].js" },
+        write: true,
+      });
+      writeFileSync(join(dir, "child.mjs"), CHILD);
+      const child = spawnSync(
+        "unshare",
+        ["-rn", "sh", "-c", `${NO_IPV6_SETUP} && exec "$0" child.mjs`, process.execPath],
+        { cwd: dir, encoding: "utf8", timeout: 20_000 },
+      );
+      expect(child.stderr).toBe("");
+      const out = JSON.parse(child.stdout) as Record<string, unknown>;
+      const port = out.port as number;
+      expect(out).toEqual({
+        redirectUri: `http://127.0.0.1:${port}`,
+        port,
+        v4: "connected",
+        v6: "EADDRNOTAVAIL",
+        logs: [
+          expect.stringMatching(
+            /^warning: ::1 is not available on this machine \(no IPv6\), so the sign-in response is received on 127\.0\.0\.1 only, at http:\/\/127\.0\.0\.1:\d+\. If the sign-in fails with a redirect URI mismatch, register http:\/\/127\.0\.0\.1 as a redirect URI of the app\.$/,
+          ),
+        ],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
