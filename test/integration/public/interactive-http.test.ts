@@ -2,12 +2,15 @@
  * acquireTokenInteractive without a real browser: the injected openBrowser plays the browser over
  * plain HTTP (sign-in form, then the redirect to the loopback listener). Covers a launcher that
  * returns only after the browser came back (as with an SSO session), a launcher that fails, a
- * fixed port and custom pages. The Chromium-driven cases are in test/browser/interactive.test.ts.
+ * fixed port, custom pages, and the loopback redirect URIs an app may have registered
+ * (`http://127.0.0.1`, a path). The Chromium-driven cases are in test/browser/interactive.test.ts.
  */
+import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
 import {
   BrowserUnavailableError,
+  ConfigurationError,
   PublicClientApplication,
   type TokenResult,
   type TokenSuccess,
@@ -24,19 +27,49 @@ function success(result: TokenResult): TokenSuccess {
 }
 
 let emulator: Emulator;
+/** The same directory, with the public app registered for http://127.0.0.1 and a localhost path too. */
+let registeredElsewhere: Emulator;
 let alice: { username: string; password: string };
 
 beforeAll(async () => {
   emulator = await startTestEmulator();
   alice = user(emulator, "managed");
+  registeredElsewhere = await startTestEmulator({
+    directory: {
+      ...emulator.directory,
+      apps: emulator.directory.apps.map((a) =>
+        a.kind === "public"
+          ? { ...a, redirectUris: ["http://127.0.0.1", "http://localhost/auth/callback"] }
+          : a,
+      ),
+    },
+  });
 });
-afterAll(() => emulator?.stop());
-beforeEach(() => emulator.reset());
+afterAll(async () => {
+  await registeredElsewhere?.stop();
+  await emulator?.stop();
+});
+beforeEach(() => {
+  emulator.reset();
+  registeredElsewhere.reset();
+});
 
-function client(): PublicClientApplication {
-  return new PublicClientApplication(app(emulator, "public").clientId, {
-    authority: `${emulator.url}/organizations`,
+function client(on: Emulator = emulator): PublicClientApplication {
+  return new PublicClientApplication(app(on, "public").clientId, {
+    authority: `${on.url}/organizations`,
     validateAuthority: false,
+  });
+}
+
+/** What a TCP connection to address:port meets. */
+function tryConnect(address: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
   });
 }
 
@@ -45,6 +78,16 @@ async function browse(authUrl: string): Promise<{ status: number; body: string }
   const { location } = await signInOverHttp(authUrl, alice.username, alice.password);
   const back = await fetch(location);
   return { status: back.status, body: await back.text() };
+}
+
+/** A port nothing listens on right now, on either loopback address. */
+async function tryFreePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 async function refused(port: number): Promise<boolean> {
@@ -130,5 +173,93 @@ describe("acquireTokenInteractive with a launcher of the app's own", () => {
     });
     expect(errorPage).toBe("<p>access_denied: &#60;no&#62;</p>");
     expect(result).toEqual({ error: "access_denied", error_description: "<no>" });
+  });
+
+  it("redirectUri http://127.0.0.1: listens there alone, and sends and redeems http://127.0.0.1:<port>", async () => {
+    let sent = "";
+    let v6 = "";
+    let landed: { status: number; body: string } | undefined;
+    const result = await client(registeredElsewhere).acquireTokenInteractive(SCOPES, {
+      redirectUri: "http://127.0.0.1",
+      timeout: 10_000,
+      openBrowser: async (url) => {
+        sent = new URL(url).searchParams.get("redirect_uri") ?? "";
+        v6 = await tryConnect("::1", Number(new URL(sent).port));
+        const { location } = await signInOverHttp(url, alice.username, alice.password);
+        const back = await fetch(location);
+        landed = { status: back.status, body: await back.text() };
+      },
+    });
+    expect(sent).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(["ECONNREFUSED", "EADDRNOTAVAIL", "ENETUNREACH", "EAFNOSUPPORT"]).toContain(v6);
+    expect(landed?.status).toBe(200);
+    expect(success(result).id_token_claims?.preferred_username).toBe(alice.username);
+    expect(registeredElsewhere.requests("token")[0]?.form?.redirect_uri).toBe(sent);
+  });
+
+  it("redirectUri with a port and a path: that port, that path, sent as given", async () => {
+    const probe = await tryFreePort();
+    const redirectUri = `http://localhost:${probe}/auth/callback`;
+    let sent = "";
+    const result = await client(registeredElsewhere).acquireTokenInteractive(SCOPES, {
+      redirectUri,
+      timeout: 10_000,
+      openBrowser: async (url) => {
+        sent = new URL(url).searchParams.get("redirect_uri") ?? "";
+        const { location } = await signInOverHttp(url, alice.username, alice.password);
+        expect(new URL(location).pathname).toBe("/auth/callback");
+        await fetch(location);
+      },
+    });
+    expect(sent).toBe(redirectUri);
+    expect(success(result).token_source).toBe("identity_provider");
+    expect(registeredElsewhere.requests("token")[0]?.form?.redirect_uri).toBe(redirectUri);
+  });
+
+  it("a redirectUri that is not http on loopback, or a port that contradicts it: ConfigurationError, nothing opened or sent", async () => {
+    let opened = 0;
+    const openBrowser = () => {
+      opened++;
+    };
+    for (const [options, option, message] of [
+      [
+        { redirectUri: "https://localhost" },
+        "redirectUri",
+        "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got https://localhost).",
+      ],
+      [
+        { redirectUri: "http://0.0.0.0:8400" },
+        "redirectUri",
+        "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got http://0.0.0.0:8400).",
+      ],
+      [
+        { redirectUri: "http://localhost.attacker.example" },
+        "redirectUri",
+        "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got http://localhost.attacker.example).",
+      ],
+      [
+        { redirectUri: "http://localhost/cb?x=1" },
+        "redirectUri",
+        "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got http://localhost/cb?x=1).",
+      ],
+      [
+        { redirectUri: "http://127.0.0.1:70000" },
+        "redirectUri",
+        "The port of redirectUri must be 1 to 65535 (got 70000).",
+      ],
+      [
+        { redirectUri: "http://localhost:8400", port: 8401 },
+        "port",
+        "port 8401 contradicts the port of redirectUri (8400): give one of them.",
+      ],
+    ] as const) {
+      const error = await client()
+        .acquireTokenInteractive(SCOPES, { ...options, openBrowser })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error).toMatchObject({ code: "invalid_configuration", option, message });
+    }
+    expect(opened).toBe(0);
+    expect(emulator.requests()).toEqual([]);
   });
 });
