@@ -7,7 +7,7 @@
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Emulator } from "../../../emulator/index.js";
+import type { DirectoryInput, Emulator } from "../../../emulator/index.js";
 import {
   BrowserUnavailableError,
   ConfigurationError,
@@ -34,16 +34,16 @@ let alice: { username: string; password: string };
 beforeAll(async () => {
   emulator = await startTestEmulator();
   alice = user(emulator, "managed");
-  registeredElsewhere = await startTestEmulator({
-    directory: {
-      ...emulator.directory,
-      apps: emulator.directory.apps.map((a) =>
-        a.kind === "public"
-          ? { ...a, redirectUris: ["http://127.0.0.1", "http://localhost/auth/callback"] }
-          : a,
-      ),
-    },
-  });
+  // The printed directory is the emulator's own, so it loads back as one (kind is a plain string in it).
+  const directory = {
+    ...emulator.directory,
+    apps: emulator.directory.apps.map((a) =>
+      a.kind === "public"
+        ? { ...a, redirectUris: ["http://127.0.0.1", "http://localhost/auth/callback"] }
+        : a,
+    ),
+  } as DirectoryInput;
+  registeredElsewhere = await startTestEmulator({ directory });
 });
 afterAll(async () => {
   await registeredElsewhere?.stop();
