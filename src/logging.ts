@@ -42,7 +42,33 @@ export function logSink(logger: Logger | undefined): LogSink {
   };
 }
 
-/** Shows personal data only when PII logging is on. */
+/** What stands in for personal data in a line when PII logging is off. */
+export const PII_HIDDEN = "[PII hidden]";
+
+/**
+ * Shows personal data (a user name, an account or object id) only when PII logging is on. Every
+ * line that names a user passes the value through this; tokens and other secrets are never logged.
+ */
 export function piiText(value: unknown, enablePiiLog: boolean): string {
-  return enablePiiLog ? String(value) : "[PII hidden]";
+  return enablePiiLog ? String(value) : PII_HIDDEN;
+}
+
+/**
+ * Where a URL carries a user's name: the path of user realm discovery, which username/password
+ * sign-in asks before choosing managed or federated (`/common/userrealm/<upn>`), and the sign-in
+ * hints in an authorize or logout URL's query.
+ */
+const URL_PII = [/(\/userrealm\/)[^/?#\s:]+/gi, /([?&](?:login_hint|logout_hint|username|sid)=)[^&#\s]+/gi];
+
+/**
+ * A sink for lines that name the URLs requested (the HTTP layer describes each request by its
+ * URL): with PII logging off, the user name a URL carries is replaced by {@link PII_HIDDEN}.
+ */
+export function hidingPiiInUrls(sink: LogSink, enablePiiLog: boolean): LogSink {
+  if (enablePiiLog) return sink;
+  return (level, message) => {
+    let line = message;
+    for (const pattern of URL_PII) line = line.replace(pattern, `$1${PII_HIDDEN}`);
+    sink(level, line);
+  };
 }

@@ -10,7 +10,7 @@ import { TokenCache } from "../cache/token-cache.js";
 import type { ClientAuthenticator } from "../credentials/client-auth.js";
 import type { HttpConfig } from "../http/client.js";
 import { newTelemetryState, type TelemetryState } from "../http/telemetry.js";
-import { type LogSink, logSink } from "../logging.js";
+import { hidingPiiInUrls, type LogSink, logSink } from "../logging.js";
 import { VERSION } from "../version.js";
 import { type ClientApplicationOptions, DEFAULT_AUTHORITY, DEFAULT_TIMEOUT_MS } from "./options.js";
 import type { Platform } from "./platform.js";
@@ -74,6 +74,9 @@ export function createContext(
         validateAuthority: options.validateAuthority ?? true,
       });
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  const enablePiiLog = options.enablePiiLog ?? false;
+  // The HTTP layer names the URLs it requests, and user realm discovery's carries the user name.
+  const log = options.logger ? hidingPiiInUrls(logSink(options.logger), enablePiiLog) : logSink(undefined);
   const transport: { proxy?: string; ca?: string | string[]; timeoutMs: number } = { timeoutMs };
   if (options.proxy) transport.proxy = options.proxy;
   if (options.ca) transport.ca = options.ca;
@@ -82,7 +85,7 @@ export function createContext(
     timeoutMs,
     defaultRetryAfterSeconds: extra.defaultRetryAfterSeconds,
     cache: options.httpCache ?? new Map(),
-    log: logSink(options.logger),
+    log,
   };
   if (options.proxy) http.proxy = options.proxy;
   if (platform.sha256Hex) http.hash = platform.sha256Hex;
@@ -110,8 +113,8 @@ export function createContext(
     options,
     http,
     clientAuth: extra.clientAuth?.(authority),
-    log: http.log,
-    enablePiiLog: options.enablePiiLog ?? false,
+    log,
+    enablePiiLog,
     platform,
     inflight: new Map(),
     discover: (a) => discover(a, discoveryOptions),

@@ -41,7 +41,11 @@ export interface ClientApplicationOptions {
   /** Where throttling entries and discovery responses are kept; persist it to skip discovery on the next run. */
   httpCache?: HttpCacheStore;
   logger?: Logger;
-  /** Let personal data (usernames, account ids) into logs; secrets never are. */
+  /**
+   * Let personal data into log lines: user names (UPNs, emails), object ids and account ids. Off
+   * (the default), lines show `[PII hidden]` in their place. Tokens, codes, secrets, assertions and
+   * passwords are never logged either way.
+   */
   enablePiiLog?: boolean;
 }
 

@@ -6,6 +6,7 @@ import type { AppContext } from "../app/context.js";
 import { canonicalEnvironment } from "../authority/aliases.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccountEntity } from "../cache/schema.js";
+import { piiText } from "../logging.js";
 import type { AccountRef } from "./silent.js";
 
 /** An account as apps see it: one per user, whatever tenants they signed in to. */
@@ -48,6 +49,7 @@ export async function getAccounts(ctx: AppContext, options: { username?: string 
  * token, id_token and account entry of it in this environment.
  */
 export async function removeAccount(ctx: AppContext, account: AccountRef): Promise<void> {
+  ctx.log("info", `Removing account ${piiText(account.home_account_id, ctx.enablePiiLog)} from the cache.`);
   await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () => forget(ctx, account));
 }
 

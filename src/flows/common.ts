@@ -7,6 +7,7 @@ import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit } from "../cache/queries.js";
 import type { RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
+import { piiText } from "../logging.js";
 import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
 import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
@@ -150,7 +151,9 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
         ctx.cache.updateRefreshToken(refreshed, newRefreshToken);
     });
   }
-  ctx.log("info", `Token obtained from the identity provider (correlation id ${correlationId}).`);
+  const user = result.id_token_claims?.preferred_username;
+  const whose = typeof user === "string" ? ` for ${piiText(user, ctx.enablePiiLog)}` : "";
+  ctx.log("info", `Token obtained from the identity provider${whose} (correlation id ${correlationId}).`);
   return result;
 }
 

@@ -28,7 +28,7 @@ const MIN_INTERVAL_SECONDS = 1;
  * finite or not a number would have us poll in a tight loop, so it becomes 5 s, and anything below
  * one second becomes one second.
  */
-export function pollingInterval(value: unknown): number {
+function pollingInterval(value: unknown): number {
   const seconds =
     typeof value === "number"
       ? value

@@ -12,6 +12,7 @@ import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { piiText } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import {
@@ -115,7 +116,17 @@ export async function acquireTokenSilentWithError(
       reason,
       request,
     });
-  if (hit === undefined) return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent);
+  if (hit === undefined) {
+    ctx.log(
+      "verbose",
+      `Silent: ${skipCache ? "the cache is skipped" : "no valid access token in the cache"} for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; redeeming a refresh token.`,
+    );
+    return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent);
+  }
+  ctx.log(
+    "verbose",
+    "Silent: the cached access token is past its refresh_on; renewing it in the background.",
+  );
   refresh(REFRESH_REASON.aging).catch((error: unknown) =>
     ctx.log("warning", `Background refresh failed: ${String(error)}`),
   );
@@ -152,7 +163,13 @@ async function refreshWithFamily(r: RefreshContext): Promise<TokenResult | null>
       last = await tryRefreshTokens(r, family, false);
       if (last && !("error" in last)) return last;
     }
-    return classify((await tryRefreshTokens(r, own, false)) ?? last);
+    const result = classify((await tryRefreshTokens(r, own, false)) ?? last);
+    if (result === null)
+      ctx.log(
+        "verbose",
+        `Silent: no refresh token of this app for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; the user must sign in.`,
+      );
+    return result;
   });
 }
 
