@@ -4,6 +4,12 @@
  * throws {@link DerError} on input that does not have the expected shape, and never reads outside
  * the buffer it was given.
  *
+ * Its input may be hostile, so its work is bounded by the input's size and these limits, checked
+ * before the element they concern is read: nesting depth ({@link DER_LIMITS}, counted across
+ * every call on the same tree, so no recursion is unbounded) and the number of elements a
+ * constructed element or a constructed OCTET STRING may hold. Breaking one throws
+ * {@link DerLimitError}.
+ *
  * @example
  * ```ts
  * const [version, authSafe] = sequence(parseDer(pfxBytes), "PFX");
@@ -18,6 +24,35 @@ export class DerError extends Error {
     this.name = "DerError";
   }
 }
+
+/**
+ * A limit of {@link DER_LIMITS} was exceeded: the input is not necessarily malformed, but no
+ * credential file needs that much, so it is refused before the work is done.
+ */
+export class DerLimitError extends DerError {
+  constructor(message: string) {
+    super(message);
+    this.name = "DerLimitError";
+  }
+}
+
+/**
+ * Bounds on what one parse may hold. PKCS#12 files nest about 12 levels deep (a PBES2
+ * AlgorithmIdentifier inside an EncryptedData inside a ContentInfo) and BER encoders split an
+ * OCTET STRING into chunks of about 1000 bytes, so a 1 MiB file needs about 1,100; nodes are
+ * objects of about 200 bytes, so 4096 of them keep one call's memory near 1 MB.
+ *
+ * @example
+ * ```ts
+ * if (depth > DER_LIMITS.maxDepth) refuse();
+ * ```
+ */
+export const DER_LIMITS = {
+  /** Nesting depth of elements from the outermost one (at depth 0). */
+  maxDepth: 48,
+  /** Elements directly inside one constructed element, and pieces of one constructed OCTET STRING. */
+  maxElements: 4096,
+} as const;
 
 /** Tag classes (the two top bits of the identifier octet). */
 export const TagClass = { universal: 0, application: 1, context: 2, private: 3 } as const;
@@ -53,13 +88,13 @@ export interface DerNode {
   readonly value: Uint8Array;
   /** The whole element, identifier and length octets included. */
   readonly encoded: Uint8Array;
+  /** How deep it is in the element {@link parseDer} read (0 for that one). */
+  readonly depth: number;
 }
 
-/** Deeper nesting than this is refused, so hostile input cannot exhaust the stack. */
-const MAX_DEPTH = 48;
-
 function readElement(bytes: Uint8Array, start: number, depth: number): { node: DerNode; end: number } {
-  if (depth > MAX_DEPTH) throw new DerError("ASN.1 nesting is too deep");
+  if (depth > DER_LIMITS.maxDepth)
+    throw new DerLimitError(`ASN.1 elements are nested more than ${DER_LIMITS.maxDepth} deep`);
   let pos = start;
   const at = (i: number): number => {
     const b = bytes[i];
@@ -82,8 +117,9 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
   if (lengthByte === 0x80) {
     if (!constructed) throw new DerError("indefinite length on a primitive ASN.1 element");
     const contentStart = pos;
-    while (true) {
+    for (let count = 0; ; count++) {
       if (at(pos) === 0 && at(pos + 1) === 0) break;
+      if (count === DER_LIMITS.maxElements) throw tooMany();
       pos = readElement(bytes, pos, depth + 1).end;
     }
     const end = pos + 2;
@@ -93,6 +129,7 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
       tag,
       value: bytes.subarray(contentStart, pos),
       encoded: bytes.subarray(start, end),
+      depth,
     };
     return { node, end };
   }
@@ -111,8 +148,13 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
     tag,
     value: bytes.subarray(pos, end),
     encoded: bytes.subarray(start, end),
+    depth,
   };
   return { node, end };
+}
+
+function tooMany(): DerLimitError {
+  return new DerLimitError(`an ASN.1 element holds more than ${DER_LIMITS.maxElements} elements`);
 }
 
 /**
@@ -130,18 +172,22 @@ export function parseDer(bytes: Uint8Array): DerNode {
 }
 
 /**
- * The elements inside a constructed element, in order.
+ * The elements inside a constructed element, in order; more than `max` is refused with
+ * {@link DerLimitError} before the next one is read.
  *
  * @example
  * ```ts
- * for (const bag of children(safeContents)) readBag(bag);
+ * for (const bag of children(safeContents, 256)) readBag(bag);
  * ```
  */
-export function children(node: DerNode): DerNode[] {
+export function children(node: DerNode, max: number = DER_LIMITS.maxElements): DerNode[] {
   if (!node.constructed) throw new DerError("expected a constructed ASN.1 element");
   const out: DerNode[] = [];
   for (let pos = 0; pos < node.value.length; ) {
-    const { node: child, end } = readElement(node.value, pos, 1);
+    if (out.length === max) {
+      throw new DerLimitError(`an ASN.1 element holds more than ${max} elements`);
+    }
+    const { node: child, end } = readElement(node.value, pos, node.depth + 1);
     out.push(child);
     pos = end;
   }
@@ -156,50 +202,63 @@ function expectUniversal(node: DerNode | undefined, tag: number, what: string): 
 }
 
 /**
- * The children of a SEQUENCE; `what` names the structure in error messages.
+ * Elements a SEQUENCE or SET may hold unless the caller says otherwise: enough for every
+ * fixed-shape structure PKCS#12 and PKCS#8 use (an RSA key has 9 or 10 fields).
+ */
+const FIXED_SHAPE_MAX = 16;
+
+/**
+ * The children of a SEQUENCE; `what` names the structure in error messages. Lists (SEQUENCE OF)
+ * pass their own `max`; fixed-shape structures keep the default of 16.
  *
  * @example
  * ```ts
  * const [algorithm, digest] = sequence(digestInfo, "DigestInfo");
+ * const bags = sequence(safeContents, "SafeContents", 256);
  * ```
  */
-export function sequence(node: DerNode | undefined, what: string): DerNode[] {
+export function sequence(node: DerNode | undefined, what: string, max = FIXED_SHAPE_MAX): DerNode[] {
   const n = expectUniversal(node, Tag.sequence, what);
   if (!n.constructed) throw new DerError(`${what}: SEQUENCE must be constructed`);
-  return children(n);
+  return children(n, max);
 }
 
 /**
- * The children of a SET.
+ * The children of a SET, at most `max` (16 unless given).
  *
  * @example
  * ```ts
  * const values = set(attributeValues, "Attribute values");
  * ```
  */
-export function set(node: DerNode | undefined, what: string): DerNode[] {
+export function set(node: DerNode | undefined, what: string, max = FIXED_SHAPE_MAX): DerNode[] {
   const n = expectUniversal(node, Tag.set, what);
   if (!n.constructed) throw new DerError(`${what}: SET must be constructed`);
-  return children(n);
+  return children(n, max);
 }
 
 /**
- * A non-negative INTEGER small enough for a JavaScript number (versions, iteration counts).
+ * A non-negative INTEGER small enough for a JavaScript number (versions, iteration counts). Above
+ * `max` it throws {@link DerLimitError} ("`what` is N, above the limit of `max`"), read no further
+ * than needed to tell.
  *
  * @example
  * ```ts
- * const iterations = integer(params[1], "iterationCount");
+ * const iterations = integer(params[1], "the iteration count", 600_000);
  * ```
  */
-export function integer(node: DerNode | undefined, what = "INTEGER"): number {
+export function integer(node: DerNode | undefined, what = "INTEGER", max = Number.MAX_SAFE_INTEGER): number {
   const { value } = expectUniversal(node, Tag.integer, what);
   if (value.length === 0) throw new DerError(`${what}: empty INTEGER`);
   if ((value[0] ?? 0) & 0x80) throw new DerError(`${what}: negative INTEGER`);
   let n = 0;
   for (const b of value) {
     n = n * 256 + b;
-    if (n > Number.MAX_SAFE_INTEGER) throw new DerError(`${what}: INTEGER is too large`);
+    if (n <= Number.MAX_SAFE_INTEGER) continue;
+    if (max < Number.MAX_SAFE_INTEGER) throw new DerLimitError(`${what} is above the limit of ${max}`);
+    throw new DerError(`${what}: INTEGER is too large`);
   }
+  if (n > max) throw new DerLimitError(`${what} is ${n}, above the limit of ${max}`);
   return n;
 }
 
@@ -232,6 +291,9 @@ export function oid(node: DerNode | undefined, what = "OBJECT IDENTIFIER"): stri
 /**
  * The bytes of an OCTET STRING, joining the pieces of a constructed (BER) one. With
  * `anyTag: true` the identifier is not checked, for `[n] IMPLICIT OCTET STRING` fields.
+ * Pieces are walked with an explicit stack, one element at a time, so neither the call stack
+ * nor the memory grows with how the pieces nest; more than {@link DER_LIMITS}' `maxElements`
+ * pieces in all is refused.
  *
  * @example
  * ```ts
@@ -242,7 +304,21 @@ export function octets(node: DerNode | undefined, what = "OCTET STRING", anyTag 
   const n = anyTag ? node : expectUniversal(node, Tag.octetString, what);
   if (!n) throw new DerError(`${what}: missing`);
   if (!n.constructed) return n.value;
-  const parts = children(n).map((child) => octets(child, what));
+  const parts: Uint8Array[] = [];
+  let elements = 0;
+  const stack = [{ value: n.value, pos: 0, depth: n.depth + 1 }];
+  for (let frame = stack.at(-1); frame; frame = stack.at(-1)) {
+    if (frame.pos >= frame.value.length) {
+      stack.pop();
+      continue;
+    }
+    if (++elements > DER_LIMITS.maxElements) throw tooMany();
+    const { node: piece, end } = readElement(frame.value, frame.pos, frame.depth);
+    frame.pos = end;
+    expectUniversal(piece, Tag.octetString, what);
+    if (piece.constructed) stack.push({ value: piece.value, pos: 0, depth: piece.depth + 1 });
+    else parts.push(piece.value);
+  }
   return Buffer.concat(parts);
 }
 

@@ -12,24 +12,43 @@
  * RC2). Not supported, with an error naming the OID: public-key privacy and integrity modes,
  * RC4, single DES, scrypt and PBMAC1.
  *
+ * The file may be hostile, so what it asks for is checked before it is done: its size, the
+ * iteration counts and total key-derivation work (`CREDENTIAL_LIMITS` in `./private-key.ts`),
+ * key, IV and MAC lengths against their algorithms, how many bags, attributes and contents it
+ * holds, and how deep it nests (`./der.ts`). Breaking a limit is `pfx_limit_exceeded`.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc7292
  * @see https://www.rfc-editor.org/rfc/rfc8018
  */
 
 import type { KeyObject, X509Certificate } from "node:crypto";
 import { nodeCrypto } from "./builtins.js";
-import { type DerNode, explicit, integer, isContext, octets, oid, parseDer, sequence, set } from "./der.js";
 import {
+  DerLimitError,
+  type DerNode,
+  explicit,
+  integer,
+  isContext,
+  octets,
+  oid,
+  parseDer,
+  sequence,
+  set,
+} from "./der.js";
+import {
+  type DerivationBudget,
   HASHES,
   iterationCount,
   pbeDecrypt,
+  pfxLimit,
   pfxMalformed,
   pfxUnsupported,
   pkcs12Kdf,
   type Secret,
+  saltOf,
   secrets,
 } from "./pbe.js";
-import { CredentialError } from "./private-key.js";
+import { CREDENTIAL_LIMITS, CredentialError } from "./private-key.js";
 
 export { CredentialError, type CredentialErrorCode } from "./private-key.js";
 
@@ -65,23 +84,45 @@ function wrongPassphrase(passphrase: string): CredentialError {
   );
 }
 
+/**
+ * How many of each thing one file may hold. Files from OpenSSL, Windows and Java hold 2
+ * contents, one key and its chain (a handful of certificates); pairing keys with certificates
+ * and ordering the chain cost keys × certificates and certificates², so both are bounded.
+ */
+const PFX_LIMITS = {
+  /** ContentInfos in the AuthenticatedSafe. */
+  contents: 64,
+  /** Bags in the whole file, nested ones included. */
+  bags: 256,
+  /** Private keys in the whole file. */
+  keys: 16,
+  /** Attributes of one bag (OpenSSL writes 2, Windows up to 4). */
+  attributes: 32,
+  /** SafeContents nested in safeContentsBags. */
+  safeContentsDepth: 4,
+} as const;
+
 /** The state of one read: passphrase readings (the MAC-verified one first) and what was found. */
 interface Reader {
   passphrase: string;
   secrets: Secret[];
   keys: { key: KeyObject; localKeyId: Buffer | undefined }[];
   certs: { cert: X509Certificate; localKeyId: Buffer | undefined }[];
+  bags: number;
+  budget: DerivationBudget;
 }
 
 /** Decrypts to DER, trying each passphrase reading; a wrong key fails the padding or the DER. */
 function decrypt(reader: Reader, algorithm: DerNode, data: Uint8Array): Buffer {
   for (const secret of reader.secrets) {
-    const plain = pbeDecrypt(algorithm, data, secret);
+    const plain = pbeDecrypt(algorithm, data, secret, reader.budget);
     if (!plain) continue;
     try {
       parseDer(plain);
       return plain;
-    } catch {}
+    } catch (e) {
+      if (e instanceof DerLimitError) throw e;
+    }
   }
   throw wrongPassphrase(reader.passphrase);
 }
@@ -93,10 +134,13 @@ function verifyMac(reader: Reader, macData: DerNode, content: Uint8Array): void 
   const hash = HASHES[algorithmOid];
   if (!hash) throw pfxUnsupported(algorithmOid, "integrity check (MAC)");
   const expected = octets(digestNode, "MAC digest");
-  const salt = octets(saltNode, "MAC salt");
+  if (expected.length !== hash.u) {
+    throw pfxMalformed(`its ${hash.name} MAC is ${expected.length} bytes, not ${hash.u}`);
+  }
+  const salt = saltOf(saltNode, "MAC salt");
   const iterations = iterationsNode ? iterationCount(iterationsNode) : 1;
   for (const secret of reader.secrets) {
-    const key = pkcs12Kdf(hash, secret.bmp, salt, 3, iterations, hash.u);
+    const key = pkcs12Kdf(hash, secret.bmp, salt, 3, iterations, hash.u, reader.budget);
     const mac = nodeCrypto().createHmac(hash.name, key).update(content).digest();
     if (mac.length === expected.length && nodeCrypto().timingSafeEqual(mac, expected)) {
       reader.secrets = [secret, ...reader.secrets.filter((s) => s !== secret)];
@@ -108,7 +152,7 @@ function verifyMac(reader: Reader, macData: DerNode, content: Uint8Array): void 
 
 function localKeyId(attributes: DerNode | undefined): Buffer | undefined {
   if (!attributes) return undefined;
-  for (const attribute of set(attributes, "bagAttributes")) {
+  for (const attribute of set(attributes, "bagAttributes", PFX_LIMITS.attributes)) {
     const [id, values] = sequence(attribute, "Attribute");
     if (oid(id) === OID.localKeyId) {
       const [value] = set(values, "localKeyId values");
@@ -126,13 +170,22 @@ function privateKey(pkcs8: Uint8Array): KeyObject {
   }
 }
 
-function readSafeContents(reader: Reader, bags: DerNode[], depth: number): void {
-  if (depth > 4) throw pfxMalformed("safe contents are nested too deep");
+function readSafeContents(reader: Reader, safeContents: DerNode, depth: number): void {
+  if (depth > PFX_LIMITS.safeContentsDepth) {
+    throw pfxLimit(`safe contents are nested more than ${PFX_LIMITS.safeContentsDepth} deep`);
+  }
+  const bags = sequence(safeContents, "SafeContents", PFX_LIMITS.bags - reader.bags + 1);
+  reader.bags += bags.length;
+  if (reader.bags > PFX_LIMITS.bags) throw pfxLimit(`it holds more than ${PFX_LIMITS.bags} bags`);
   for (const bag of bags) {
     const [idNode, valueNode, attributes] = sequence(bag, "SafeBag");
     const id = oid(idNode);
     const value = explicit(valueNode, 0, "SafeBag.bagValue");
     const keyId = localKeyId(attributes);
+    const isKey = id === OID.keyBag || id === OID.shroudedKeyBag;
+    if (isKey && reader.keys.length === PFX_LIMITS.keys) {
+      throw pfxLimit(`it holds more than ${PFX_LIMITS.keys} private keys`);
+    }
     if (id === OID.keyBag) {
       reader.keys.push({ key: privateKey(value.encoded), localKeyId: keyId });
     } else if (id === OID.shroudedKeyBag) {
@@ -152,7 +205,7 @@ function readSafeContents(reader: Reader, bags: DerNode[], depth: number): void 
       }
       reader.certs.push({ cert, localKeyId: keyId });
     } else if (id === OID.safeContentsBag) {
-      readSafeContents(reader, sequence(value, "SafeContents"), depth + 1);
+      readSafeContents(reader, value, depth + 1);
     }
   }
 }
@@ -175,7 +228,7 @@ function readContentInfo(reader: Reader, contentInfo: DerNode): void {
   } else {
     throw pfxUnsupported(type, "content");
   }
-  readSafeContents(reader, sequence(parseDer(safeContents), "SafeContents"), 0);
+  readSafeContents(reader, parseDer(safeContents), 0);
 }
 
 function toPem(label: string, der: Uint8Array): string {
@@ -222,9 +275,14 @@ function chain(leaf: X509Certificate, all: X509Certificate[]): X509Certificate[]
  * An absent passphrase and an empty one are the same (`openssl pkcs12 -export -passout pass:`).
  * When the file holds several keys, the first that has a certificate is used.
  *
+ * A file that asks for more than a real one needs (over 1 MiB, more than 600,000 iterations,
+ * deeper nesting or more bags than any tool writes: see `CREDENTIAL_LIMITS`) is refused before
+ * that work is done.
+ *
  * @throws {@link CredentialError} `pfx_wrong_passphrase` (the MAC does not match or nothing
  * decrypts), `pfx_unsupported_algorithm` (the message names the OID), `pfx_no_private_key`,
- * `pfx_no_matching_certificate` or `pfx_malformed`.
+ * `pfx_no_matching_certificate`, `pfx_malformed` (including key, IV or MAC lengths that do not
+ * fit their algorithm) or `pfx_limit_exceeded` (the message names the limit).
  *
  * @example
  * ```ts
@@ -237,7 +295,12 @@ export function readPkcs12(pfx: Uint8Array, passphrase?: string): Pkcs12Contents
     secrets: secrets(passphrase ?? ""),
     keys: [],
     certs: [],
+    bags: 0,
+    budget: { remaining: CREDENTIAL_LIMITS.maxDerivationWork },
   };
+  if (pfx.length > CREDENTIAL_LIMITS.maxInputBytes) {
+    throw pfxLimit(`it is ${pfx.length} bytes, above the limit of ${CREDENTIAL_LIMITS.maxInputBytes}`);
+  }
   try {
     const [versionNode, authSafe, macData] = sequence(parseDer(pfx), "PFX");
     const version = integer(versionNode, "PFX version");
@@ -247,10 +310,11 @@ export function readPkcs12(pfx: Uint8Array, passphrase?: string): Pkcs12Contents
     if (type !== OID.data) throw pfxUnsupported(type, "integrity mode");
     const content = octets(explicit(contentNode, 0, "authSafe.content"), "authSafe data");
     if (macData) verifyMac(reader, macData, content);
-    for (const contentInfo of sequence(parseDer(content), "AuthenticatedSafe"))
+    for (const contentInfo of sequence(parseDer(content), "AuthenticatedSafe", PFX_LIMITS.contents))
       readContentInfo(reader, contentInfo);
   } catch (e) {
     if (e instanceof CredentialError) throw e;
+    if (e instanceof DerLimitError) throw pfxLimit(e.message, e);
     throw pfxMalformed(e instanceof Error ? e.message : String(e), e);
   }
   if (reader.keys.length === 0) {

@@ -8,7 +8,18 @@
 import type { KeyObject, X509Certificate } from "node:crypto";
 import { MsalError } from "../errors.js";
 import { nodeCrypto } from "./builtins.js";
-import { DerError, parseDer, sequence, Tag, TagClass } from "./der.js";
+import {
+  DerError,
+  DerLimitError,
+  type DerNode,
+  integer,
+  octets,
+  oid,
+  parseDer,
+  sequence,
+  Tag,
+  TagClass,
+} from "./der.js";
 
 /** The stable codes of {@link CredentialError}. */
 export type CredentialErrorCode =
@@ -16,12 +27,14 @@ export type CredentialErrorCode =
   | "private_key_wrong_passphrase"
   | "private_key_malformed"
   | "private_key_unsupported_algorithm"
+  | "private_key_limit_exceeded"
   | "certificate_malformed"
   | "pfx_wrong_passphrase"
   | "pfx_unsupported_algorithm"
   | "pfx_no_private_key"
   | "pfx_no_matching_certificate"
-  | "pfx_malformed";
+  | "pfx_malformed"
+  | "pfx_limit_exceeded";
 
 /**
  * A private key, certificate or PKCS#12 / PFX file could not be read: wrong or missing
@@ -45,6 +58,37 @@ export class CredentialError extends MsalError {
   }
 }
 
+/**
+ * What a key file or PFX may ask of the machine that reads it. Each is checked before the work it
+ * bounds is done, so a hostile file of a few hundred bytes is refused in microseconds instead of
+ * asking for gigabytes of key material or minutes of hashing (`*_limit_exceeded` errors).
+ *
+ * - `maxInputBytes`: a key with its certificate chain is a few KB; 1 MiB leaves room for any
+ *   real chain and bounds every parse's time and memory.
+ * - `maxIterations`: PBKDF2 and PKCS#12 KDF iteration counts. OpenSSL 3 writes 2048, Windows
+ *   2000, Java 10,000; 600,000 is OWASP's 2023 figure for PBKDF2-HMAC-SHA256, the most any
+ *   guidance asks for, and costs about 0.15 s natively (0.8 s for the PKCS#12 KDF, which Node
+ *   has no native form of).
+ * - `maxDerivationWork`: iterations times hash blocks derived, summed over one file, so that the
+ *   number of encrypted bags cannot multiply the cost (about 3 s at most). OpenSSL 3's
+ *   `-iter 600000` needs 1.8 million; its `-legacy` form needs six derivations per iteration.
+ * - `maxSaltBytes`: tools write 8 to 20 bytes.
+ * - `maxScryptCost`: N × r × p for scrypt-encrypted PKCS#8 keys; `openssl pkcs8 -scrypt`
+ *   writes 2^17 (N 16384, r 8, p 1), and OpenSSL caps scrypt's memory at 32 MiB itself.
+ *
+ * @example
+ * ```ts
+ * if (pfx.length > CREDENTIAL_LIMITS.maxInputBytes) refuse();
+ * ```
+ */
+export const CREDENTIAL_LIMITS = {
+  maxInputBytes: 1024 * 1024,
+  maxIterations: 600_000,
+  maxDerivationWork: 2_400_000,
+  maxSaltBytes: 1024,
+  maxScryptCost: 2 ** 20,
+} as const;
+
 /** A private key in the one form the rest of msal-ts uses. */
 export interface NormalisedPrivateKey {
   /** Unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
@@ -63,6 +107,84 @@ const MESSAGES = {
   certificateMalformed:
     'The certificate could not be read: give a PEM certificate ("-----BEGIN CERTIFICATE-----").',
 } as const;
+
+/** The `private_key_limit_exceeded` error; `detail` says which limit the key broke. */
+function keyLimit(detail: string, cause?: unknown): CredentialError {
+  return new CredentialError(
+    "private_key_limit_exceeded",
+    `The private key was refused before decrypting it: ${detail}. It is damaged or made to exhaust the machine that reads it; if it is yours, encrypt it again with OpenSSL 3's defaults: openssl pkcs8 -topk8 -in key.pem -out key-encrypted.pem.`,
+    { cause },
+  );
+}
+
+const PBE_OID = {
+  pbes2: "1.2.840.113549.1.5.13",
+  pbkdf2: "1.2.840.113549.1.5.12",
+  scrypt: "1.3.6.1.4.1.11591.4.11",
+} as const;
+
+/** The largest key any cipher OpenSSL offers for PKCS#8 takes, in bytes. */
+const MAX_CIPHER_KEY_BYTES = 64;
+
+const isInteger = (node: DerNode | undefined): node is DerNode =>
+  node?.tagClass === TagClass.universal && node.tag === Tag.integer;
+
+/**
+ * Checks the costs an EncryptedPrivateKeyInfo (RFC 5958) asks for before OpenSSL pays them:
+ * OpenSSL bounds scrypt's memory and checks PBKDF2's key length against the cipher, but runs
+ * any iteration count it is given. Parameters OpenSSL cannot read are left for it to refuse.
+ */
+function checkKeyEncryption(der: Uint8Array): void {
+  const { maxIterations, maxSaltBytes, maxScryptCost } = CREDENTIAL_LIMITS;
+  try {
+    const [algorithm] = sequence(parseDer(der), "EncryptedPrivateKeyInfo");
+    const [id, params] = sequence(algorithm, "AlgorithmIdentifier");
+    if (oid(id) !== PBE_OID.pbes2) {
+      // PBES1 and the PKCS#12 PBEs (RFC 8018 A.3, RFC 7292 appendix C): { salt, iterationCount }.
+      const fields = params?.constructed ? sequence(params, "PBEParameter") : [];
+      if (isInteger(fields[1])) integer(fields[1], "the iteration count", maxIterations);
+      return;
+    }
+    const [kdf] = sequence(params, "PBES2-params");
+    const [kdfId, kdfParams] = sequence(kdf, "keyDerivationFunc");
+    const kdfOid = oid(kdfId);
+    if (kdfOid !== PBE_OID.pbkdf2 && kdfOid !== PBE_OID.scrypt) return;
+    const fields = sequence(kdfParams, "KDF parameters");
+    const salt = octets(fields[0], "salt");
+    if (salt.length > maxSaltBytes)
+      throw keyLimit(`the salt is ${salt.length} bytes, above the limit of ${maxSaltBytes}`);
+    // PBKDF2-params (RFC 8018 A.2): salt, iterationCount, keyLength?, prf?.
+    // scrypt-params (RFC 7914 section 7.1): salt, N, r, p, keyLength?.
+    const numbers = fields.slice(1).filter(isInteger);
+    if (kdfOid === PBE_OID.pbkdf2) {
+      integer(numbers[0], "the iteration count", maxIterations);
+      if (numbers[1]) integer(numbers[1], "the key length in bytes", MAX_CIPHER_KEY_BYTES);
+      return;
+    }
+    const [n, r, p] = numbers.slice(0, 3).map((f) => integer(f, "a scrypt parameter", maxScryptCost));
+    const cost = (n ?? 0) * (r ?? 0) * (p ?? 0);
+    if (cost > maxScryptCost)
+      throw keyLimit(`scrypt's cost N × r × p is ${cost}, above the limit of ${maxScryptCost}`);
+  } catch (e) {
+    if (e instanceof CredentialError) throw e;
+    if (e instanceof DerLimitError) throw keyLimit(e.message, e);
+    throw new CredentialError("private_key_malformed", MESSAGES.malformed, { cause: e });
+  }
+}
+
+/** The DER of each `ENCRYPTED PRIVATE KEY` block, found without a regular expression that could backtrack. */
+function encryptedPemBlocks(text: string): Buffer[] {
+  const begin = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+  const end = "-----END ENCRYPTED PRIVATE KEY-----";
+  const blocks: Buffer[] = [];
+  for (let at = text.indexOf(begin); at !== -1; at = text.indexOf(begin, at)) {
+    const stop = text.indexOf(end, at + begin.length);
+    if (stop === -1) break;
+    blocks.push(Buffer.from(text.slice(at + begin.length, stop), "base64"));
+    at = stop + end.length;
+  }
+  return blocks;
+}
 
 const SUPPORTED_CURVES = new Set(["prime256v1", "secp384r1", "secp521r1"]);
 
@@ -84,6 +206,7 @@ function derInputs(bytes: Uint8Array): { inputs: KeyInput[]; encrypted: boolean 
   try {
     first = sequence(parseDer(bytes), "private key")[0];
   } catch (e) {
+    if (e instanceof DerLimitError) throw keyLimit(e.message, e);
     if (e instanceof DerError)
       throw new CredentialError("private_key_malformed", MESSAGES.malformed, { cause: e });
     throw e;
@@ -91,6 +214,7 @@ function derInputs(bytes: Uint8Array): { inputs: KeyInput[]; encrypted: boolean 
   const key = Buffer.from(bytes);
   // EncryptedPrivateKeyInfo starts with an AlgorithmIdentifier; the others start with a version.
   if (first?.tagClass === TagClass.universal && first.tag === Tag.sequence) {
+    checkKeyEncryption(bytes);
     return { inputs: [{ key, format: "der", type: "pkcs8" }], encrypted: true };
   }
   const types = ["pkcs8", "pkcs1", "sec1"] as const;
@@ -158,8 +282,11 @@ export function signingKeyAlgorithm(key: KeyObject): "rsa" | "ec" {
  * SEC 1 (`EC PRIVATE KEY`), as PEM text or as the DER bytes. A PEM file may hold certificates too.
  * The passphrase is ignored for a key that is not encrypted; an empty one counts as absent.
  *
+ * Input over {@link CREDENTIAL_LIMITS}' 1 MiB, and encryption that asks for more iterations or
+ * memory than those limits allow, are refused before any decryption is tried.
+ *
  * @throws {@link CredentialError} `private_key_passphrase_required`, `private_key_wrong_passphrase`,
- * `private_key_malformed` or `private_key_unsupported_algorithm`.
+ * `private_key_malformed`, `private_key_unsupported_algorithm` or `private_key_limit_exceeded`.
  *
  * @example
  * ```ts
@@ -167,6 +294,9 @@ export function signingKeyAlgorithm(key: KeyObject): "rsa" | "ec" {
  * ```
  */
 export function normalisePrivateKey(pem: string | Uint8Array, passphrase?: string): NormalisedPrivateKey {
+  const size = typeof pem === "string" ? Buffer.byteLength(pem) : pem.length;
+  if (size > CREDENTIAL_LIMITS.maxInputBytes)
+    throw keyLimit(`it is ${size} bytes, above the limit of ${CREDENTIAL_LIMITS.maxInputBytes}`);
   const text = typeof pem === "string" ? pem : pemText(pem);
   let inputs: KeyInput[];
   let encrypted: boolean;
@@ -177,8 +307,10 @@ export function normalisePrivateKey(pem: string | Uint8Array, passphrase?: strin
       throw new CredentialError("private_key_malformed", MESSAGES.malformed);
     }
     inputs = [{ key: text, format: "pem" }];
+    const blocks = encryptedPemBlocks(text);
+    for (const der of blocks) checkKeyEncryption(der);
     encrypted =
-      /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text) || /Proc-Type:\s*4\s*,\s*ENCRYPTED/.test(text);
+      text.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /Proc-Type:\s*4\s*,\s*ENCRYPTED/.test(text);
   }
   const key = load(inputs, encrypted, passphrase);
   const publicKeyAlgorithm = signingKeyAlgorithm(key);
