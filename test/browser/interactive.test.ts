@@ -2,8 +2,8 @@
  * Interactive sign-in with a real browser: Debian's Chromium, driven by playwright-core, opens the
  * emulator's sign-in page (the injected `openBrowser` navigates the page), a person's part is played
  * by filling the form, and the browser is redirected to msal-ts's loopback listener. Covers
- * success and the cache, cancel, a forged response with the wrong state, timeout, SSO and
- * `prompt=login`, and aborting. Skipped where /usr/bin/chromium is not installed (CI installs it).
+ * success and the cache, cancel, a forged response with the wrong state, the listener's pages
+ * giving nothing away, timeout, SSO and `prompt=login`, and aborting. Skipped where /usr/bin/chromium is not installed (CI installs it).
  */
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -160,6 +160,29 @@ describe.skipIf(!available)("interactive sign-in in Chromium", () => {
     expect(await page.textContent("#message")).toBe(SUCCESS);
     const token = success(await result);
     expect(token.id_token_claims?.preferred_username).toBe(alice.username);
+    expect(emulator.requests("token")).toHaveLength(1);
+  });
+
+  it("the listener's own address, opened in the browser, shows nothing of the sign-in; the sign-in still completes", async () => {
+    const { result, authUrl } = interactive(client());
+    const url = new URL(await authUrl);
+    const secrets = [
+      url.searchParams.get("state") ?? "",
+      url.searchParams.get("code_challenge") ?? "",
+      `${url.origin}${url.pathname}`,
+    ];
+    for (const path of ["/", "/favicon.ico", `/?state=${url.searchParams.get("state")}`]) {
+      const answer = await page.goto(`http://localhost:${portOf(url.toString())}${path}`);
+      expect(answer?.status()).toBe(404);
+      expect(await page.title()).toBe("Not found");
+      const html = await page.content();
+      for (const secret of secrets) expect(html).not.toContain(secret);
+      expect(await page.$$("a")).toEqual([]);
+    }
+    await page.goto(url.toString());
+    await signInOnPage(alice);
+    expect(await page.textContent("#message")).toBe(SUCCESS);
+    expect(success(await result).id_token_claims?.preferred_username).toBe(alice.username);
     expect(emulator.requests("token")).toHaveLength(1);
   });
 
