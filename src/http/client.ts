@@ -1,12 +1,21 @@
 /**
  * Sends a request: throttling and the HTTP cache first, then `fetch` with the timeout and the
- * caller's signal, one retry when the connection failed or the server had a passing fault
- * (5xx), and a {@link NetworkError} that says what to do when the transport fails.
+ * caller's signal, the body read within its byte budget, one retry only where sending the request
+ * again is safe, and a {@link NetworkError} that says what to do when the transport fails. A
+ * caller's abort rejects with the signal's reason wherever the call is: connecting, reading the
+ * body or waiting to retry.
  */
 import type { LogSink } from "../logging.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
+import { readBody } from "./read-body.js";
 import { rememberResponse, storedResponse, throttleKeys } from "./throttle.js";
-import type { FetchLike, HttpCacheStore, HttpRequest, HttpResponse } from "./types.js";
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type FetchLike,
+  type HttpCacheStore,
+  type HttpRequest,
+  type HttpResponse,
+} from "./types.js";
 
 export interface HttpConfig {
   fetch: FetchLike;
@@ -35,40 +44,94 @@ function responseHeaders(response: Response): Record<string, string> {
   return out;
 }
 
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * `pending`, or the signal's reason as soon as it aborts: a `fetch` that does not honour its signal
+ * cannot keep the call waiting. A response that arrives after the abort has its body cancelled, which
+ * frees its connection.
+ */
+function untilAborted(pending: Promise<Response>, signal: AbortSignal): Promise<Response> {
+  if (signal.aborted) {
+    pending.then(
+      (late) => late.body?.cancel().catch(() => {}),
+      () => {},
+    );
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      pending.then(
+        (late) => late.body?.cancel().catch(() => {}),
+        () => {},
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (response) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(response);
       },
-      { once: true },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
     );
   });
 }
 
-async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
-  const signals = [
-    request.signal,
-    config.timeoutMs ? AbortSignal.timeout(config.timeoutMs) : undefined,
-  ].filter((s): s is AbortSignal => s !== undefined);
+function requestInit(request: HttpRequest, signal: AbortSignal): RequestInit {
   const headers: Record<string, string> = { ...request.headers };
-  let body: string | undefined;
+  const init: RequestInit = { method: request.method, headers, redirect: "manual", signal };
   if (request.form) {
     headers["content-type"] = "application/x-www-form-urlencoded;charset=utf-8";
-    body = new URLSearchParams(request.form).toString();
+    init.body = new URLSearchParams(request.form).toString();
   } else if (request.body) {
     headers["content-type"] = request.body.contentType;
-    body = request.body.text;
+    init.body = request.body.text;
   }
-  const init: RequestInit = { method: request.method, headers, redirect: "manual" };
-  if (body !== undefined) init.body = body;
-  if (signals.length > 0) init.signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-  const response = await config.fetch(request.url, init);
-  return { status: response.status, headers: responseHeaders(response), body: await response.text() };
+  return init;
+}
+
+/** How a timeout aborts: the `DOMException` that `AbortSignal.timeout()` aborts with. */
+const timeoutReason = () => new DOMException("The operation was aborted due to timeout", "TimeoutError");
+
+/**
+ * One request and its whole body, under one signal that both `fetch` and the body read listen to:
+ * the caller's, combined with the timeout. The timeout is a timer of its own rather than
+ * `AbortSignal.timeout()`: a timeout signal that only `AbortSignal.any()` refers to may be garbage
+ * collected before it fires (Node), and the request would then never time out.
+ */
+async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
+  const timeout = new AbortController();
+  const timer = config.timeoutMs
+    ? setTimeout(() => timeout.abort(timeoutReason()), config.timeoutMs)
+    : undefined;
+  // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
+  const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
+  try {
+    const response = await untilAborted(config.fetch(request.url, requestInit(request, signal)), signal);
+    const maxBytes = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const body = await readBody(response, { url: request.url, maxBytes, signal });
+    return { status: response.status, headers: responseHeaders(response), body };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function describe(request: HttpRequest): string {
@@ -76,45 +139,63 @@ function describe(request: HttpRequest): string {
   return `${request.method} ${url.origin}${url.pathname}`;
 }
 
-/** Sends `request` (or answers it from the throttle store); throws {@link NetworkError} when the transport fails. */
+/**
+ * Sends `request` (or answers it from the throttle store). Throws {@link NetworkError} when the
+ * transport fails or the response is past its byte budget (then nothing is stored), and rejects
+ * with `request.signal.reason` when the caller aborts.
+ */
 export async function send(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
-  if (request.retryAndThrottle === false) {
-    try {
-      return await attempt(config, request);
-    } catch (error) {
-      throw toNetworkError(config, request, error);
-    }
-  }
-  const keys = await throttleKeys(request, config.hash);
-  const stored = storedResponse(config.cache, keys, Date.now());
-  if (stored) {
-    config.log("verbose", `${describe(request)}: answered from the HTTP cache (status ${stored.status}).`);
-    return stored;
-  }
-  let response: HttpResponse;
+  request.signal?.throwIfAborted();
   try {
-    response = await sendWithOneRetry(config, request);
+    if (request.retryAndThrottle === false) return await attempt(config, request);
+    const keys = await throttleKeys(request, config.hash);
+    const stored = storedResponse(config.cache, keys, Date.now());
+    if (stored) {
+      config.log("verbose", `${describe(request)}: answered from the HTTP cache (status ${stored.status}).`);
+      return stored;
+    }
+    const response = await sendWithOneRetry(config, request);
+    rememberResponse(config.cache, keys, request, response, {
+      now: Date.now(),
+      defaultRetryAfterSeconds: config.defaultRetryAfterSeconds,
+    });
+    return response;
   } catch (error) {
+    // The caller's abort is no transport failure: the call rejects with its reason, wherever it happened.
+    if (request.signal?.aborted) throw request.signal.reason;
     throw toNetworkError(config, request, error);
   }
-  rememberResponse(config.cache, keys, request, response, {
-    now: Date.now(),
-    defaultRetryAfterSeconds: config.defaultRetryAfterSeconds,
-  });
-  return response;
 }
+
+/**
+ * Whether a request that got no response may go again. Only a refused connection is certain to
+ * have carried none of the request's bytes; after a reset the server may already have acted on
+ * it, which a GET makes harmless and a POST (a redeemed code, a password attempt counting towards
+ * lockout) does not.
+ */
+function resendable(request: HttpRequest, failure: NetworkError): boolean {
+  if (failure.kind === "connection_refused") return true;
+  return failure.kind === "connection_reset" && request.method === "GET";
+}
+
+/**
+ * A password grant is never sent twice, whatever the failure: each attempt counts towards the
+ * account's lockout. (Federated password requests are marked `retryAndThrottle: false`.)
+ */
+const neverRetried = (request: HttpRequest) => request.form?.grant_type === "password";
 
 async function sendWithOneRetry(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
   let response: HttpResponse;
   try {
     response = await attempt(config, request);
   } catch (error) {
+    if (request.signal?.aborted) throw error;
     const failure = toNetworkError(config, request, error);
-    if (failure.kind !== "connection_refused" && failure.kind !== "connection_reset") throw failure;
+    if (neverRetried(request) || !resendable(request, failure)) throw failure;
     config.log("warning", `${describe(request)}: ${failure.kind.replace("_", " ")}; retrying once.`);
     return attempt(config, request);
   }
-  if (!RETRIED_STATUSES.has(response.status)) return response;
+  if (neverRetried(request) || !RETRIED_STATUSES.has(response.status)) return response;
   const retryAfter = Number(response.headers["retry-after"] ?? "0");
   const delay = Number.isFinite(retryAfter) ? retryAfter * 1000 : 0;
   if (delay > MAX_RETRY_WAIT_MS) return response;

@@ -6,7 +6,13 @@
  */
 import { MsalError } from "../errors.js";
 
-/** What kind of transport failure a {@link NetworkError} is. */
+/**
+ * What kind of transport failure a {@link NetworkError} is. After `connection_refused` no byte of
+ * the request left, so it is retried once, even a POST; after `connection_reset` the server may have
+ * acted on it, so only a GET is. `aborted` is an abort inside a `fetch` (the caller's own abort
+ * rejects with its signal's reason). `response_too_large`: the body, counted after decompression,
+ * passed its request's budget (1 MiB; 4 MiB for MEX and WS-Trust); nothing was cached.
+ */
 export type NetworkFailureKind =
   | "dns"
   | "connection_refused"
@@ -15,14 +21,15 @@ export type NetworkFailureKind =
   | "proxy"
   | "timeout"
   | "aborted"
+  | "response_too_large"
   | "unknown";
 
 /**
  * A request could not be sent or its response not received: the host did not resolve, the
- * connection was refused or dropped, TLS or the proxy failed, it timed out or it was aborted.
- * `code` is always `"network_error"`; `kind` says which failure it was and `hint` what to do.
- * `url` is the request's URL without its query string, fragment or credentials (they may hold
- * secrets), and `cause` is the error `fetch` threw.
+ * connection was refused or dropped, TLS or the proxy failed, it timed out, it was aborted or its
+ * response was larger than msal-ts reads. `code` is always `"network_error"`; `kind` says which
+ * failure it was and `hint` what to do. `url` is the request's URL without its query string,
+ * fragment or credentials (they may hold secrets), and `cause` is the error `fetch` threw.
  *
  * @example
  * ```ts
@@ -136,7 +143,7 @@ function chainOf(error: unknown): Link[] {
 }
 
 /** `scheme://host/path` of a URL: no query, fragment or credentials. */
-function safeUrl(url: string): string {
+export function safeUrl(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
@@ -208,13 +215,7 @@ function proxyFailure(proxy: ProxyInfo | undefined, what: string, status?: numbe
 function classify(links: Link[], url: string, context: NetworkErrorContext): Classified {
   const proxy = proxyInfo(context.proxy);
   const find = (test: (link: Link) => boolean) => links.find(test);
-  const host = (() => {
-    try {
-      return new URL(url).hostname;
-    } catch {
-      return "the host";
-    }
-  })();
+  const host = URL.canParse(url) ? new URL(url).hostname : "the host";
 
   const timeoutSignal = find((l) => l.name === "TimeoutError");
   if (timeoutSignal) {

@@ -32,7 +32,23 @@ export interface HttpRequest {
    * stored answer would refuse the right password for a minute.
    */
   retryAndThrottle?: false;
+  /**
+   * The most bytes of the response body (after decompression) that are read; past it the read is
+   * cancelled and the call fails with `NetworkError` `response_too_large`. Default
+   * {@link DEFAULT_MAX_RESPONSE_BYTES}.
+   */
+  maxResponseBytes?: number;
 }
+
+/**
+ * The byte budget of a response body: token, discovery, user realm and device code responses are a
+ * few kilobytes, so 1 MiB leaves room for any real one and bounds a hostile one (a decompression
+ * bomb, an endless body).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** The budget for federation metadata (MEX) and WS-Trust responses: XML with certificates and policies, larger than JSON. */
+export const FEDERATION_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface HttpResponse {
   status: number;
