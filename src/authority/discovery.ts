@@ -123,13 +123,45 @@ export async function discoverEndpoints(authority: Authority, options: Discovery
   return endpoints;
 }
 
-/** Discovery memoised by URL: concurrent callers share one round trip; a failure is not remembered. */
+/**
+ * Discovery memoised by URL: concurrent callers share one round trip; a failure is not remembered.
+ * A caller's `signal` ends that caller's wait (it rejects with the signal's reason) and no other's.
+ */
 export interface MemoisedDiscovery {
   (authority: Authority, options: DiscoveryOptions): Promise<Endpoints>;
   /** Endpoints by authority URL once discovery has finished: a cache hit need not wait for a promise. */
   known: ReadonlyMap<string, Endpoints>;
 }
 
+/** `shared`, or `signal`'s reason as soon as it aborts; `shared` itself goes on for its other callers. */
+function forCaller<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    shared.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Discovery for an app: one round trip per authority however many callers ask at once.
+ *
+ * @example
+ * ```ts
+ * const discover = memoisedDiscovery();
+ * const endpoints = await discover(authority, { http, instanceDiscovery: true, signal });
+ * ```
+ */
 export function memoisedDiscovery(): MemoisedDiscovery {
   const memo = new Map<string, Promise<Endpoints>>();
   const done = new Map<string, Endpoints>();
@@ -148,7 +180,7 @@ export function memoisedDiscovery(): MemoisedDiscovery {
         () => memo.delete(key),
       );
     }
-    return pending;
+    return forCaller(pending, options.signal);
   };
   return Object.assign(discover, { known: done });
 }
