@@ -11,6 +11,7 @@ import type { Endpoints } from "../authority/discovery.js";
 import { ArgumentError, MsalError } from "../errors.js";
 import { send } from "../http/client.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { FEDERATION_MAX_RESPONSE_BYTES } from "../http/types.js";
 import { encodeBase64Url } from "../protocol/base64.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -79,6 +80,7 @@ async function federatedAssertion(
       method: "GET",
       url: realm.federation_metadata_url,
       headers: {},
+      maxResponseBytes: FEDERATION_MAX_RESPONSE_BYTES,
       ...(signal ? { signal } : {}),
     });
     if (mex.status !== 200)
@@ -116,6 +118,7 @@ async function federatedAssertion(
     headers: { soapaction: rst.action },
     body: { contentType: "application/soap+xml; charset=utf-8", text: rst.body },
     retryAndThrottle: false,
+    maxResponseBytes: FEDERATION_MAX_RESPONSE_BYTES,
     ...(signal ? { signal } : {}),
   });
   const token = parseRstr(response.body);
