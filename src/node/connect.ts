@@ -1,203 +1,204 @@
 /**
- * The connections requests travel on: TCP, then TLS for https URLs, through the proxy's tunnel when
- * there is one, all of it bounded by the connect timeout; an http.Agent per route keeps them alive.
+ * The Node transport's connections: the trust store when `ca` is given, and the kept-alive
+ * connections to one origin. Loaded with undici on the first request.
  */
 import { readFileSync } from "node:fs";
-import { Agent, type ClientRequestArgs } from "node:http";
-import { isIP, type Socket, connect as tcpConnect } from "node:net";
-import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import type { ParsedProxy } from "./proxy.js";
-import { type Endpoint, httpTunnel, socksTunnel, TransportError } from "./proxy-tunnel.js";
+import { Client, Dispatcher } from "undici";
+
+/** The native context behind a SecureContext; not documented, so every use is guarded. */
+interface NativeContext {
+  addCACert?: (pem: string) => void;
+}
+
+/** `tls.getCACertificates` (Node 22.15, 23.10): the certificates a default TLS client trusts. */
+type GetCACertificates = (type?: "default") => string[];
 
 /**
- * Node's default trust store: the bundled roots plus NODE_EXTRA_CA_CERTS (and the system store
- * when Node runs with --use-system-ca). Passing `ca` to TLS replaces all of it, so the extra CA is
- * appended to this list rather than given alone.
+ * Node's default roots as PEM strings, for Node versions that cannot add to the default store in
+ * place: `tls.getCACertificates("default")` where it exists, else the bundled roots and
+ * NODE_EXTRA_CA_CERTS (which misses an OpenSSL or system store).
  */
-export function defaultRoots(): string[] {
-  const getCACertificates = (tls as unknown as { getCACertificates?: (type?: string) => string[] })
-    .getCACertificates;
+function defaultRoots(): string[] {
+  const getCACertificates = (tls as unknown as { getCACertificates?: GetCACertificates }).getCACertificates;
   if (typeof getCACertificates === "function") return [...getCACertificates("default")];
-  const roots = [...tls.rootCertificates];
-  const extraFile = process.env.NODE_EXTRA_CA_CERTS;
-  if (extraFile) {
-    try {
-      roots.push(readFileSync(extraFile, "utf8"));
-    } catch {
-      // Node already warned at start that it could not read the file, and ignores it too.
-    }
+  const extra = extraCaCerts();
+  return extra ? [...tls.rootCertificates, extra] : [...tls.rootCertificates];
+}
+
+/** Reads NODE_EXTRA_CA_CERTS as Node did at start; `undefined` when unset or unreadable. */
+function extraCaCerts(): string | undefined {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    // Node already warned at start that it could not read the file, and ignores it too.
+    return undefined;
   }
-  return roots;
-}
-
-/** What every connection of one fetch shares. */
-export interface ConnectionSettings {
-  /** The trust store when `ca` was given; built once, as parsing the roots is not free. */
-  secureContext?: tls.SecureContext;
-  timeoutMs?: number;
-  /** Aborted by the fetch's `close()`: connections still being opened are abandoned too. */
-  closed: AbortSignal;
 }
 
 /**
- * How requests to an origin travel: straight to the server; to an HTTP proxy that forwards them
- * (plain http, `tunnel` false: the request names the absolute URL); or through the proxy's tunnel.
- * `tls` is TLS with the server.
+ * A TLS context that trusts what a default one does and also `ca` (PEM, one or more certificates
+ * per string). A context made without `ca` uses the store Node trusts by default (under
+ * `--use-openssl-ca`, OpenSSL's: SSL_CERT_FILE and SSL_CERT_DIR); adding to it gives the context a
+ * copy of that store first (node/src/crypto/crypto_context.cc), so other connections keep the
+ * defaults alone. The copy lacks NODE_EXTRA_CA_CERTS, which Node adds to the shared store only,
+ * so that file is added again.
  */
-export interface Route {
-  tls: boolean;
-  proxy?: ParsedProxy;
-  tunnel: boolean;
+export function contextTrusting(ca: string[]): tls.SecureContext {
+  const context = tls.createSecureContext();
+  const native = (context as unknown as { context?: NativeContext }).context;
+  if (typeof native?.addCACert === "function") {
+    const extra = extraCaCerts();
+    for (const pem of extra ? [extra, ...ca] : ca) native.addCACert(pem);
+    return context;
+  }
+  return tls.createSecureContext({ ca: [...defaultRoots(), ...ca] });
 }
 
-/** The option through which a request hands its AbortSignal to {@link RouteAgent.createConnection}. */
-export const CONNECT_SIGNAL = "msalConnectSignal";
-
-/**
- * An idle kept-alive connection is closed after this, or sooner if the server's Keep-Alive hint
- * says so: servers commonly drop idle connections after 5 s, and a request sent on one the server
- * is closing fails.
- */
-const IDLE_TIMEOUT_MS = 4000;
-
-const noop = () => {};
-
-function connectTimeout(endpoint: Endpoint, timeoutMs: number): TransportError {
-  return new TransportError(
-    "ConnectTimeoutError",
-    "ERR_CONNECT_TIMEOUT",
-    `Could not connect to ${endpoint.hostname}:${endpoint.port} within ${timeoutMs} ms`,
-    { endpoint },
-  );
+/** How a request went, as {@link watched} reports it. */
+interface RequestEvents {
+  /** The response's status line arrived. */
+  responded(): void;
+  /** The request ended: the response was read, or it failed or was upgraded. */
+  ended(completed: boolean): void;
+  /** It failed; `true` takes the failure over (the request was sent again), hiding it from the caller. */
+  failed(error: unknown): boolean;
 }
 
-/** Resolves with `socket` on `event`, rejects with its error. */
-function once<T extends Duplex>(socket: T, event: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onReady = () => {
-      socket.off("error", onError);
-      resolve(socket);
-    };
-    const onError = (error: Error) => {
-      socket.off(event, onReady);
-      reject(error);
-    };
-    socket.once(event, onReady);
-    socket.once("error", onError);
+/** The handler calls, in undici's handler interfaces old and new. */
+const RESPONDED = new Set<PropertyKey>(["onHeaders", "onResponseStart"]);
+const COMPLETED = new Set<PropertyKey>(["onComplete", "onResponseEnd", "onUpgrade", "onRequestUpgrade"]);
+const FAILED = new Set<PropertyKey>(["onError", "onResponseError"]);
+
+/** `handler`, telling `events` how its request goes. */
+function watched(handler: Dispatcher.DispatchHandler, events: RequestEvents): Dispatcher.DispatchHandler {
+  let ended = false;
+  return new Proxy(handler, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (RESPONDED.has(key)) events.responded();
+        if (!ended && FAILED.has(key)) {
+          // onError(error), onResponseError(controller, error)
+          if (events.failed(args[args.length - 1])) return undefined;
+          ended = true;
+          events.ended(false);
+        } else if (!ended && COMPLETED.has(key)) {
+          ended = true;
+          events.ended(true);
+        }
+        return value.apply(target, args);
+      };
+    },
   });
 }
 
-function secure(socket: Duplex, server: Endpoint, settings: ConnectionSettings): tls.TLSSocket {
-  const options: tls.ConnectionOptions = { socket, host: server.hostname };
-  // SNI takes host names only; the certificate is checked against `host` either way.
-  if (!isIP(server.hostname)) options.servername = server.hostname;
-  if (settings.secureContext) options.secureContext = settings.secureContext;
-  const secured = tls.connect(options);
-  // A connection under TLS is TLS's: it ends with it.
-  secured.once("close", () => socket.destroy());
-  return secured;
+/** A connection the server closed, or reset, as the request went out on it. */
+const STALE_CODES = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
+/**
+ * Whether a request that failed on a kept-alive connection before any response may go again on a
+ * new one: only bodiless GET and HEAD requests, which are idempotent (RFC 9110 section 9.2.2),
+ * and only once. Servers close idle connections, and one may do so just as a request goes out.
+ */
+function resendable(options: Dispatcher.DispatchOptions, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const method = options.method.toUpperCase();
+  return (method === "GET" || method === "HEAD") && options.body == null && STALE_CODES.has(String(code));
 }
 
 /**
- * Opens a connection to `target` along `route`: TCP to the server or the proxy, TLS with an
- * https:// proxy, the tunnel, then TLS with the server. `settings.timeoutMs` bounds it all; a
- * timeout names the endpoint being connected to, or the tunnel the proxy did not set up in time.
- * Any of `signals` abandons it.
+ * The kept-alive connections to one origin, one request at a time on each. A request goes to a
+ * connection whose last request has ended, else to a new one. undici's Pool instead sends it to
+ * another connection for one turn of the event loop after a response (undici waits that long
+ * before reusing a connection, in case the server closes it), so sequential requests would keep
+ * two connections (two proxy tunnels, two TLS handshakes). Here the request waits that turn on
+ * the connection it will reuse; if the server closed it meanwhile, undici opens another.
  */
-export function openConnection(
-  route: Route,
-  target: Endpoint,
-  settings: ConnectionSettings,
-  signals: AbortSignal[] = [],
-): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    const sockets: Duplex[] = [];
-    let settled = false;
-    let timeoutError = (ms: number): Error =>
-      connectTimeout(route.proxy ? { hostname: route.proxy.hostname, port: route.proxy.port } : target, ms);
-    const finish = (error: unknown, socket?: Duplex) => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener("abort", onAbort);
-      if (socket) return resolve(socket);
-      for (const open of sockets) open.destroy();
-      reject(error);
-    };
-    const onAbort = () => finish(signals.find((signal) => signal.aborted)?.reason);
-    const ms = settings.timeoutMs;
-    const timer = ms ? setTimeout(() => finish(timeoutError(ms)), ms) : undefined;
-    if (signals.some((signal) => signal.aborted)) return onAbort();
-    for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
+export class OriginPool extends Dispatcher {
+  readonly #origin: string | URL;
+  readonly #options: Client.Options;
+  /** Requests under way on each connection. */
+  readonly #running = new Map<Client, number>();
+  /** Connections that have had a response: a failure on one may be the server closing it. */
+  readonly #used = new WeakSet<Client>();
 
-    /** Every socket is destroyed when the attempt fails; errors after it are nobody's. */
-    const track = <T extends Duplex>(socket: T): T => {
-      sockets.push(socket);
-      socket.on("error", noop);
-      if (settled) socket.destroy();
-      return socket;
-    };
-    const tcp = (endpoint: Endpoint) => {
-      const socket = track(tcpConnect({ host: endpoint.hostname, port: endpoint.port }));
-      socket.setNoDelay(true);
-      return once<Socket>(socket, "connect");
-    };
+  constructor(origin: string | URL, options: Client.Options) {
+    super();
+    this.#origin = origin;
+    this.#options = options;
+  }
 
-    const steps = async (): Promise<Duplex> => {
-      const proxy = route.proxy;
-      if (!proxy) {
-        const socket = await tcp(target);
-        return route.tls ? once(track(secure(socket, target, settings)), "secureConnect") : socket;
+  #idleOrNew(): Client {
+    const idle = [...this.#running].find(([, running]) => running === 0)?.[0];
+    if (idle) return idle;
+    const client = new Client(this.#origin, this.#options);
+    // A connection that closed while idle is forgotten, so the pool shrinks after a burst.
+    client.on("disconnect", () => {
+      if (this.#running.get(client) === 0 && this.#running.size > 1) {
+        this.#running.delete(client);
+        client.close().catch(() => {});
       }
-      const proxyEndpoint = { hostname: proxy.hostname, port: proxy.port };
-      let socket: Duplex = await tcp(proxyEndpoint);
-      if (proxy.protocol === "https:")
-        socket = await once(track(secure(socket, proxyEndpoint, settings)), "secureConnect");
-      if (!route.tunnel) return socket;
-      timeoutError = (ms) =>
-        new TransportError(
-          "ProxyError",
-          "ERR_PROXY_TIMEOUT",
-          `The proxy did not set up the tunnel to ${target.hostname}:${target.port} within ${ms} ms`,
-        );
-      socket = await (proxy.protocol === "socks:" ? socksTunnel : httpTunnel)(socket, target, proxy);
-      if (!route.tls) return socket;
-      timeoutError = (ms) => connectTimeout(target, ms);
-      return once(track(secure(socket, target, settings)), "secureConnect");
-    };
-    steps().then((socket) => finish(undefined, socket), finish);
-  });
-}
-
-/**
- * Keeps the connections of one route alive. Opening one takes several round trips (a tunnel, then
- * TLS), which Agent allows through `createConnection`'s callback; the connection it is given is
- * already established, so a request's own timer only has the response to wait for.
- */
-export class RouteAgent extends Agent {
-  readonly #route: Route;
-  readonly #settings: ConnectionSettings;
-
-  constructor(route: Route, settings: ConnectionSettings) {
-    super({ keepAlive: true, timeout: IDLE_TIMEOUT_MS });
-    this.#route = route;
-    this.#settings = settings;
+    });
+    this.#running.set(client, 0);
+    return client;
   }
 
-  override createConnection(
-    options: ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    // Agent passes no stream with an error.
-    const done = callback as ((err: Error | null, stream?: Duplex) => void) | undefined;
-    const target = { hostname: options.host ?? "localhost", port: Number(options.port) };
-    const request = (options as Record<string, unknown>)[CONNECT_SIGNAL] as AbortSignal | undefined;
-    const signals = request ? [request, this.#settings.closed] : [this.#settings.closed];
-    openConnection(this.#route, target, this.#settings, signals).then(
-      (socket) => done?.(null, socket),
-      (error: unknown) => done?.(error instanceof Error ? error : new Error(String(error))),
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.#send(options, handler, false);
+    return true;
+  }
+
+  #send(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, resent: boolean): void {
+    const client = this.#idleOrNew();
+    const reused = this.#used.has(client);
+    let responded = false;
+    this.#running.set(client, (this.#running.get(client) ?? 0) + 1);
+    const events: RequestEvents = {
+      responded: () => {
+        responded = true;
+      },
+      ended: (completed) => {
+        if (completed) this.#used.add(client);
+        this.#running.set(client, Math.max(0, (this.#running.get(client) ?? 1) - 1));
+      },
+      failed: (error) => {
+        if (resent || responded || !reused || !resendable(options, error)) return false;
+        this.#running.set(client, Math.max(0, (this.#running.get(client) ?? 1) - 1));
+        this.#used.delete(client);
+        this.#send(options, handler, true);
+        return true;
+      },
+    };
+    client.dispatch(options, watched(handler, events));
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | undefined {
+    const closing = Promise.all([...this.#running.keys()].map((client) => client.close())).then(() => {});
+    this.#running.clear();
+    if (!callback) return closing;
+    void closing.then(callback);
+    return undefined;
+  }
+
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(): Promise<void>;
+  override destroy(first?: Error | null | (() => void), second?: () => void): Promise<void> | undefined {
+    const err = typeof first === "function" ? null : (first ?? null);
+    const callback = typeof first === "function" ? first : second;
+    const destroying = Promise.all([...this.#running.keys()].map((client) => client.destroy(err))).then(
+      () => {},
     );
+    this.#running.clear();
+    if (!callback) return destroying;
+    void destroying.then(callback);
     return undefined;
   }
 }

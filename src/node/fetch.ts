@@ -1,14 +1,13 @@
 /**
- * The default HTTP transport on Node.js: a `fetch` on node:http whose kept-alive connections go
- * through the configured proxy (explicit, or HTTPS_PROXY/HTTP_PROXY/NO_PROXY) and trust extra CA
- * certificates on top of Node's default ones. It is built on Node's own modules so that the
- * package needs no HTTP client library (one alone would be larger than the whole install budget).
+ * The default HTTP transport on Node.js: undici's `fetch` (the HTTP client Node's own fetch is
+ * built on) with kept-alive connections through the configured proxy (explicit, or
+ * HTTPS_PROXY/HTTP_PROXY/NO_PROXY) and extra CA certificates on top of the ones Node trusts.
  */
 import type { ConfigurationError } from "../errors.js";
 import type { Transport } from "./http-transport.js";
 import { checkProxies } from "./proxy.js";
 
-/** The transport is loaded on the first request: importing msal-ts stays quick, and free for apps that bring their own fetch. */
+/** undici is loaded on the first request: importing msal-ts stays quick, and free for apps that bring their own fetch. */
 let transportModule: Promise<typeof import("./http-transport.js")> | undefined;
 
 /**
@@ -25,7 +24,7 @@ export interface NodeFetchOptions {
   proxy?: string;
   /** Extra CA certificate(s), PEM: trusted in addition to Node's default roots. */
   ca?: string | string[];
-  /** Bounds connecting (through the proxy too) and then the wait for the response headers, in milliseconds (the caller also aborts with a signal). */
+  /** Bounds connecting (TCP and TLS, to the proxy too), a proxy's CONNECT, the wait for the response headers and each wait between body chunks, in milliseconds (the caller also aborts with a signal). */
   timeoutMs?: number;
   /** Environment to read HTTPS_PROXY/https_proxy/HTTP_PROXY/http_proxy/NO_PROXY/no_proxy from (default process.env). */
   env?: Record<string, string | undefined>;
@@ -35,13 +34,15 @@ export interface NodeFetchOptions {
 export type NodeFetch = typeof globalThis.fetch & { close(): Promise<void> };
 
 /**
- * A `fetch` on Node's own http and tls modules with kept-alive connections: through an explicit
- * `proxy`, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY read from `env` (default `process.env`), else
- * direct. https requests through an HTTP proxy go through its CONNECT tunnel (a `socks5://` proxy's
- * tunnel for a SOCKS proxy), and trust `ca` in addition to Node's default roots and
- * NODE_EXTRA_CA_CERTS. It takes a standard `RequestInit` (with `signal` and `redirect`) and returns
- * a standard `Response`. Transport failures reject with `TypeError("fetch failed")` whose `cause`
- * is the Node error (see `networkErrorFrom`). Call `close()` to end the kept-alive connections.
+ * A `fetch` on undici (loaded on the first request) with kept-alive connections: through an
+ * explicit `proxy`, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY read from `env` (default `process.env`),
+ * else direct. https requests through an HTTP proxy go through its CONNECT tunnel (a SOCKS5 tunnel
+ * for a `socks5://` proxy), plain http requests to it as absolute-URI requests; TLS trusts `ca` in
+ * addition to the roots Node uses (its bundled ones or the OS store under `--use-openssl-ca`, and
+ * NODE_EXTRA_CA_CERTS). It takes a standard `RequestInit` (with `signal` and `redirect`) and
+ * returns a standard `Response`. Transport failures reject with `TypeError("fetch failed")` whose
+ * `cause` says what failed (see `networkErrorFrom`); an abort rejects with the signal's reason.
+ * Call `close()` to end the kept-alive connections. docs/transport.md has the details.
  *
  * Throws {@link ConfigurationError} when the proxy is not a URL.
  *
@@ -61,16 +62,16 @@ export type NodeFetch = typeof globalThis.fetch & { close(): Promise<void> };
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   checkProxies(options);
   // Made on the first request: reading the trust store for `ca` is not free, and many apps never send.
-  let transport: Transport | undefined;
+  let transport: Promise<Transport> | undefined;
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     transportModule ??= import("./http-transport.js");
-    const { Transport, nodeFetch } = await transportModule;
-    transport ??= new Transport(options);
-    return nodeFetch(transport, input, init);
+    transport ??= transportModule.then((module) => module.createTransport(options));
+    return (await transport).fetch(input, init);
   };
   const close = async () => {
-    transport?.close();
+    const closing = transport;
     transport = undefined;
+    await (await closing)?.close();
   };
   return Object.assign(fetch, { close }) as NodeFetch;
 }

@@ -1,235 +1,263 @@
 /**
- * The Node transport's requests: redirects, framing, the retry of a stale kept-alive connection,
- * and one kept-alive agent per route. Loaded by `createNodeFetch` on the first request, so that
- * importing msal-ts does not load node:http, node:tls and node:zlib.
+ * The Node transport: undici's `fetch` on undici's dispatchers (a kept-alive Agent for direct
+ * requests, a ProxyAgent per HTTP(S) proxy, a Socks5ProxyAgent per SOCKS proxy), chosen per
+ * origin so that redirects are routed too. Loaded by `createNodeFetch` on the first request, so
+ * that importing msal-ts does not load undici.
  */
 import {
-  type ClientRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type RequestOptions,
-  request,
-} from "node:http";
-import { createSecureContext } from "node:tls";
-import { CONNECT_SIGNAL, type ConnectionSettings, defaultRoots, RouteAgent } from "./connect.js";
+  Agent,
+  buildConnector,
+  type Dispatcher,
+  Pool,
+  ProxyAgent,
+  Socks5ProxyAgent,
+  FormData as UndiciFormData,
+  Request as UndiciRequest,
+  type RequestInit as UndiciRequestInit,
+  fetch as undiciFetch,
+} from "undici";
+import { contextTrusting, OriginPool } from "./connect.js";
 import type { NodeFetchOptions } from "./fetch.js";
-import { type ProxySelector, proxySelector } from "./proxy.js";
-import { TransportError } from "./proxy-tunnel.js";
-import { fetchFailed, toResponse } from "./response.js";
+import { type ParsedProxy, proxySelector } from "./proxy.js";
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 20;
-/** The transport frames the message itself; a caller's values for these would corrupt it. */
-const CONNECTION_HEADERS = ["connection", "keep-alive", "content-length", "transfer-encoding", "upgrade"];
-/** Headers that describe a body, dropped when a redirect turns the request into a GET. */
-const BODY_HEADERS = ["content-type", "content-encoding", "content-language", "content-location"];
-/** Headers with credentials, not sent on to another origin. */
-const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization", "host"];
+/**
+ * A failure of the transport itself (a timeout, a proxy that would not tunnel). `code` is what
+ * src/http/network-error.ts classifies by; `hostname` and `port` name the endpoint, so that a
+ * failure to reach the proxy is told from one to reach the server.
+ */
+export class TransportError extends Error {
+  readonly code: string;
+  readonly hostname?: string;
+  readonly port?: number;
 
-/** One request on the wire (each redirect is another). */
-interface Hop {
-  url: URL;
-  method: string;
-  headers: Record<string, string>;
-  body: Uint8Array | null;
-  signal: AbortSignal;
-}
-
-/** The agents (one per route, so per proxy and scheme) of one fetch, made on its first request. */
-export class Transport {
-  readonly #select: ProxySelector;
-  readonly #settings: ConnectionSettings;
-  readonly #agents = new Map<string, RouteAgent>();
-  readonly #closed = new AbortController();
-
-  constructor(options: NodeFetchOptions) {
-    this.#select = proxySelector(options);
-    const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
-    this.#settings = { closed: this.#closed.signal };
-    if (extra.length > 0)
-      this.#settings.secureContext = createSecureContext({ ca: [...defaultRoots(), ...extra] });
-    if (options.timeoutMs && options.timeoutMs > 0) this.#settings.timeoutMs = options.timeoutMs;
-  }
-
-  get timeoutMs(): number | undefined {
-    return this.#settings.timeoutMs;
-  }
-
-  /** The agent and the host, port and request target to send `url`'s request to. */
-  route(url: URL): { agent: RouteAgent; hostname: string; port: number; path: string; proxyAuth?: string } {
-    const proxy = this.#select(url);
-    const tls = url.protocol === "https:";
-    // Plain http through an HTTP proxy is forwarded by it; everything else goes through a tunnel.
-    const forward = proxy !== undefined && !tls && proxy.protocol !== "socks:";
-    const key = `${url.protocol}|${proxy?.key ?? "direct"}`;
-    let agent = this.#agents.get(key);
-    if (!agent) {
-      agent = new RouteAgent(
-        proxy ? { tls, proxy, tunnel: !forward } : { tls, tunnel: false },
-        this.#settings,
-      );
-      this.#agents.set(key, agent);
-    }
-    if (forward) {
-      const path = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
-      return {
-        agent,
-        hostname: proxy.hostname,
-        port: proxy.port,
-        path,
-        ...(proxy.authorization ? { proxyAuth: proxy.authorization } : {}),
-      };
-    }
-    const port = Number(url.port) || (tls ? 443 : 80);
-    return {
-      agent,
-      hostname: url.hostname.replace(/^\[|\]$/g, ""),
-      port,
-      path: `${url.pathname}${url.search}`,
-    };
-  }
-
-  close(): void {
-    this.#closed.abort(new Error("The fetch was closed while the connection was being opened"));
-    for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
+  constructor(
+    name: string,
+    code: string,
+    message: string,
+    details: { cause?: unknown; hostname?: string; port?: number } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = name;
+    this.code = code;
+    if (details.hostname !== undefined) this.hostname = details.hostname;
+    if (details.port !== undefined) this.port = details.port;
   }
 }
 
-/** The server closed a kept-alive connection as the request went out on it: worth one more try. */
-function staleConnection(error: unknown): boolean {
+/** SOCKS5 gives a host name a one-byte length (RFC 1928 section 5). */
+const SOCKS_MAX_HOST_BYTES = 255;
+
+function codeOf(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === "ECONNRESET" || code === "EPIPE";
+  return typeof code === "string" ? code : "";
 }
 
-/** Sends one request; resolves with the response once its headers arrived. */
-function send(transport: Transport, hop: Hop, retried = false): Promise<IncomingMessage> {
-  const { agent, hostname, port, path, proxyAuth } = transport.route(hop.url);
-  const headers: OutgoingHttpHeaders = { host: hop.url.host, ...hop.headers };
-  if (proxyAuth && headers["proxy-authorization"] === undefined) headers["proxy-authorization"] = proxyAuth;
-  if (hop.body) headers["content-length"] = String(hop.body.byteLength);
-  else if (hop.method === "POST" || hop.method === "PUT") headers["content-length"] = "0";
-  const options: RequestOptions & { [CONNECT_SIGNAL]: AbortSignal } = {
-    agent,
-    host: hostname,
-    port,
-    path,
-    method: hop.method,
-    headers,
-    [CONNECT_SIGNAL]: hop.signal,
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function hostTooLong(hostname: string): TransportError {
+  const bytes = Buffer.byteLength(hostname);
+  return new TransportError(
+    "ProxyError",
+    "ERR_PROXY_TUNNEL",
+    `The host name is ${bytes} bytes long and a SOCKS5 proxy takes at most ${SOCKS_MAX_HOST_BYTES} (RFC 1928), so no tunnel was requested`,
+  );
+}
+
+/** What a CONNECT to an HTTP proxy failed with, in the terms network-error.ts knows. */
+function tunnelFailure(error: unknown, target: string, timeoutMs: number | undefined): unknown {
+  const code = codeOf(error);
+  if (code === "UND_ERR_HEADERS_TIMEOUT")
+    return new TransportError(
+      "ProxyError",
+      "ERR_PROXY_TIMEOUT",
+      `The proxy did not set up the tunnel to ${target} within ${timeoutMs} ms`,
+    );
+  // The proxy took the connection and closed it: an error of its own, so undici's client does
+  // not take it for a kept-alive connection gone stale and connect again (and again).
+  if (["UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNRESET", "EPIPE"].includes(code))
+    return new TransportError(
+      "ProxyError",
+      "ERR_PROXY_TUNNEL",
+      "The proxy closed the connection while the tunnel was being set up",
+    );
+  return error;
+}
+
+/**
+ * undici's failures, renamed where the transport has always had a name of its own (the codes
+ * network-error.ts and callers know): timeouts, and the SOCKS proxy's refusals.
+ */
+function transportFailure(cause: unknown, timeoutMs: number | undefined): unknown {
+  const code = codeOf(cause);
+  const message = messageOf(cause);
+  if (code === "UND_ERR_HEADERS_TIMEOUT")
+    return new TransportError(
+      "HeadersTimeoutError",
+      "ERR_HEADERS_TIMEOUT",
+      `No response headers within ${timeoutMs} ms`,
+      { cause },
+    );
+  if (code === "UND_ERR_CONNECT_TIMEOUT") {
+    // "Connect Timeout Error (attempted address: host:port, timeout: 300ms)": the endpoint, which
+    // tells a proxy that could not be reached from a server that could not.
+    const endpoint = /attempted address: (.+):(\d+),/.exec(message);
+    return new TransportError("ConnectTimeoutError", "ERR_CONNECT_TIMEOUT", message, {
+      cause,
+      ...(endpoint ? { hostname: endpoint[1]?.replace(/^\[|\]$/g, ""), port: Number(endpoint[2]) } : {}),
+    });
+  }
+  if (code === "UND_ERR_SOCKS5_AUTH_FAILED" || code === "UND_ERR_SOCKS5_AUTH_REJECTED")
+    return new TransportError(
+      "ProxyError",
+      "ERR_PROXY_AUTH",
+      `The SOCKS proxy refused the credentials (${message})`,
+    );
+  if (code.startsWith("UND_ERR_SOCKS5_"))
+    return new TransportError("ProxyError", "ERR_PROXY_TUNNEL", `The SOCKS proxy failed (${message})`);
+  if (/^SOCKS5 (authentication|connection) timeout$/.test(message))
+    return new TransportError(
+      "ProxyError",
+      "ERR_PROXY_TIMEOUT",
+      `The SOCKS proxy did not answer: ${message}`,
+    );
+  if (/Domain name too long/.test(message))
+    return new TransportError(
+      "ProxyError",
+      "ERR_PROXY_TUNNEL",
+      `The SOCKS proxy cannot be asked: ${message}`,
+    );
+  return cause;
+}
+
+/** The origins' dispatchers of one `createNodeFetch`, made on its first request. */
+export interface Transport {
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A proxy URL without its credentials (given to undici apart, never in a URL it may print). */
+function proxyOrigin(proxy: ParsedProxy): string {
+  const host = proxy.hostname.includes(":") ? `[${proxy.hostname}]` : proxy.hostname;
+  const scheme = proxy.protocol === "socks:" ? "socks5:" : proxy.protocol;
+  return `${scheme}//${host}:${proxy.port}`;
+}
+
+export function createTransport(options: NodeFetchOptions): Transport {
+  const select = proxySelector(options);
+  const timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
+  const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+  // Built once: parsing the trust store is not free.
+  const trust = extra.length > 0 ? { secureContext: contextTrusting(extra) } : {};
+  // Connect timeouts bound TCP and TLS together; header and body timeouts each wait in between.
+  const connectTls = { ...trust, ...(timeoutMs ? { timeout: timeoutMs } : {}) };
+  const waits = timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {};
+  const pool = (origin: string | URL, opts: object) => new OriginPool(origin, { ...opts, ...waits });
+
+  const direct = new Agent({ connect: connectTls, ...waits, factory: pool });
+  const proxied = new Map<string, Dispatcher>();
+
+  /** The Pool that speaks to an HTTP proxy, whose CONNECT failures are named as the proxy's. */
+  const proxyClient = (origin: URL, opts: object): Dispatcher => {
+    const client = new Pool(origin, { ...opts, ...(timeoutMs ? { headersTimeout: timeoutMs } : {}) });
+    const connect = client.connect.bind(client) as (params: Dispatcher.ConnectOptions) => Promise<unknown>;
+    const tunnel = (params: Dispatcher.ConnectOptions) =>
+      connect(params).catch((error: unknown) => {
+        throw tunnelFailure(error, String(params.path), timeoutMs);
+      });
+    return Object.assign(client, { connect: tunnel });
   };
-  return new Promise((resolve, reject) => {
-    if (hop.signal.aborted) return reject(hop.signal.reason);
-    let req: ClientRequest;
-    try {
-      req = request(options);
-    } catch (error) {
-      // Node refuses a header value (a line break, say) that Headers let through.
-      return reject(fetchFailed(error));
+
+  const dispatcherFor = (proxy: ParsedProxy): Dispatcher => {
+    let dispatcher = proxied.get(proxy.key);
+    if (dispatcher) return dispatcher;
+    if (proxy.protocol === "socks:") {
+      const socksOptions = {
+        connect: buildConnector(timeoutMs ? { timeout: timeoutMs } : {}),
+        requestTls: trust,
+        ...(proxy.username ? { username: proxy.username } : {}),
+        ...(proxy.password ? { password: proxy.password } : {}),
+      };
+      dispatcher = new Socks5ProxyAgent(proxyOrigin(proxy), socksOptions);
+    } else {
+      dispatcher = new ProxyAgent({
+        uri: proxyOrigin(proxy),
+        ...(proxy.authorization ? { token: proxy.authorization } : {}),
+        // Plain http goes to an HTTP proxy as an absolute-URI request (RFC 9112 section 3.2.2).
+        proxyTunnel: false,
+        proxyTls: connectTls,
+        requestTls: connectTls,
+        clientFactory: proxyClient,
+        // undici's wrapper that forwards plain http asks for the proxy's own dispatcher, a Pool.
+        factory: (origin: string | URL, opts: object) =>
+          new URL(String(origin)).origin === new URL(proxyOrigin(proxy)).origin
+            ? new Pool(origin, { ...opts, ...waits })
+            : pool(origin, opts),
+        ...waits,
+      });
     }
-    let timer: NodeJS.Timeout | undefined;
-    let responded = false;
-    const onAbort = () => req.destroy(hop.signal.reason);
-    const settle = () => {
-      clearTimeout(timer);
-      hop.signal.removeEventListener("abort", onAbort);
-    };
-    req.on("error", (error) => {
-      // Errors after the response headers are the body's, reported through its stream.
-      if (responded) return;
-      settle();
-      if (hop.signal.aborted) reject(hop.signal.reason);
-      else if (!retried && req.reusedSocket && staleConnection(error)) resolve(send(transport, hop, true));
-      else reject(fetchFailed(error));
-    });
-    const ms = transport.timeoutMs;
-    // The agent hands over an established connection, so from here on only the response is awaited.
-    req.once("socket", () => {
-      if (!ms || responded) return;
-      timer = setTimeout(() => {
-        const error = new TransportError(
-          "HeadersTimeoutError",
-          "ERR_HEADERS_TIMEOUT",
-          `No response headers within ${ms} ms`,
-        );
-        req.destroy(error);
-      }, ms);
-    });
-    req.once("response", (res) => {
-      responded = true;
-      settle();
-      resolve(res);
-    });
-    hop.signal.addEventListener("abort", onAbort, { once: true });
-    req.end(hop.body ?? undefined);
+    proxied.set(proxy.key, dispatcher);
+    return dispatcher;
+  };
+
+  // Every request, redirects included, goes the way its own origin is routed.
+  const routed = direct.compose((dispatch) => (opts, handler) => {
+    const proxy = opts.origin === undefined ? undefined : select(new URL(opts.origin));
+    return proxy ? dispatcherFor(proxy).dispatch(opts, handler) : dispatch(opts, handler);
   });
+
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const [url, request] = await undiciInit(input, init);
+    const target = new URL(typeof url === "string" ? url : url.url);
+    const proxy = select(target);
+    const hostname = target.hostname;
+    if (proxy?.protocol === "socks:" && Buffer.byteLength(hostname) > SOCKS_MAX_HOST_BYTES)
+      throw new TypeError("fetch failed", { cause: hostTooLong(hostname) });
+    try {
+      return (await undiciFetch(url, { ...request, dispatcher: routed })) as unknown as Response;
+    } catch (error) {
+      if (!(error instanceof TypeError) || error.cause === undefined) throw error;
+      const cause = transportFailure(error.cause, timeoutMs);
+      throw cause === error.cause ? error : new TypeError(error.message, { cause });
+    }
+  };
+  const close = async () => {
+    await Promise.all([direct, ...proxied.values()].map((dispatcher) => dispatcher.destroy()));
+    proxied.clear();
+  };
+  return { fetch, close };
 }
 
-/** A standard Request; another fetch implementation's is copied through what they share. */
-function toRequest(input: RequestInfo | URL, init?: RequestInit): Request {
-  if (typeof input === "string" || input instanceof URL || input instanceof Request)
-    return new Request(input, init);
+/**
+ * The URL and init undici's fetch takes for a standard call. The caller's signal goes to undici as
+ * it is (not through a Request made here, whose signal would follow it only weakly). Another
+ * realm's Request and FormData (Node's built-in fetch has its own undici) are copied through what
+ * they share, as undici knows only its own classes.
+ */
+async function undiciInit(
+  input: RequestInfo | URL,
+  init: RequestInit = {},
+): Promise<[string | UndiciRequest, UndiciRequestInit]> {
+  const request = { ...init } as UndiciRequestInit & { body?: unknown };
+  if (init.body instanceof FormData && !((init.body as unknown) instanceof UndiciFormData)) {
+    const encoded = new Response(init.body);
+    request.body = new Uint8Array(await encoded.arrayBuffer());
+    const headers = new Headers(init.headers);
+    headers.set("content-type", encoded.headers.get("content-type") ?? "");
+    request.headers = [...headers];
+  }
+  if (typeof input === "string") return [input, request];
+  if (input instanceof URL) return [input.href, request];
+  if ((input as unknown) instanceof UndiciRequest) return [input as unknown as UndiciRequest, request];
   const foreign = input as Request;
   const hasBody = foreign.body !== null && foreign.method !== "GET" && foreign.method !== "HEAD";
-  const copied: RequestInit & { duplex: "half" } = {
+  const copied: UndiciRequestInit = {
     method: foreign.method,
-    headers: foreign.headers,
-    body: hasBody ? foreign.body : null,
-    duplex: "half",
+    headers: [...foreign.headers],
+    body: hasBody ? new Uint8Array(await foreign.arrayBuffer()) : null,
     signal: foreign.signal,
     redirect: foreign.redirect,
   };
-  return new Request(foreign.url, { ...copied, ...init });
-}
-
-export async function nodeFetch(
-  transport: Transport,
-  input: RequestInfo | URL,
-  init?: RequestInit,
-): Promise<Response> {
-  const request = toRequest(input, init);
-  const signal = request.signal;
-  if (signal.aborted) throw signal.reason;
-  let body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-  if (signal.aborted) throw signal.reason;
-  const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "gzip, deflate, br" };
-  request.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  for (const name of CONNECTION_HEADERS) delete headers[name];
-  let url = new URL(request.url);
-  let method = request.method;
-  for (let redirects = 0; ; redirects++) {
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw fetchFailed(new Error(`The URL scheme ${url.protocol} is not supported`));
-    const hop = { url, method, headers, body, signal };
-    const res = await send(transport, hop);
-    const status = res.statusCode ?? 0;
-    const location = res.headers.location;
-    if (!REDIRECT_STATUSES.has(status) || request.redirect === "manual")
-      return toResponse(res, hop, redirects > 0);
-    if (request.redirect === "error") {
-      res.destroy();
-      throw fetchFailed(
-        new Error(`The server redirected (${status}) and the request's redirect mode is "error"`),
-      );
-    }
-    if (location === undefined) return toResponse(res, hop, redirects > 0);
-    // Read to the end, so the connection goes back to the pool.
-    res.resume();
-    if (redirects >= MAX_REDIRECTS) throw fetchFailed(new Error(`More than ${MAX_REDIRECTS} redirects`));
-    let next: URL;
-    try {
-      next = new URL(location, url);
-    } catch (error) {
-      throw fetchFailed(error);
-    }
-    if ((status === 303 && method !== "GET" && method !== "HEAD") || (status <= 302 && method === "POST")) {
-      method = "GET";
-      body = null;
-      for (const name of BODY_HEADERS) delete headers[name];
-    }
-    if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) delete headers[name];
-    url = next;
-  }
+  return [foreign.url, { ...copied, ...request }];
 }

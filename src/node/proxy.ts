@@ -88,37 +88,99 @@ function parseProxy(proxy: string): ParsedProxy {
   return parsed;
 }
 
-interface NoProxyEntry {
-  hostname: string;
-  /** 0: any port. */
-  port: number;
+/** One NO_PROXY entry: a host name (and its subdomains), an IP address, or an IP range. */
+type NoProxyEntry =
+  | { kind: "name"; hostname: string /** 0: any port. */; port: number }
+  | { kind: "address"; bytes: number[]; port: number }
+  | { kind: "range"; bytes: number[]; prefix: number };
+
+/** The 4 or 16 bytes of an IPv4 or IPv6 address (IPv6 with or without brackets), or undefined. */
+export function addressBytes(text: string): number[] | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const bytes = v4.slice(1).map(Number);
+    return bytes.every((byte) => byte <= 255) ? bytes : undefined;
+  }
+  const bare = text.replace(/^\[(.*)\]$/, "$1");
+  if (!bare.includes(":")) return undefined;
+  let normal: string;
+  try {
+    // WHATWG URL parsing validates the address and writes it one way (lower case, `::` compressed).
+    normal = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const [head = "", tail] = normal.split("::");
+  const groups = (part: string) => (part ? part.split(":") : []);
+  const words = [...groups(head)];
+  if (tail !== undefined) {
+    const after = groups(tail);
+    words.push(...Array<string>(8 - words.length - after.length).fill("0"), ...after);
+  }
+  return words.flatMap((word) => {
+    const value = Number.parseInt(word, 16);
+    return [value >> 8, value & 0xff];
+  });
 }
 
+/**
+ * Reads NO_PROXY the way curl does, plus IP ranges: entries split by commas or spaces; `host`,
+ * `.host` and `*.host` match the host and its subdomains; `host:port` only that port; an IPv6
+ * address bare (`::1`, any port) or in brackets (`[::1]`, `[::1]:8443`); CIDR ranges `10.0.0.0/8`
+ * and `fd00::/8` (RFC 4632, RFC 4291 section 2.3) match addresses in them.
+ */
 function parseNoProxy(value: string): NoProxyEntry[] {
   const entries: NoProxyEntry[] = [];
   for (const entry of value.split(/[,\s]/)) {
     if (!entry) continue;
+    const range = /^\[?([^\]/]+)\]?\/(\d{1,3})$/.exec(entry);
+    if (range) {
+      const bytes = addressBytes(range[1] ?? "");
+      const prefix = Number(range[2]);
+      if (bytes && prefix <= bytes.length * 8) entries.push({ kind: "range", bytes, prefix });
+      continue;
+    }
+    // Bracketed IPv6, with or without a port; more than one colon without brackets is IPv6 alone.
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    const bare = (entry.match(/:/g) ?? []).length > 1 ? entry : undefined;
+    const ipv6 = bracketed?.[1] ?? bare;
+    if (ipv6 !== undefined) {
+      const bytes = addressBytes(ipv6);
+      if (bytes) entries.push({ kind: "address", bytes, port: Number(bracketed?.[2] ?? 0) });
+      continue;
+    }
     const withPort = /^(.+):(\d+)$/.exec(entry);
-    entries.push({
-      hostname: (withPort?.[1] ?? entry).replace(/^\*?\./, "").toLowerCase(),
-      port: withPort ? Number(withPort[2]) : 0,
-    });
+    const hostname = (withPort?.[1] ?? entry).replace(/^\*?\./, "").toLowerCase();
+    const port = withPort ? Number(withPort[2]) : 0;
+    const bytes = addressBytes(hostname);
+    entries.push(bytes ? { kind: "address", bytes, port } : { kind: "name", hostname, port });
   }
   return entries;
 }
 
-/** `*` bypasses everything; an entry matches its host and the host's subdomains, on its port if it has one. */
+function sameBytes(a: number[], b: number[], bits: number): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i * 8 < bits; i++) {
+    const mask = bits - i * 8 >= 8 ? 0xff : (0xff << (8 - (bits - i * 8))) & 0xff;
+    if (((a[i] ?? 0) & mask) !== ((b[i] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+/** `*` bypasses everything; otherwise any entry that matches the target's host (and port, if it names one). */
 function bypasses(noProxy: string, entries: NoProxyEntry[], target: URL): boolean {
   if (entries.length === 0) return false;
-  if (noProxy === "*") return true;
-  // `host` without its port keeps an IPv6 address's brackets, as NO_PROXY writes them.
-  const hostname = target.host.replace(/:\d*$/, "").toLowerCase();
+  if (noProxy.trim() === "*") return true;
+  const hostname = target.hostname.toLowerCase();
+  const address = addressBytes(hostname);
   const port = Number(target.port) || DEFAULT_PORTS[target.protocol] || 0;
-  return entries.some(
-    (entry) =>
-      (!entry.port || entry.port === port) &&
-      (hostname === entry.hostname || hostname.endsWith(`.${entry.hostname}`)),
-  );
+  return entries.some((entry) => {
+    if (entry.kind === "range") return address !== undefined && sameBytes(address, entry.bytes, entry.prefix);
+    if (entry.port && entry.port !== port) return false;
+    if (entry.kind === "address")
+      return address !== undefined && sameBytes(address, entry.bytes, entry.bytes.length * 8);
+    return hostname === entry.hostname || hostname.endsWith(`.${entry.hostname}`);
+  });
 }
 
 /**

@@ -521,10 +521,11 @@ describe("createNodeFetch request shapes", () => {
 });
 
 describe("createNodeFetch responses and redirects", () => {
-  it("asks for gzip, deflate and br, and decodes what comes", async () => {
+  it("asks for compressed responses, and decodes gzip and br", async () => {
     const fetch = kept(createNodeFetch({ env: {} }));
     const echoed = (await (await fetch(`${echoUrl}/headers`)).json()) as Echo;
-    expect(echoed.headers["accept-encoding"]).toBe("gzip, deflate, br");
+    // undici's fetch offers br over https only; it decodes br wherever it comes.
+    expect(echoed.headers["accept-encoding"]).toBe("gzip, deflate");
     for (const path of ["/gzip", "/br"]) {
       const response = await fetch(`${echoUrl}${path}`);
       expect(response.headers.get("content-encoding")).toBe(path.slice(1));
@@ -590,7 +591,7 @@ describe("createNodeFetch responses and redirects", () => {
 
     const looping = (await failure(fetch(`${echoUrl}/loop`))) as Error;
     expect(looping.message).toBe("fetch failed");
-    expect((looping.cause as Error).message).toBe("More than 20 redirects");
+    expect((looping.cause as Error).message).toBe("redirect count exceeded");
   });
 });
 
@@ -604,15 +605,20 @@ describe("createNodeFetch aborts", () => {
   });
 
   it("aborting while the body arrives ends the body with the signal's reason", async () => {
-    const fetch = kept(createNodeFetch({ env: {} }));
-    const controller = new AbortController();
-    const response = await fetch(`${echoUrl}/stall`, { signal: controller.signal });
-    expect(response.status).toBe(200);
-    const reading = failure(response.text());
-    setTimeout(() => controller.abort(), 50);
-    const error = (await reading) as Error;
-    expect(error.name).toBe("AbortError");
-    expect(networkErrorFrom(error, `${echoUrl}/stall`).kind).toBe("aborted");
+    const fetch = createNodeFetch({ env: {} });
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${echoUrl}/stall`, { signal: controller.signal });
+      expect(response.status).toBe(200);
+      const reading = failure(response.text());
+      setTimeout(() => controller.abort(), 50);
+      const error = (await reading) as Error;
+      expect(error.name).toBe("AbortError");
+      expect(networkErrorFrom(error, `${echoUrl}/stall`).kind).toBe("aborted");
+    } finally {
+      // undici opens a spare connection after an abort; closed here, it is not counted below.
+      await fetch.close();
+    }
   });
 });
 
