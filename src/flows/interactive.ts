@@ -61,7 +61,13 @@ export interface InteractivePlatform {
   openBrowser?(url: string): Promise<void>;
 }
 
-const LOOPBACK_REDIRECT = /^http:\/\/(localhost|127\.0\.0\.1)(?::(\d{1,5}))?(\/[^?#]*)?$/i;
+/**
+ * `http://localhost` or `http://127.0.0.1`, an optional port, and an optional path of plain segments:
+ * no query or fragment (the response adds its own query), no empty or dot segments (which URL
+ * parsing would rewrite, so the path the browser requests would differ from the one registered).
+ */
+const LOOPBACK_REDIRECT =
+  /^http:\/\/(localhost|127\.0\.0\.1)(?::(\d{1,5}))?(\/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*\/?)*)?$/i;
 
 /** The listener's host, port and path from a loopback redirect URI and the `port` option. */
 function loopbackTarget(request: InteractiveRequest): { port: number; options: LoopbackOptions } {
@@ -72,6 +78,14 @@ function loopbackTarget(request: InteractiveRequest): { port: number; options: L
       `Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got ${request.redirectUri}).`,
     );
   }
+  if (
+    request.port !== undefined &&
+    !(Number.isInteger(request.port) && request.port >= 0 && request.port <= 65535)
+  )
+    throw new ConfigurationError(
+      "port",
+      `port must be 0 to 65535, 0 for one the system picks (got ${request.port}).`,
+    );
   const fromUri = match[2] === undefined ? undefined : Number(match[2]);
   if (fromUri !== undefined && (fromUri < 1 || fromUri > 65535))
     throw new ConfigurationError(

@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DirectoryInput, Emulator } from "../../../emulator/index.js";
 import {
+  BrowserInteractionTimeoutError,
   BrowserUnavailableError,
   ConfigurationError,
   PublicClientApplication,
@@ -243,6 +244,12 @@ describe("acquireTokenInteractive with a launcher of the app's own", () => {
         "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got http://localhost/cb?x=1).",
       ],
       [
+        { redirectUri: "http://localhost/a/../b" },
+        "redirectUri",
+        "Interactive sign-in receives the response on loopback: redirectUri must be http://localhost or http://127.0.0.1, optionally with a port and a path (got http://localhost/a/../b).",
+      ],
+      [{ port: -1 }, "port", "port must be 0 to 65535, 0 for one the system picks (got -1)."],
+      [
         { redirectUri: "http://127.0.0.1:70000" },
         "redirectUri",
         "The port of redirectUri must be 1 to 65535 (got 70000).",
@@ -261,5 +268,40 @@ describe("acquireTokenInteractive with a launcher of the app's own", () => {
     }
     expect(opened).toBe(0);
     expect(emulator.requests()).toEqual([]);
+  });
+
+  it("abort and timeout end the wait promptly and close both addresses, even with a browser's idle connection open", async () => {
+    for (const ending of ["abort", "timeout"] as const) {
+      const controller = new AbortController();
+      const reason = new Error("the app is shutting down");
+      let port = 0;
+      let idleClosed: Promise<unknown> = Promise.resolve();
+      let endedAt = 0;
+      const error = await client()
+        .acquireTokenInteractive(SCOPES, {
+          ...(ending === "abort" ? { signal: controller.signal } : { timeout: 300 }),
+          openBrowser: async (url) => {
+            port = Number(new URL(new URL(url).searchParams.get("redirect_uri") ?? "").port);
+            // A browser's preconnect: a connection that sends nothing and stays open.
+            const idle = connect({ host: "127.0.0.1", port });
+            await new Promise((resolve) => idle.once("connect", resolve));
+            idleClosed = new Promise((resolve) => idle.once("close", resolve));
+            endedAt = performance.now();
+            if (ending === "abort") controller.abort(reason);
+          },
+        })
+        .catch((e: unknown) => e);
+      const elapsed = performance.now() - endedAt;
+      if (ending === "abort") expect(error).toBe(reason);
+      else expect(error).toBeInstanceOf(BrowserInteractionTimeoutError);
+      // Generous ceilings: the wait ends on the abort at once, and 300 ms after it starts on timeout.
+      expect(elapsed).toBeLessThan(ending === "abort" ? 1_000 : 2_000);
+      await idleClosed;
+      expect(await tryConnect("127.0.0.1", port)).toBe("ECONNREFUSED");
+      expect(["ECONNREFUSED", "EADDRNOTAVAIL", "ENETUNREACH", "EAFNOSUPPORT"]).toContain(
+        await tryConnect("::1", port),
+      );
+    }
+    expect(emulator.requests("token")).toEqual([]);
   });
 });
