@@ -31,21 +31,46 @@ export interface ControlOperations {
   reset(): void;
 }
 
-function body(req: EmuRequest): Record<string, unknown> | undefined {
-  if (!req.rawBody) return {};
-  try {
-    const parsed = JSON.parse(req.rawBody);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const problem = (status: number, message: string) => json(status, { error: message });
 
+/**
+ * The JSON object a POST to the control API carries, or the response refusing it. Only
+ * `Content-Type: application/json` (with any parameters) is read: a web page can have the browser
+ * send a form or `text/plain` POST to any origin without asking first (a CORS "simple request"),
+ * but not a JSON one, so this keeps pages the user visits from driving the emulator (CSRF).
+ * https://fetch.spec.whatwg.org/#cors-safelisted-request-header
+ */
+export function jsonRequestBody(
+  req: EmuRequest,
+): { input: Record<string, unknown>; refused?: undefined } | { refused: EmuResponse } {
+  const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    const sent = mediaType ? `"${mediaType}"` : "no Content-Type";
+    return {
+      refused: json(
+        415,
+        {
+          error: `Send control requests as JSON: a POST with "Content-Type: application/json" and a JSON object body (this one had ${sent}).`,
+        },
+        { "accept-post": "application/json" },
+      ),
+    };
+  }
+  try {
+    const parsed: unknown = JSON.parse(req.rawBody || "{}");
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+      return { input: parsed as Record<string, unknown> };
+  } catch {
+    // Refused below.
+  }
+  return { refused: problem(400, "The body must be a JSON object.") };
+}
+
 export function controlEndpoint(req: EmuRequest, ops: ControlOperations, path: string[]): EmuResponse {
-  const input = body(req);
-  if (!input) return problem(400, "The body must be a JSON object.");
+  // Only POSTs carry input; the other methods' bodies, if any, are not read.
+  const body = req.method === "POST" ? jsonRequestBody(req) : { input: {} };
+  if (body.refused) return body.refused;
+  const { input } = body;
   const route = `${req.method} ${path.join("/")}`;
   const str = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : undefined);
   switch (route) {

@@ -6,6 +6,7 @@
  * https://learn.microsoft.com/entra/identity-platform/claims-challenge
  */
 import { createPublicKey } from "node:crypto";
+import { jsonRequestBody } from "./control.js";
 import { type EmuRequest, type EmuResponse, json } from "./http.js";
 import { decodeJwt, verifyJwtSignature } from "./jwt.js";
 import { findUser, nowSeconds, userOid, type World } from "./world.js";
@@ -59,12 +60,9 @@ export function resourceEndpoint(req: EmuRequest, world: World): EmuResponse {
 /** `POST /_emulator/cae-event {"username"}`: a revocation event (password reset, user disabled). */
 export function caeEventEndpoint(req: EmuRequest, world: World): EmuResponse {
   if (req.method !== "POST") return json(405, { error: 'Use POST with {"username": "..."}.' });
-  let username: unknown;
-  try {
-    username = (JSON.parse(req.rawBody || "{}") as { username?: unknown }).username;
-  } catch {
-    return json(400, { error: "The body must be a JSON object." });
-  }
+  const body = jsonRequestBody(req);
+  if (body.refused) return body.refused;
+  const username = body.input.username;
   if (typeof username !== "string" || username === "")
     return json(400, { error: 'Send {"username": "..."}.' });
   const at = recordCaeEvent(world, username);

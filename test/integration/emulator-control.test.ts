@@ -232,7 +232,7 @@ describe("emulator control API", () => {
       );
       await control(emulator, "POST", "settings", { accessTokenLifetime: 60 });
       await addFault({ endpoint: "jwks", status: 500, times: "always" });
-      expect(await control(emulator, "POST", "reset")).toEqual({ status: 200, body: { reset: true } });
+      expect(await control(emulator, "POST", "reset", {})).toEqual({ status: 200, body: { reset: true } });
       expect((await control(emulator, "GET", "settings")).body).toMatchObject({ accessTokenLifetime: 3599 });
       expect((await control(emulator, "GET", "faults")).body).toEqual([]);
       expect((await control(emulator, "GET", "requests")).body).toEqual([]);
