@@ -133,20 +133,24 @@ export interface MemoisedDiscovery {
   known: ReadonlyMap<string, Endpoints>;
 }
 
-/** `shared`, or `signal`'s reason as soon as it aborts; `shared` itself goes on for its other callers. */
+/**
+ * `shared`, or `signal`'s reason as soon as it aborts; `shared` itself goes on for its other
+ * callers. It listens to a signal of its own that follows the caller's (`AbortSignal.any`), so many
+ * callers sharing one signal add no listeners to it.
+ */
 function forCaller<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return shared;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  const own = AbortSignal.any([signal]);
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const onAbort = () => reject(own.reason);
+    own.addEventListener("abort", onAbort, { once: true });
     shared.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        own.removeEventListener("abort", onAbort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        own.removeEventListener("abort", onAbort);
         reject(error);
       },
     );
@@ -166,6 +170,7 @@ export function memoisedDiscovery(): MemoisedDiscovery {
   const memo = new Map<string, Promise<Endpoints>>();
   const done = new Map<string, Endpoints>();
   const discover = (authority: Authority, options: DiscoveryOptions) => {
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const key = authority.url;
     let pending = memo.get(key);
     if (!pending) {

@@ -44,19 +44,24 @@ function responseHeaders(response: Response): Record<string, string> {
   return out;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+/**
+ * Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. It listens to a
+ * signal of its own that follows the caller's (`AbortSignal.any`), so concurrent calls sharing one
+ * signal add no listeners to it.
+ */
 function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    const own = signal ? AbortSignal.any([signal]) : undefined;
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(own?.reason);
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      own?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    own?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * networkErrorFrom on real failures: what Node's global fetch (undici inside Node) and msal-ts's Node fetch
- * (on node:http) throw against local servers that refuse, drop, hang, or speak no TLS, and against a name that
- * never resolves.
+ * (undici's, with its own dispatcher) throw against local servers that refuse, drop, hang, or speak no TLS,
+ * and against a name that never resolves.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +23,7 @@ const nodeFetch = createNodeFetch({ env: {} });
 /** Each fetch with its own words for a connection the server closed without answering. */
 const fetches: Array<[string, typeof globalThis.fetch, string]> = [
   ["Node's global fetch", globalThis.fetch, "UND_ERR_SOCKET: other side closed"],
-  ["createNodeFetch", nodeFetch, "ECONNRESET: socket hang up"],
+  ["createNodeFetch", nodeFetch, "UND_ERR_SOCKET: other side closed"],
 ];
 
 let hanging: TcpServer;
