@@ -71,19 +71,19 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
  * frees its connection.
  */
 function untilAborted(pending: Promise<Response>, signal: AbortSignal): Promise<Response> {
-  if (signal.aborted) {
+  const dropLate = () => {
     pending.then(
       (late) => late.body?.cancel().catch(() => {}),
       () => {},
     );
+  };
+  if (signal.aborted) {
+    dropLate();
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      pending.then(
-        (late) => late.body?.cancel().catch(() => {}),
-        () => {},
-      );
+      dropLate();
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
