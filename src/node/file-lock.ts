@@ -160,12 +160,12 @@ function pidUncheckable(lock: LockInfo): string | undefined {
   const own = ownPidSpace();
   const { space } = lock;
   if (!space)
-    return "the lock file does not say where its process runs (MSAL Python's msal-extensions and older msal-ts write only the pid)";
+    return "the lock file does not say where its process runs: MSAL Python's msal-extensions and older msal-ts write only the pid";
   if (space.host !== own.host) return `it was taken on host ${space.host || "(unnamed)"}`;
   if (space.bootId !== own.bootId)
-    return `it was taken under another boot (boot id ${space.bootId || "unknown"})`;
+    return `it was taken under another boot, boot id ${space.bootId || "unknown"}`;
   if (space.pidNamespace !== own.pidNamespace)
-    return `it was taken in another PID namespace (${space.pidNamespace || "unknown"}: a container or sandbox sharing this directory)`;
+    return `it was taken in another PID namespace, ${space.pidNamespace || "unknown"}, such as a container sharing this directory`;
   if (process.platform === "linux" && (own.bootId === "" || own.pidNamespace === ""))
     return "this system does not show which boot and PID namespace a process belongs to";
   return undefined;
@@ -175,9 +175,8 @@ function pidUncheckable(lock: LockInfo): string | undefined {
 function ownerOf(lock: LockInfo | undefined): string {
   if (lock?.pid === undefined) return "another process";
   const elsewhere = lock.space ? pidUncheckable(lock) : undefined;
-  const program = lock.program ? ` (${lock.program})` : "";
-  const where = elsewhere === undefined ? "" : ` (${elsewhere}, so only its age counts)`;
-  return `process ${lock.pid}${program}${where}`;
+  const notes = [lock.program, elsewhere && `${elsewhere}, so only its age counts`].filter(Boolean);
+  return `process ${lock.pid}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
 }
 
 const errorCode = (e: unknown): string | undefined =>
