@@ -9,6 +9,7 @@ import type { AccessTokenSlot } from "../cache/queries.js";
 import { TokenCache } from "../cache/token-cache.js";
 import type { ClientAuthenticator } from "../credentials/client-auth.js";
 import type { HttpConfig } from "../http/client.js";
+import { joinSharedCall, type SharedCall, startSharedCall } from "../http/shared-call.js";
 import { newTelemetryState, type TelemetryState } from "../http/telemetry.js";
 import { hidingPiiInUrls, type LogSink, logSink } from "../logging.js";
 import { VERSION } from "../version.js";
@@ -28,8 +29,9 @@ export interface AppContext {
   enablePiiLog: boolean;
   platform: Platform;
   /** Requests under way, by what they ask: identical concurrent requests share one. */
-  inflight: Map<string, Promise<unknown>>;
-  discover(authority: Authority): Promise<Endpoints>;
+  inflight: Map<string, SharedCall<unknown>>;
+  /** The authority's endpoints; `signal` ends this caller's wait, not the shared discovery. */
+  discover(authority: Authority, signal?: AbortSignal): Promise<Endpoints>;
   /** Discovered endpoints by authority URL, once discovery has finished: no waiting for them. */
   knownEndpoints: ReadonlyMap<string, Endpoints>;
   /** Authorities of per-request tenants, parsed once. */
@@ -117,7 +119,7 @@ export function createContext(
     enablePiiLog,
     platform,
     inflight: new Map(),
-    discover: (a) => discover(a, discoveryOptions),
+    discover: (a, signal) => discover(a, signal ? { ...discoveryOptions, signal } : discoveryOptions),
     knownEndpoints: discover.known,
     tenantAuthorities: new Map(),
     appTokenSlots: new Map(),
@@ -126,11 +128,26 @@ export function createContext(
   };
 }
 
-/** Runs `work` once for concurrent callers with the same key; later callers share its result. */
-export function singleFlight<T>(ctx: AppContext, key: string, work: () => Promise<T>): Promise<T> {
-  const running = ctx.inflight.get(key) as Promise<T> | undefined;
-  if (running) return running;
-  const started = work().finally(() => ctx.inflight.delete(key));
-  ctx.inflight.set(key, started);
-  return started;
+/**
+ * Runs `work` once for concurrent callers with the same key; later callers share its result. Each
+ * caller's `signal` ends only that caller's wait; `work` gets a signal that aborts when every
+ * caller still waiting has aborted (src/http/shared-call.ts).
+ */
+export function singleFlight<T>(
+  ctx: AppContext,
+  key: string,
+  work: (signal: AbortSignal) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  let call = ctx.inflight.get(key) as SharedCall<T> | undefined;
+  if (!call) {
+    const started = startSharedCall(work);
+    ctx.inflight.set(key, started);
+    const forget = () => {
+      if (ctx.inflight.get(key) === started) ctx.inflight.delete(key);
+    };
+    started.promise.then(forget, forget);
+    call = started;
+  }
+  return joinSharedCall(call, signal);
 }

@@ -192,7 +192,7 @@ export async function acquireTokenByAuthCodeFlow(
   }
   ctx.redeemedStates.add(flow.state);
   const authority = requestAuthority(ctx, { authority: flow.authority });
-  const endpoints = await ctx.discover(authority);
+  const endpoints = await ctx.discover(authority, request.signal);
   // RFC 9207: a provider that names itself in the response must be the one the flow went to (mix-up defence).
   if (
     authResponse.iss !== undefined &&

@@ -71,7 +71,7 @@ export async function acquireTokenByAuthorizationCode(
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
   const authority = requestAuthority(ctx, request);
-  const endpoints = await ctx.discover(authority);
+  const endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
   return requestToken({
     ctx,

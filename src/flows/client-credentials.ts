@@ -46,7 +46,7 @@ export async function acquireTokenForClient(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const known = endpointsOf(ctx, authority);
+  const known = endpointsOf(ctx, authority, request.signal);
   const endpoints = known instanceof Promise ? await known : known;
   const skipCache = request.forceRefresh || request.claimsChallenge;
   const now = nowSeconds();
@@ -117,7 +117,7 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
   return singleFlight(
     ctx,
     `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}`,
-    async () =>
+    async (signal) =>
       requestToken({
         ctx,
         endpoints,
@@ -126,9 +126,10 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
         api: API_ID.forClient,
         reason,
         ...(request.correlationId ? { correlationId: request.correlationId } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
+        signal,
         cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
         partitionKey: appPartition(ctx.clientId, endpoints.realm),
       }),
+    request.signal,
   );
 }

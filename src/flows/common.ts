@@ -41,11 +41,15 @@ export function requestAuthority(ctx: AppContext, request: AuthorityOverride): A
 }
 
 /** The authority's endpoints: at once when known, else by discovery. */
-export function endpointsOf(ctx: AppContext, authority: Authority): Endpoints | Promise<Endpoints> {
+export function endpointsOf(
+  ctx: AppContext,
+  authority: Authority,
+  signal?: AbortSignal,
+): Endpoints | Promise<Endpoints> {
   const own = authority === ctx.authority;
   if (own && ctx.ownEndpoints !== undefined) return ctx.ownEndpoints;
   const known = ctx.knownEndpoints.get(authority.url);
-  if (known === undefined) return ctx.discover(authority);
+  if (known === undefined) return ctx.discover(authority, signal);
   if (own) ctx.ownEndpoints = known;
   return known;
 }

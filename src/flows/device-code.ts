@@ -67,7 +67,7 @@ export async function initiateDeviceFlow(
 ): Promise<DeviceFlow | TokenFailure> {
   validateScopes(scopes);
   const authority = requestAuthority(ctx, request);
-  const endpoints = await ctx.discover(authority);
+  const endpoints = await ctx.discover(authority, request.signal);
   if (!endpoints.deviceAuthorizationEndpoint) {
     throw new ArgumentError(
       "scopes",
@@ -148,7 +148,7 @@ export async function acquireTokenByDeviceFlow(
   }
   validateClaimsChallenge(request.claimsChallenge);
   const authority = requestAuthority(ctx, { authority: flow.authority });
-  const endpoints = await ctx.discover(authority);
+  const endpoints = await ctx.discover(authority, request.signal);
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   for (;;) {
     request.signal?.throwIfAborted();

@@ -55,7 +55,10 @@ export async function acquireTokenOnBehalfOf(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const [endpoints, hash] = await Promise.all([ctx.discover(authority), assertionHash(userAssertion)]);
+  const [endpoints, hash] = await Promise.all([
+    ctx.discover(authority, request.signal),
+    assertionHash(userAssertion),
+  ]);
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   const skipCache = request.forceRefresh || request.claimsChallenge;
   if (!skipCache) {
@@ -83,7 +86,7 @@ export async function acquireTokenOnBehalfOf(
   return singleFlight(
     ctx,
     `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}`,
-    () =>
+    (signal) =>
       requestToken({
         ctx,
         endpoints,
@@ -97,9 +100,10 @@ export async function acquireTokenOnBehalfOf(
         api: API_ID.onBehalfOf,
         reason: skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.notSilent,
         ...(request.correlationId ? { correlationId: request.correlationId } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
+        signal,
         cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
         partitionKey: oboPartition(hash),
       }),
+    request.signal,
   );
 }

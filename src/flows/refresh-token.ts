@@ -26,7 +26,7 @@ export async function acquireTokenByRefreshToken(
     throw new ArgumentError("refreshToken", "refreshToken must be a non-empty string.");
   validateScopes(scopes);
   const authority = requestAuthority(ctx, request);
-  const endpoints = await ctx.discover(authority);
+  const endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
   return requestToken({
     ctx,

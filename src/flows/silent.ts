@@ -78,7 +78,7 @@ export async function acquireTokenSilentWithError(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const known = endpointsOf(ctx, authority);
+  const known = endpointsOf(ctx, authority, request.signal);
   const endpoints = known instanceof Promise ? await known : known;
   const skipCache = request.forceRefresh || request.claimsChallenge;
   const now = nowSeconds();
@@ -105,23 +105,27 @@ export async function acquireTokenSilentWithError(
     if (!aging) return cacheHitResult(hit, now);
   }
   // Only a call that goes to the network (now or in the background) gathers the refresh's state.
-  const refresh = (reason: number) =>
-    refreshWithFamily({
-      ctx,
-      authority,
-      endpoints,
-      account,
-      scopes,
-      claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
-      reason,
-      request,
-    });
+  // A background renewal outlives the call, so the call's signal is not its caller's.
+  const refresh = (reason: number, signal?: AbortSignal) =>
+    refreshWithFamily(
+      {
+        ctx,
+        authority,
+        endpoints,
+        account,
+        scopes,
+        claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
+        reason,
+        request,
+      },
+      signal,
+    );
   if (hit === undefined) {
     ctx.log(
       "verbose",
       `Silent: ${skipCache ? "the cache is skipped" : "no valid access token in the cache"} for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; redeeming a refresh token.`,
     );
-    return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent);
+    return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent, request.signal);
   }
   ctx.log(
     "verbose",
@@ -134,49 +138,55 @@ export async function acquireTokenSilentWithError(
 }
 
 /** Spec 4.3: an app the cache has never seen tries family tokens first; a family member its family's; then its own. */
-async function refreshWithFamily(r: RefreshContext): Promise<TokenResult | null> {
+async function refreshWithFamily(r: RefreshContext, callerSignal?: AbortSignal): Promise<TokenResult | null> {
   const key = `silent\n${r.authority.url}\n${r.account.home_account_id}\n${scopeParameter(r.scopes)}\n${r.claims ?? ""}\n${r.reason}`;
-  return singleFlight(r.ctx, key, async () => {
-    const { ctx, authority, account } = r;
-    const base = { homeAccountId: account.home_account_id, environment: authority.host };
-    const { metadata, family, familyOfOne, own } = await withCacheAccess(
-      ctx.cache,
-      userPartition(account.home_account_id),
-      () => {
-        const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
-        return {
-          metadata,
-          familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
-          family: metadata?.family_id
-            ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
-            : [],
-          own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
-        };
-      },
-    );
-    if (!metadata) {
-      const viaFamily = await tryRefreshTokens(r, familyOfOne, true);
-      if (viaFamily && !("error" in viaFamily)) return viaFamily;
-    }
-    let last: TokenResult | null = null;
-    if (metadata?.family_id) {
-      last = await tryRefreshTokens(r, family, false);
-      if (last && !("error" in last)) return last;
-    }
-    const result = classify((await tryRefreshTokens(r, own, false)) ?? last);
-    if (result === null)
-      ctx.log(
-        "verbose",
-        `Silent: no refresh token of this app for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; the user must sign in.`,
+  return singleFlight(
+    r.ctx,
+    key,
+    async (signal) => {
+      const { ctx, authority, account } = r;
+      const base = { homeAccountId: account.home_account_id, environment: authority.host };
+      const { metadata, family, familyOfOne, own } = await withCacheAccess(
+        ctx.cache,
+        userPartition(account.home_account_id),
+        () => {
+          const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
+          return {
+            metadata,
+            familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
+            family: metadata?.family_id
+              ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
+              : [],
+            own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
+          };
+        },
       );
-    return result;
-  });
+      if (!metadata) {
+        const viaFamily = await tryRefreshTokens(r, familyOfOne, true, signal);
+        if (viaFamily && !("error" in viaFamily)) return viaFamily;
+      }
+      let last: TokenResult | null = null;
+      if (metadata?.family_id) {
+        last = await tryRefreshTokens(r, family, false, signal);
+        if (last && !("error" in last)) return last;
+      }
+      const result = classify((await tryRefreshTokens(r, own, false, signal)) ?? last);
+      if (result === null)
+        ctx.log(
+          "verbose",
+          `Silent: no refresh token of this app for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; the user must sign in.`,
+        );
+      return result;
+    },
+    callerSignal,
+  );
 }
 
 async function tryRefreshTokens(
   r: RefreshContext,
   tokens: RefreshTokenEntity[],
   stopOnClientMismatch: boolean,
+  signal: AbortSignal,
 ): Promise<TokenResult | null> {
   let last: TokenResult | null = null;
   for (const rt of tokens) {
@@ -194,7 +204,7 @@ async function tryRefreshTokens(
       reason: r.reason,
       refreshedToken: rt,
       ...(r.request.correlationId ? { correlationId: r.request.correlationId } : {}),
-      ...(r.request.signal ? { signal: r.request.signal } : {}),
+      signal,
       // A refresh never creates an account: one removed meanwhile stays removed.
       cacheEvent: {
         scopes: decorateScopes(r.scopes, r.ctx.options.excludeScopes),

@@ -148,7 +148,7 @@ export async function acquireTokenByUsernamePassword(
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
   const authority = requestAuthority(ctx, request);
-  const endpoints: Endpoints = await ctx.discover(authority);
+  const endpoints: Endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
   const correlationId = request.correlationId ?? crypto.randomUUID();
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);

@@ -1,0 +1,62 @@
+/**
+ * One piece of work shared by concurrent callers, each of whom may abort. A caller's abort ends
+ * that caller's wait with its signal's reason and no one else's; the work itself is aborted only
+ * when every caller still waiting has aborted, so a request nobody waits for does not run on, and a
+ * request others wait for is not cut short by the first caller who gives up (DESIGN principles 5, 6).
+ */
+
+/** The work and who waits for it. */
+export interface SharedCall<T> {
+  readonly promise: Promise<T>;
+  /** Callers waiting without a signal, or whose signal has not aborted. */
+  waiting: number;
+  readonly controller: AbortController;
+}
+
+/**
+ * Starts `work` with a signal of its own, to be joined by callers through {@link joinSharedCall}.
+ *
+ * @example
+ * ```ts
+ * const call = startSharedCall((signal) => fetch("https://login.example/token", { signal }));
+ * const response = await joinSharedCall(call, AbortSignal.timeout(5_000));
+ * ```
+ */
+export function startSharedCall<T>(work: (signal: AbortSignal) => Promise<T>): SharedCall<T> {
+  const controller = new AbortController();
+  return { promise: work(controller.signal), waiting: 0, controller };
+}
+
+/**
+ * Waits for `call` on behalf of one caller: its result, or `signal`'s reason as soon as it aborts.
+ * The caller's signal gets one listener, removed when the wait ends, so callers that share one
+ * signal across many calls do not accumulate listeners on it.
+ *
+ * @example
+ * ```ts
+ * const call = startSharedCall((signal) => fetch("https://login.example/token", { signal }));
+ * const [a, b] = await Promise.all([joinSharedCall(call), joinSharedCall(call, controller.signal)]);
+ * ```
+ */
+export function joinSharedCall<T>(call: SharedCall<T>, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  call.waiting++;
+  if (!signal) return call.promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      if (--call.waiting === 0) call.controller.abort(signal.reason);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    call.promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
