@@ -113,6 +113,7 @@ describe("@azure/msal-node against the emulator", () => {
         setTimeout(() => {
           void fetch(`${emulator.url}/_emulator/device/approve`, {
             method: "POST",
+            headers: { "content-type": "application/json" },
             body: JSON.stringify({ user_code: response.userCode, username: alice.username }),
           });
         }, 1200);

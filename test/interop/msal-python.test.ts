@@ -148,6 +148,7 @@ describe.skipIf(!msalPythonVersion)(
           await new Promise((r) => setTimeout(r, 1500));
           const res = await fetch(`${emulator.url}/_emulator/device/approve`, {
             method: "POST",
+            headers: { "content-type": "application/json" },
             body: JSON.stringify({ user_code: flow.user_code, username: alice.username }),
           });
           expect(res.status).toBe(200);

@@ -60,6 +60,7 @@ async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 
 async function approve(userCode: string, username: string): Promise<void> {
   const response = await fetch(`${emulator.url}/_emulator/device/approve`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ user_code: userCode, username }),
   });
   expect(response.status).toBe(200);

@@ -1,7 +1,8 @@
 /**
  * Token endpoint faults injected through the emulator's control API: throttling (429 with
- * Retry-After holds identical requests back), passing server faults and dropped connections (one
- * retry), a body that is not JSON, and a server slower than the app's timeout.
+ * Retry-After holds identical requests back), passing server faults (one retry), a connection
+ * dropped after the token POST was read (never re-sent), a body that is not JSON, and a server
+ * slower than the app's timeout.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
@@ -77,14 +78,19 @@ describe("client credentials through token endpoint faults", () => {
     expect(tokenRequests(emulator).map((r) => r.status)).toEqual([503, 503]);
   });
 
-  it("a dropped connection once: retried once, and the retry succeeds", async () => {
+  it("a connection dropped after the token POST was read: a connection_reset NetworkError, and the POST is not re-sent", async () => {
     emulator.injectFault({ endpoint: "token", drop: true });
-    const result = success(await daemonWithSecret(emulator).acquireTokenForClient(GRAPH_DEFAULT));
-    expect(result.token_source).toBe("identity_provider");
+    const failure = await daemonWithSecret(emulator)
+      .acquireTokenForClient(GRAPH_DEFAULT)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).toBeInstanceOf(NetworkError);
+    expect((failure as NetworkError).kind).toBe("connection_reset");
     const requests = tokenRequests(emulator);
-    expect(requests).toHaveLength(2);
+    expect(requests).toHaveLength(1);
     expect(requests[0]?.status).toBeUndefined();
-    expect(requests[1]?.status).toBe(200);
   });
 
   it("a 200 whose body is not JSON: invalid_response quoting the body", async () => {
