@@ -5,6 +5,9 @@
  * `message`, `cause` and the endpoint or status an error names.
  */
 import { MsalError } from "../errors.js";
+import { safeUrl } from "./safe-url.js";
+
+export { safeUrl };
 
 /**
  * What kind of transport failure a {@link NetworkError} is. After `connection_refused` no byte of
@@ -140,16 +143,6 @@ function chainOf(error: unknown): Link[] {
     if (Array.isArray(value.errors)) queue.push(...value.errors);
   }
   return links;
-}
-
-/** `scheme://host/path` of a URL: no query, fragment or credentials. */
-export function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return url.replace(/[?#].*$/s, "").replace(/\/\/[^/@]*@/, "//");
-  }
 }
 
 interface ProxyInfo {

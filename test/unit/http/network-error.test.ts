@@ -149,6 +149,15 @@ describe("networkErrorFrom, other inputs", () => {
     expect(networkErrorFrom(new Error("x"), "not a url?secret=1").url).toBe("not a url");
   });
 
+  it("the user name in a user realm URL stays out of the error's url and message", () => {
+    const failure = networkErrorFrom(
+      Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" }),
+      "https://login.example/common/userrealm/alice%40contoso.example?api-version=1.0",
+    );
+    expect(failure.url).toBe("https://login.example/common/userrealm/[PII hidden]");
+    expect(failure.message).not.toMatch(/alice/i);
+  });
+
   it("a cycle in the cause chain does not hang", () => {
     const a = new Error("a") as Error & { cause?: unknown };
     const b = new Error("b", { cause: a });
