@@ -2,8 +2,9 @@
  * Secondary indexes over the cache sections, so that every lookup touches only its own bucket.
  * Keys are lower-cased (the cache's keyspace is case-insensitive) and use the canonical name of the
  * environment's alias group, so `login.windows.net` entries serve `login.microsoftonline.com`.
- * An entry missing a field a lookup needs is not indexed: it stays in the cache (and in its
- * serialized form) but no lookup returns it.
+ * An entry missing a field a lookup needs, or with a field of the wrong type (entries restored from a
+ * plugin or a partition store are not checked the way `deserialize` checks them), is not indexed: it
+ * stays in the cache (and in its serialized form) but no lookup returns it.
  */
 import { canonicalEnvironment } from "../authority/aliases.js";
 import type {
@@ -13,6 +14,7 @@ import type {
   IdTokenEntity,
   RefreshTokenEntity,
 } from "./schema.js";
+import { expirySeconds } from "./validation.js";
 
 /**
  * An indexed access token with what a lookup needs already worked out, so a hit reads no other map
@@ -25,6 +27,7 @@ export interface IndexedAccessToken {
   target: string;
   /** The cached scopes, lower-cased. */
   scopes: ReadonlySet<string>;
+  /** Epoch seconds; `-Infinity` (expired) when `expires_on` is not a finite number. */
   expiresOn: number;
 }
 
@@ -67,6 +70,8 @@ export function emptyIndexes(): CacheIndexes {
 }
 
 const isText = (v: unknown): v is string => typeof v === "string";
+/** A credential's `home_account_id`: text, or `null`/absent for app tokens (MSAL Python, msal-node). */
+const isOwner = (v: unknown): v is string | null | undefined => v == null || typeof v === "string";
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 const env = (environment: string) => canonicalEnvironment(environment);
 
@@ -139,7 +144,8 @@ export function usableAccessToken(e: AccessTokenEntity): boolean {
     isText(e.environment) &&
     isText(e.realm) &&
     isText(e.target) &&
-    isText(e.expires_on)
+    isOwner(e.home_account_id) &&
+    (isText(e.expires_on) || typeof e.expires_on === "number")
   );
 }
 
@@ -164,7 +170,7 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
       entry: e,
       target,
       scopes: lowerScopes,
-      expiresOn: Number(e.expires_on),
+      expiresOn: expirySeconds(e.expires_on),
     };
     for (const bucketKey of bucketKeys) {
       let bucket = ix.accessTokensByBucket.get(bucketKey);
@@ -203,7 +209,8 @@ export function oboOwner(userAssertionHash: string): string {
 }
 
 export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshTokenEntity, add: boolean): void {
-  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id)) return;
+  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id) || !isOwner(e.home_account_id))
+    return;
   (add ? addTo : removeFrom)(
     ix.refreshTokensByAccount,
     accountBucketKey(e.home_account_id, e.environment),
@@ -212,7 +219,9 @@ export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshToken
 }
 
 export function indexIdToken(ix: CacheIndexes, key: string, e: IdTokenEntity, add: boolean): void {
-  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id)) return;
+  if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id) || !isOwner(e.home_account_id))
+    return;
+  if (e.realm !== undefined && !isText(e.realm)) return;
   const k = idTokenIndexKey(e.home_account_id, e.environment, e.client_id, e.realm ?? "");
   if (add) ix.idTokens.set(k, key);
   else if (ix.idTokens.get(k) === key) ix.idTokens.delete(k);

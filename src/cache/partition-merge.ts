@@ -3,7 +3,17 @@
  * access made, merging them into what another instance wrote meanwhile, and partition lifetimes.
  */
 import { belongsTo } from "./partition.js";
-import type { Section } from "./schema.js";
+import { SECTIONS, type Section } from "./schema.js";
+import {
+  entryProblem,
+  expirySeconds,
+  FIELD_CHECKS,
+  levelsLeftAt,
+  MAX_CACHE_TEXT_LENGTH,
+  nestsDeeper,
+} from "./validation.js";
+
+const isSection = (name: string): name is Section => (SECTIONS as readonly string[]).includes(name);
 
 export type Entry = Record<string, unknown>;
 export type Contents = Record<string, Record<string, unknown>>;
@@ -86,19 +96,34 @@ export function ownPartition(section: Section, entry: Entry): string | undefined
   return undefined;
 }
 
-/** A stored partition's JSON; what is not a JSON object reads as an empty partition (the next write replaces it). */
+/** An object without a prototype: section names and keys such as `__proto__` are then plain keys. */
+const record = <T>(): Record<string, T> => Object.create(null);
+
+/**
+ * A stored partition's JSON. What `deserialize` would refuse (not a JSON object, text over 256 MiB,
+ * an entry with a field of the wrong type, nesting deeper than 64 levels) reads as an empty
+ * partition: the user signs in again and the next write replaces it.
+ */
 export function parseContents(value: string): Contents {
+  if (value.length > MAX_CACHE_TEXT_LENGTH) return record();
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    return {};
+    return record();
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
-  const contents: Contents = {};
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return record();
+  const contents: Contents = record();
   for (const [section, entries] of Object.entries(parsed)) {
-    if (typeof entries === "object" && entries !== null && !Array.isArray(entries))
-      contents[section] = entries as Record<string, unknown>;
+    if (typeof entries !== "object" || entries === null || Array.isArray(entries)) continue;
+    const check = isSection(section) ? FIELD_CHECKS[section] : undefined;
+    const kept: Record<string, unknown> = record();
+    for (const [key, entry] of Object.entries(entries)) {
+      if (check ? entryProblem(check, entry) !== undefined : nestsDeeper(entry, levelsLeftAt(3)))
+        return record();
+      kept[key] = entry;
+    }
+    contents[section] = kept;
   }
   return contents;
 }
@@ -108,21 +133,22 @@ export function parseContents(value: string): Contents {
  * applied, the entries the access wrote win, and expired access tokens go.
  */
 export function mergePartition(base: Contents, change: PartitionChange, now: number): Contents {
-  const out: Contents = {};
-  for (const [section, entries] of Object.entries(base)) out[section] = { ...entries };
+  const out: Contents = record();
+  for (const [section, entries] of Object.entries(base)) out[section] = Object.assign(record(), entries);
   for (const id of change.removed) {
     const newline = id.indexOf("\n");
     const section = out[id.slice(0, newline)];
     if (section) delete section[id.slice(newline + 1)];
   }
   for (const { section, key, entry } of change.written) {
-    out[section] ??= {};
+    out[section] ??= record();
     (out[section] as Record<string, unknown>)[key] = entry;
   }
   const accessTokens = out.AccessToken;
   if (accessTokens) {
     for (const [key, entry] of Object.entries(accessTokens)) {
-      if (Number((entry as Entry | null)?.expires_on) < now) delete accessTokens[key];
+      const expiresOn = (entry as Entry | null)?.expires_on;
+      if (expiresOn !== undefined && expirySeconds(expiresOn) < now) delete accessTokens[key];
     }
   }
   for (const section of Object.keys(out)) {

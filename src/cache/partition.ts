@@ -52,7 +52,8 @@ export function partitionContents(cache: TokenCache, partitionKey: string): Part
   const homes = partitionKey.startsWith("obo:") ? oboHomes(cache, partitionKey) : undefined;
   const out: PartitionContents = {};
   for (const section of SECTIONS) {
-    const entries: Record<string, unknown> = {};
+    // No prototype: a key such as `__proto__` is then an entry like any other.
+    const entries: Record<string, unknown> = Object.create(null);
     for (const [key, entry] of cache.entries(section)) {
       if (
         typeof entry === "object" &&

@@ -46,6 +46,7 @@ import {
   type Section,
 } from "./schema.js";
 import { storedByIdentity, storedTwins } from "./twins.js";
+import { expirySeconds } from "./validation.js";
 
 export type { AccessTokenHit, AccessTokenQuery, AccessTokenSlot, RefreshTokenQuery, TokenCacheOptions };
 
@@ -228,6 +229,7 @@ export class TokenCache {
     const found: AccountEntity[] = [];
     for (const key of keys) {
       const account = this.sections.Account.get(key) as AccountEntity;
+      if (typeof account !== "object" || account === null) continue; // kept only for round trips
       if (!TYPES_OF_ACCOUNTS.has(account.authority_type)) continue;
       if (group !== undefined && canonicalEnvironment(account.environment) !== group) continue;
       if (username !== undefined && String(account.username).toLowerCase() !== username) continue;
@@ -283,11 +285,13 @@ export class TokenCache {
     return removed;
   }
 
-  /** Removes every access token that has expired; returns how many. A full scan, for housekeeping. */
+  /** Removes expired access tokens (an `expires_on` that is no finite number counts); returns how many. */
   purgeExpiredAccessTokens(now: number = nowSeconds()): number {
     let removed = 0;
     for (const [key, at] of this.sections.AccessToken) {
-      if (Number(at.expires_on) < now && this.remove("AccessToken", key)) removed++;
+      const expiresOn = (at as { expires_on?: unknown } | null)?.expires_on;
+      if (expiresOn !== undefined && expirySeconds(expiresOn) < now && this.remove("AccessToken", key))
+        removed++;
     }
     return removed;
   }

@@ -101,7 +101,7 @@ export function* storedByIdentity<S extends Section>(
   const make = KEY_MAKERS[section] as (e: EntityOf[S]) => string;
   const computed = make(entity);
   const direct = map.get(computed);
-  if (direct !== undefined && (direct === entity || make(direct) === computed)) {
+  if (typeof direct === "object" && direct !== null && (direct === entity || make(direct) === computed)) {
     yield [computed, direct];
     return;
   }

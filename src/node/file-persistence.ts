@@ -5,10 +5,12 @@
  * changed the cache, merges the change into the file as it is now and replaces it atomically.
  */
 
+import type { FileHandle } from "node:fs/promises";
 import type { CacheAccessContext, CachePlugin } from "../cache/plugin.js";
 import { type EntityOf, SECTIONS, type Section } from "../cache/schema.js";
 import { SerializableTokenCache } from "../cache/serializable-token-cache.js";
 import type { TokenCache } from "../cache/token-cache.js";
+import { MAX_CACHE_TEXT_LENGTH } from "../cache/validation.js";
 import { CacheDeserializationError, ConfigurationError } from "../errors.js";
 import { type Logger, type LogSink, logSink } from "../logging.js";
 import { nodeCrypto, nodeFsPromises, nodePath } from "./builtins.js";
@@ -73,8 +75,10 @@ function positive(option: string, value: number | undefined, fallback: number): 
  * format and the same `<file>.lockfile`). Give it to a {@link PersistedTokenCache}.
  *
  * - Before each cache access it takes the lock and reloads the file if it changed. A missing file
- *   is an empty cache; a file that is not a JSON object is moved aside to
- *   `<file>.corrupt-<timestamp>` (with a warning naming both paths) and the cache starts empty.
+ *   is an empty cache; a file that `deserialize` refuses (not a JSON object, a malformed entry,
+ *   nesting deeper than 64 levels) or larger than 256 MiB is moved aside to
+ *   `<file>.corrupt-<timestamp>` (with a warning naming both paths and what is wrong) and the cache
+ *   starts empty.
  * - After an access that changed the cache, it reads the file again, merges (the file's entries
  *   stay, this process's new entries win, entries it removed are removed) and writes the result to
  *   a temporary file in the same directory, fsyncs it and renames it over the file (mode 0600;
@@ -159,44 +163,81 @@ export class FilePersistence implements CachePlugin {
     );
   }
 
-  /** The file's text; `""` (an empty cache) when there is no file. */
+  /**
+   * The file's text; `""` (an empty cache) when there is no file. A file larger than a cache may be
+   * (256 MiB, MAX_CACHE_TEXT_LENGTH) throws CacheDeserializationError before any of it is read.
+   */
   async #read(): Promise<string> {
+    let handle: FileHandle;
     try {
-      return await nodeFsPromises().readFile(this.path, "utf8");
+      handle = await nodeFsPromises().open(this.path, "r");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return "";
+      throw e;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size > MAX_CACHE_TEXT_LENGTH) {
+        const reason = `it is ${size} bytes long, more than the ${MAX_CACHE_TEXT_LENGTH} a cache may have`;
+        throw new CacheDeserializationError(`The token cache file ${this.path} is too large: ${reason}.`, {
+          cause: new RangeError(reason),
+        });
+      }
+      return await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The file's text, or the error that keeps it from being loaded (the file is then moved aside). */
+  async #readOrRefuse(): Promise<string | CacheDeserializationError> {
+    try {
+      return await this.#read();
+    } catch (e) {
+      if (e instanceof CacheDeserializationError) return e;
       throw e;
     }
   }
 
   async #load(cache: SerializableTokenCache): Promise<void> {
-    const text = await this.#read();
-    let digest = digestOf(text);
-    if (this.#states.get(cache)?.digest === digest) return;
-    try {
-      cache.deserialize(withoutBom(text));
-    } catch (e) {
-      if (!(e instanceof CacheDeserializationError)) throw e;
-      await this.#moveAside(e);
-      cache.deserialize("");
-      digest = digestOf("");
+    let problem = await this.#readOrRefuse();
+    if (typeof problem === "string") {
+      const digest = digestOf(problem);
+      if (this.#states.get(cache)?.digest === digest) return;
+      try {
+        cache.deserialize(withoutBom(problem));
+        this.#states.set(cache, { digest, synced: syncedEntries(cache) });
+        return;
+      } catch (e) {
+        if (!(e instanceof CacheDeserializationError)) throw e;
+        problem = e;
+      }
     }
-    this.#states.set(cache, { digest, synced: syncedEntries(cache) });
+    await this.#moveAside(problem);
+    cache.deserialize("");
+    this.#states.set(cache, { digest: digestOf(""), synced: syncedEntries(cache) });
   }
 
   async #save(cache: SerializableTokenCache, removed: Set<string>): Promise<void> {
     const state = this.#states.get(cache);
-    const current = await this.#read();
+    const current = await this.#readOrRefuse();
     const merged = new SerializableTokenCache();
-    let unchanged = state !== undefined && digestOf(current) === state.digest;
-    if (!unchanged) {
-      try {
-        merged.deserialize(withoutBom(current));
-      } catch (e) {
-        if (!(e instanceof CacheDeserializationError)) throw e;
-        // Garbage written meanwhile: moved aside, and the cache is written whole.
-        await this.#moveAside(e);
-        unchanged = true;
+    let unchanged: boolean;
+    if (typeof current !== "string") {
+      // Too large to read: moved aside, and the cache is written whole.
+      await this.#moveAside(current);
+      unchanged = true;
+    } else {
+      unchanged = state !== undefined && digestOf(current) === state.digest;
+      if (!unchanged) {
+        try {
+          merged.deserialize(withoutBom(current));
+        } catch (e) {
+          if (!(e instanceof CacheDeserializationError)) throw e;
+          // Garbage written meanwhile: moved aside, and the cache is written whole.
+          await this.#moveAside(e);
+          unchanged = true;
+        }
       }
     }
     if (unchanged) {
