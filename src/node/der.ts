@@ -180,13 +180,15 @@ export function parseDer(bytes: Uint8Array): DerNode {
  * for (const bag of children(safeContents, 256)) readBag(bag);
  * ```
  */
-export function children(node: DerNode, max: number = DER_LIMITS.maxElements): DerNode[] {
+export function children(
+  node: DerNode,
+  max: number = DER_LIMITS.maxElements,
+  what = "an ASN.1 element",
+): DerNode[] {
   if (!node.constructed) throw new DerError("expected a constructed ASN.1 element");
   const out: DerNode[] = [];
   for (let pos = 0; pos < node.value.length; ) {
-    if (out.length === max) {
-      throw new DerLimitError(`an ASN.1 element holds more than ${max} elements`);
-    }
+    if (out.length === max) throw new DerLimitError(`${what} holds more than ${max} elements`);
     const { node: child, end } = readElement(node.value, pos, node.depth + 1);
     out.push(child);
     pos = end;
@@ -220,7 +222,7 @@ const FIXED_SHAPE_MAX = 16;
 export function sequence(node: DerNode | undefined, what: string, max = FIXED_SHAPE_MAX): DerNode[] {
   const n = expectUniversal(node, Tag.sequence, what);
   if (!n.constructed) throw new DerError(`${what}: SEQUENCE must be constructed`);
-  return children(n, max);
+  return children(n, max, what);
 }
 
 /**
@@ -234,7 +236,7 @@ export function sequence(node: DerNode | undefined, what: string, max = FIXED_SH
 export function set(node: DerNode | undefined, what: string, max = FIXED_SHAPE_MAX): DerNode[] {
   const n = expectUniversal(node, Tag.set, what);
   if (!n.constructed) throw new DerError(`${what}: SET must be constructed`);
-  return children(n, max);
+  return children(n, max, what);
 }
 
 /**

@@ -174,9 +174,9 @@ function readSafeContents(reader: Reader, safeContents: DerNode, depth: number):
   if (depth > PFX_LIMITS.safeContentsDepth) {
     throw pfxLimit(`safe contents are nested more than ${PFX_LIMITS.safeContentsDepth} deep`);
   }
-  const bags = sequence(safeContents, "SafeContents", PFX_LIMITS.bags - reader.bags + 1);
+  const bags = sequence(safeContents, "SafeContents", PFX_LIMITS.bags);
   reader.bags += bags.length;
-  if (reader.bags > PFX_LIMITS.bags) throw pfxLimit(`it holds more than ${PFX_LIMITS.bags} bags`);
+  if (reader.bags > PFX_LIMITS.bags) throw pfxLimit(`it holds more than ${PFX_LIMITS.bags} bags in all`);
   for (const bag of bags) {
     const [idNode, valueNode, attributes] = sequence(bag, "SafeBag");
     const id = oid(idNode);

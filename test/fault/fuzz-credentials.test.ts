@@ -227,7 +227,7 @@ function withInteger(input: Sample, which: number, value: bigint): Buffer {
 }
 
 function damage(input: Sample, mutations: Mutation[]): Buffer {
-  let bytes = Buffer.from(input.bytes);
+  let bytes: Buffer = Buffer.from(input.bytes);
   for (const m of mutations) {
     const index = bytes.length === 0 ? 0 : ("index" in m ? m.index : 0) % bytes.length;
     if (m.kind === "flip" && bytes.length > 0) bytes[index] = (bytes[index] ?? 0) ^ (1 << m.bit);

@@ -58,6 +58,7 @@ beforeAll(() => {
   issue("leaf", "inter");
   writeFileSync(join(dir, "cas.pem"), text("root.pem") + text("inter.pem"));
   exportPfx("chain.pfx", "-certfile cas.pem", "leaf-k.pem", "leaf.pem");
+  exportPfx("iter-ceiling.pfx", "-iter 600000");
 }, 120_000);
 
 afterAll(() => {
@@ -233,6 +234,70 @@ describe("readPkcs12", () => {
       sha1: fingerprint("sha1"),
       sha256: fingerprint("sha256"),
     });
+  });
+});
+
+describe("readPkcs12 limits", () => {
+  const limitMessage = (detail: string) =>
+    `The PFX / PKCS#12 file was refused before reading it: ${detail}. It is damaged or made to exhaust the machine that reads it; if it is yours, export it again with OpenSSL 3's defaults: openssl pkcs12 -export -inkey key.pem -in cert.pem -out app.pfx.`;
+  const hex = (h: string) => Buffer.from(h.replaceAll(" ", ""), "hex");
+  const tlv = (tag: number, ...parts: Uint8Array[]) => {
+    const value = Buffer.concat(parts);
+    const n = value.length;
+    const length = n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+    return Buffer.concat([Buffer.from([tag, ...length]), value]);
+  };
+  const DATA = hex("06 09 2a864886f70d010701");
+  const SECRET_BAG = hex("06 0b 2a864886f70d010c0a0105");
+  /** An unencrypted PFX without MAC: one `data` content (a SafeContents) per list of bags. */
+  const pfxWithBags = (...contents: Buffer[][]) => {
+    const infos = contents.map((bags) => tlv(0x30, DATA, tlv(0xa0, tlv(0x04, tlv(0x30, ...bags)))));
+    return tlv(0x30, hex("020103"), tlv(0x30, DATA, tlv(0xa0, tlv(0x04, tlv(0x30, ...infos)))));
+  };
+
+  it("reads a file exported with 600,000 iterations, the most it allows", () => {
+    expectKeyPair(readPkcs12(file("iter-ceiling.pfx"), "secret"), "k.pem", "c.pem");
+  });
+
+  it("refuses a MAC with 600,001 iterations before computing it", () => {
+    const pfx = Buffer.from(file("iter-ceiling.pfx"));
+    // MacData ends the file: ..., salt, iterations INTEGER 600000 (02 03 09 27 c0).
+    expect(pfx.subarray(-5).toString("hex")).toBe("02030927c0");
+    pfx[pfx.length - 1] = 0xc1;
+    const start = performance.now();
+    const error = thrown(() => readPkcs12(pfx, "secret"));
+    expect(performance.now() - start).toBeLessThan(100);
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(limitMessage("the iteration count is 600001, above the limit of 600000"));
+  });
+
+  it("refuses a file over 1 MiB without parsing it", () => {
+    const error = thrown(() => readPkcs12(Buffer.alloc(1024 * 1024 + 1, 0x30), "secret"));
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(limitMessage("it is 1048577 bytes, above the limit of 1048576"));
+  });
+
+  it("refuses more than 256 bags", () => {
+    const bag = tlv(0x30, SECRET_BAG, tlv(0xa0, hex("0500")));
+    expect(thrown(() => readPkcs12(pfxWithBags(Array(256).fill(bag)), "secret")).code).toBe(
+      "pfx_no_private_key",
+    );
+    const error = thrown(() => readPkcs12(pfxWithBags(Array(257).fill(bag)), "secret"));
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(limitMessage("SafeContents holds more than 256 elements"));
+    // The bound is on the whole file: two SafeContents of 200 bags each are refused too.
+    const twice = pfxWithBags(Array(200).fill(bag), Array(200).fill(bag));
+    const error2 = thrown(() => readPkcs12(twice, "secret"));
+    expect(error2.code).toBe("pfx_limit_exceeded");
+    expect(error2.message).toBe(limitMessage("it holds more than 256 bags in all"));
+  });
+
+  it("refuses a bag with more than 32 attributes", () => {
+    const attribute = tlv(0x30, hex("06 09 2a864886f70d010915"), tlv(0x31, tlv(0x04, hex("01"))));
+    const bag = tlv(0x30, SECRET_BAG, tlv(0xa0, hex("0500")), tlv(0x31, ...Array(33).fill(attribute)));
+    const error = thrown(() => readPkcs12(pfxWithBags([bag]), "secret"));
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(limitMessage("bagAttributes holds more than 32 elements"));
   });
 });
 

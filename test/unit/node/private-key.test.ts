@@ -36,6 +36,10 @@ beforeAll(() => {
   const topk8 = "pkcs8 -topk8 -in k.pem -passout pass:secret";
   run(`${topk8} -v2 aes-128-cbc -v2prf hmacWithSHA1 -outform DER -out pkcs8-enc.der`);
   run(`${topk8} -v1 PBE-SHA1-3DES -out pkcs8-pbe-3des.pem`);
+  run(`${topk8} -iter 600000 -out iter-ceiling.pem`);
+  run(`${topk8} -iter 600001 -out iter-over.pem`);
+  run(`${topk8} -v1 PBE-SHA1-3DES -iter 600001 -out pbe-iter-over.pem`);
+  run(`${topk8} -scrypt -scrypt_N 16384 -scrypt_r 8 -scrypt_p 9 -out scrypt-over.pem`);
 
   const ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256";
   run(`req -x509 -nodes -subj /CN=ec -days 2 ${ec} -keyout ec-k.pem -out ec-c.pem`);
@@ -180,6 +184,40 @@ describe("normalisePrivateKey", () => {
   it("gives a key Node reads back as the same unencrypted key", () => {
     const { pkcs8Pem } = normalisePrivateKey(text("pkcs8-enc.pem"), "secret");
     expect(createPrivateKey(pkcs8Pem).export({ type: "pkcs8", format: "pem" })).toBe(text("k.pem"));
+  });
+});
+
+describe("normalisePrivateKey limits", () => {
+  const limitMessage = (detail: string) =>
+    `The private key was refused before decrypting it: ${detail}. It is damaged or made to exhaust the machine that reads it; if it is yours, encrypt it again with OpenSSL 3's defaults: openssl pkcs8 -topk8 -in key.pem -out key-encrypted.pem.`;
+
+  it("reads a key encrypted with 600,000 PBKDF2 iterations, the most it allows", () => {
+    expectSameKey(normalisePrivateKey(text("iter-ceiling.pem"), "secret").pkcs8Pem, "k.pem", "c.pem");
+  });
+
+  it("refuses more iterations, or a costlier scrypt, before OpenSSL decrypts", () => {
+    const cases: [string, string][] = [
+      ["iter-over.pem", "the iteration count is 600001, above the limit of 600000"],
+      ["pbe-iter-over.pem", "the iteration count is 600001, above the limit of 600000"],
+      ["scrypt-over.pem", "scrypt's cost N × r × p is 1179648, above the limit of 1048576"],
+    ];
+    for (const [name, detail] of cases) {
+      for (const passphrase of ["secret", undefined]) {
+        const start = performance.now();
+        const error = thrown(() => normalisePrivateKey(text(name), passphrase));
+        expect(performance.now() - start).toBeLessThan(100);
+        expect(error.code).toBe("private_key_limit_exceeded");
+        expect(error.message).toBe(limitMessage(detail));
+      }
+    }
+  });
+
+  it("refuses input over 1 MiB without parsing it", () => {
+    const padded = text("k.pem") + " ".repeat(1024 * 1024);
+    const error = thrown(() => normalisePrivateKey(padded));
+    expect(error.code).toBe("private_key_limit_exceeded");
+    expect(error.message).toBe(limitMessage(`it is ${padded.length} bytes, above the limit of 1048576`));
+    expect(thrown(() => normalisePrivateKey(Buffer.from(padded))).code).toBe("private_key_limit_exceeded");
   });
 });
 
