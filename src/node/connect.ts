@@ -75,23 +75,34 @@ const FAILED = new Set<PropertyKey>(["onError", "onResponseError"]);
 /** `handler`, telling `events` how its request goes. */
 function watched(handler: Dispatcher.DispatchHandler, events: RequestEvents): Dispatcher.DispatchHandler {
   let ended = false;
+  // One wrapper per method, made on first use: onData runs once per chunk.
+  const wrappers = new Map<PropertyKey, (...args: unknown[]) => unknown>();
+  const wrap = (key: PropertyKey, method: (...args: unknown[]) => unknown) => {
+    if (!RESPONDED.has(key) && !FAILED.has(key) && !COMPLETED.has(key)) return method.bind(handler);
+    return (...args: unknown[]) => {
+      if (RESPONDED.has(key)) events.responded();
+      if (!ended && FAILED.has(key)) {
+        // onError(error), onResponseError(controller, error)
+        if (events.failed(args[args.length - 1])) return undefined;
+        ended = true;
+        events.ended(false);
+      } else if (!ended && COMPLETED.has(key)) {
+        ended = true;
+        events.ended(true);
+      }
+      return method.apply(handler, args);
+    };
+  };
   return new Proxy(handler, {
     get(target, key) {
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (RESPONDED.has(key)) events.responded();
-        if (!ended && FAILED.has(key)) {
-          // onError(error), onResponseError(controller, error)
-          if (events.failed(args[args.length - 1])) return undefined;
-          ended = true;
-          events.ended(false);
-        } else if (!ended && COMPLETED.has(key)) {
-          ended = true;
-          events.ended(true);
-        }
-        return value.apply(target, args);
-      };
+      let wrapper = wrappers.get(key);
+      if (!wrapper) {
+        wrapper = wrap(key, value as (...args: unknown[]) => unknown);
+        wrappers.set(key, wrapper);
+      }
+      return wrapper;
     },
   });
 }

@@ -201,19 +201,24 @@ export function createTransport(options: NodeFetchOptions): Transport {
     return dispatcher;
   };
 
+  const env = options.env ?? process.env;
+  const proxies =
+    Boolean(options.proxy) ||
+    ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"].some((name) => Boolean(env[name]));
   // Every request, redirects included, goes the way its own origin is routed.
-  const routed = direct.compose((dispatch) => (opts, handler) => {
-    const proxy = opts.origin === undefined ? undefined : select(new URL(opts.origin));
-    return proxy ? dispatcherFor(proxy).dispatch(opts, handler) : dispatch(opts, handler);
-  });
+  const routed = proxies
+    ? direct.compose((dispatch) => (opts, handler) => {
+        const proxy = opts.origin === undefined ? undefined : select(new URL(opts.origin));
+        return proxy ? dispatcherFor(proxy).dispatch(opts, handler) : dispatch(opts, handler);
+      })
+    : direct;
 
-  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const [url, request] = await undiciInit(input, init);
-    const target = new URL(typeof url === "string" ? url : url.url);
-    const proxy = select(target);
-    const hostname = target.hostname;
-    if (proxy?.protocol === "socks:" && Buffer.byteLength(hostname) > SOCKS_MAX_HOST_BYTES)
-      throw new TypeError("fetch failed", { cause: hostTooLong(hostname) });
+  const send = async (url: string | UndiciRequest, request: UndiciRequestInit): Promise<Response> => {
+    if (proxies) {
+      const target = new URL(typeof url === "string" ? url : url.url);
+      if (select(target)?.protocol === "socks:" && Buffer.byteLength(target.hostname) > SOCKS_MAX_HOST_BYTES)
+        throw new TypeError("fetch failed", { cause: hostTooLong(target.hostname) });
+    }
     try {
       return (await undiciFetch(url, { ...request, dispatcher: routed })) as unknown as Response;
     } catch (error) {
@@ -222,6 +227,11 @@ export function createTransport(options: NodeFetchOptions): Transport {
       throw cause === error.cause ? error : new TypeError(error.message, { cause });
     }
   };
+  const fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
+    // The common call (a URL string, a body undici knows) goes straight through.
+    typeof input === "string" && !(init?.body instanceof FormData)
+      ? send(input, init as UndiciRequestInit)
+      : undiciInit(input, init).then(([url, request]) => send(url, request));
   const close = async () => {
     await Promise.all([direct, ...proxied.values()].map((dispatcher) => dispatcher.destroy()));
     proxied.clear();
