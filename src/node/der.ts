@@ -26,8 +26,18 @@ export class DerError extends Error {
 }
 
 /**
- * A limit of {@link DER_LIMITS} was exceeded: the input is not necessarily malformed, but no
- * credential file needs that much, so it is refused before the work is done.
+ * A bound was exceeded ({@link DER_LIMITS}, or the most elements or the largest INTEGER a
+ * caller allows): the input is not necessarily malformed, but no credential file needs that
+ * much, so it is refused before the work is done.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   integer(node, "the iteration count", 600_000);
+ * } catch (e) {
+ *   if (e instanceof DerLimitError) refuse(e.message); // "the iteration count is 10000000, above ..."
+ * }
+ * ```
  */
 export class DerLimitError extends DerError {
   constructor(message: string) {

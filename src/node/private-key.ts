@@ -67,11 +67,13 @@ export class CredentialError extends MsalError {
  *   real chain and bounds every parse's time and memory.
  * - `maxIterations`: PBKDF2 and PKCS#12 KDF iteration counts. OpenSSL 3 writes 2048, Windows
  *   2000, Java 10,000; 600,000 is OWASP's 2023 figure for PBKDF2-HMAC-SHA256, the most any
- *   guidance asks for, and costs about 0.15 s natively (0.8 s for the PKCS#12 KDF, which Node
- *   has no native form of).
- * - `maxDerivationWork`: iterations times hash blocks derived, summed over one file, so that the
- *   number of encrypted bags cannot multiply the cost (about 3 s at most). OpenSSL 3's
- *   `-iter 600000` needs 1.8 million; its `-legacy` form needs six derivations per iteration.
+ *   guidance asks for. It costs about 0.15 s in native PBKDF2 and 0.7 to 1.8 s in the PKCS#12
+ *   KDF, which Node has no native form of.
+ * - `maxDerivationWork`: iterations times hash blocks derived, summed over one PFX and checked
+ *   before each derivation, so that many encrypted bags cannot multiply the cost of one: a file
+ *   asking for more is refused when its next derivation would pass the sum, after at most a few
+ *   seconds of hashing. 1.8 million is what OpenSSL 3 needs for `-iter 600000` (a MAC and two
+ *   PBES2 contents); `-legacy`, with six derivations, fits up to `-iter 300000`.
  * - `maxSaltBytes`: tools write 8 to 20 bytes.
  * - `maxScryptCost`: N × r × p for scrypt-encrypted PKCS#8 keys; `openssl pkcs8 -scrypt`
  *   writes 2^17 (N 16384, r 8, p 1), and OpenSSL caps scrypt's memory at 32 MiB itself.
@@ -84,7 +86,7 @@ export class CredentialError extends MsalError {
 export const CREDENTIAL_LIMITS = {
   maxInputBytes: 1024 * 1024,
   maxIterations: 600_000,
-  maxDerivationWork: 2_400_000,
+  maxDerivationWork: 1_800_000,
   maxSaltBytes: 1024,
   maxScryptCost: 2 ** 20,
 } as const;

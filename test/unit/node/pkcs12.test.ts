@@ -271,6 +271,35 @@ describe("readPkcs12 limits", () => {
     expect(error.message).toBe(limitMessage("the iteration count is 600001, above the limit of 600000"));
   });
 
+  it("refuses key derivation adding up to more than 1.8 million hash iterations, before running it", () => {
+    // PBES2 with RC2-CBC and a 128-byte key: 600,000 PBKDF2-HMAC-SHA1 iterations for each of 7 blocks.
+    const pbkdf2 = tlv(
+      0x30,
+      hex("06 09 2a864886f70d01050c"),
+      tlv(0x30, tlv(0x04, Buffer.alloc(8)), hex("02 03 0927c0"), hex("02 02 0080")),
+    );
+    const rc2 = tlv(
+      0x30,
+      hex("06 08 2a864886f70d0302"),
+      tlv(0x30, hex("02 01 3a"), tlv(0x04, Buffer.alloc(8))),
+    );
+    const pbes2 = tlv(0x30, hex("06 09 2a864886f70d01050d"), tlv(0x30, pbkdf2, rc2));
+    const encryptedContentInfo = tlv(0x30, DATA, pbes2, tlv(0x80, Buffer.alloc(16)));
+    const encryptedData = tlv(
+      0x30,
+      hex("06 09 2a864886f70d010706"),
+      tlv(0xa0, tlv(0x30, hex("02 01 00"), encryptedContentInfo)),
+    );
+    const pfx = tlv(0x30, hex("020103"), tlv(0x30, DATA, tlv(0xa0, tlv(0x04, tlv(0x30, encryptedData)))));
+    const start = performance.now();
+    const error = thrown(() => readPkcs12(pfx, "secret"));
+    expect(performance.now() - start).toBeLessThan(100);
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(
+      limitMessage("deriving its keys takes more than 1800000 hash iterations in all"),
+    );
+  });
+
   it("refuses a file over 1 MiB without parsing it", () => {
     const error = thrown(() => readPkcs12(Buffer.alloc(1024 * 1024 + 1, 0x30), "secret"));
     expect(error.code).toBe("pfx_limit_exceeded");
