@@ -6,9 +6,10 @@
  *
  * Its input may be hostile, so its work is bounded by the input's size and these limits, checked
  * before the element they concern is read: nesting depth ({@link DER_LIMITS}, counted across
- * every call on the same tree, so no recursion is unbounded) and the number of elements a
- * constructed element or a constructed OCTET STRING may hold. Breaking one throws
- * {@link DerLimitError}.
+ * every call on the same tree, so no recursion is unbounded), the number of elements a
+ * constructed element or a constructed OCTET STRING may hold, and the element reads one tree
+ * may take in all (an indefinite length is found by reading what it holds, and reading it again
+ * element by element must not multiply that). Breaking one throws {@link DerLimitError}.
  *
  * @example
  * ```ts
@@ -50,7 +51,8 @@ export class DerLimitError extends DerError {
  * Bounds on what one parse may hold. PKCS#12 files nest about 12 levels deep (a PBES2
  * AlgorithmIdentifier inside an EncryptedData inside a ContentInfo) and BER encoders split an
  * OCTET STRING into chunks of about 1000 bytes, so a 1 MiB file needs about 1,100; nodes are
- * objects of about 200 bytes, so 4096 of them keep one call's memory near 1 MB.
+ * objects of about 200 bytes, so 4096 of them keep one call's memory near 1 MB. A PKCS#12 tree
+ * takes a few thousand reads; 131,072 take 10 to 100 ms (warm or cold JIT).
  *
  * @example
  * ```ts
@@ -62,7 +64,14 @@ export const DER_LIMITS = {
   maxDepth: 48,
   /** Elements directly inside one constructed element, and pieces of one constructed OCTET STRING. */
   maxElements: 4096,
+  /** Element reads for one tree (from one {@link parseDer} call), re-reads included. */
+  maxReads: 131_072,
 } as const;
+
+/** Element reads left for one tree, shared by all its nodes. */
+interface ReadBudget {
+  remaining: number;
+}
 
 /** Tag classes (the two top bits of the identifier octet). */
 export const TagClass = { universal: 0, application: 1, context: 2, private: 3 } as const;
@@ -100,9 +109,18 @@ export interface DerNode {
   readonly encoded: Uint8Array;
   /** How deep it is in the element {@link parseDer} read (0 for that one). */
   readonly depth: number;
+  /** Element reads left for the tree it belongs to (shared by every node of that tree). */
+  readonly reads: ReadBudget;
 }
 
-function readElement(bytes: Uint8Array, start: number, depth: number): { node: DerNode; end: number } {
+function readElement(
+  bytes: Uint8Array,
+  start: number,
+  depth: number,
+  reads: ReadBudget,
+): { node: DerNode; end: number } {
+  if (--reads.remaining < 0)
+    throw new DerLimitError(`reading it takes more than ${DER_LIMITS.maxReads} ASN.1 element reads`);
   if (depth > DER_LIMITS.maxDepth)
     throw new DerLimitError(`ASN.1 elements are nested more than ${DER_LIMITS.maxDepth} deep`);
   let pos = start;
@@ -130,7 +148,7 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
     for (let count = 0; ; count++) {
       if (at(pos) === 0 && at(pos + 1) === 0) break;
       if (count === DER_LIMITS.maxElements) throw tooMany();
-      pos = readElement(bytes, pos, depth + 1).end;
+      pos = readElement(bytes, pos, depth + 1, reads).end;
     }
     const end = pos + 2;
     const node = {
@@ -140,6 +158,7 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
       value: bytes.subarray(contentStart, pos),
       encoded: bytes.subarray(start, end),
       depth,
+      reads,
     };
     return { node, end };
   }
@@ -159,6 +178,7 @@ function readElement(bytes: Uint8Array, start: number, depth: number): { node: D
     value: bytes.subarray(pos, end),
     encoded: bytes.subarray(start, end),
     depth,
+    reads,
   };
   return { node, end };
 }
@@ -176,7 +196,7 @@ function tooMany(): DerLimitError {
  * ```
  */
 export function parseDer(bytes: Uint8Array): DerNode {
-  const { node, end } = readElement(bytes, 0, 0);
+  const { node, end } = readElement(bytes, 0, 0, { remaining: DER_LIMITS.maxReads });
   if (end !== bytes.length) throw new DerError("unexpected bytes after the ASN.1 element");
   return node;
 }
@@ -199,7 +219,7 @@ export function children(
   const out: DerNode[] = [];
   for (let pos = 0; pos < node.value.length; ) {
     if (out.length === max) throw new DerLimitError(`${what} holds more than ${max} elements`);
-    const { node: child, end } = readElement(node.value, pos, node.depth + 1);
+    const { node: child, end } = readElement(node.value, pos, node.depth + 1, node.reads);
     out.push(child);
     pos = end;
   }
@@ -325,7 +345,7 @@ export function octets(node: DerNode | undefined, what = "OCTET STRING", anyTag 
       continue;
     }
     if (++elements > DER_LIMITS.maxElements) throw tooMany();
-    const { node: piece, end } = readElement(frame.value, frame.pos, frame.depth);
+    const { node: piece, end } = readElement(frame.value, frame.pos, frame.depth, n.reads);
     frame.pos = end;
     expectUniversal(piece, Tag.octetString, what);
     if (piece.constructed) stack.push({ value: piece.value, pos: 0, depth: piece.depth + 1 });

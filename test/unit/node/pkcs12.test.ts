@@ -244,7 +244,10 @@ describe("readPkcs12 limits", () => {
   const tlv = (tag: number, ...parts: Uint8Array[]) => {
     const value = Buffer.concat(parts);
     const n = value.length;
-    const length = n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+    const octets = [n >> 16, (n >> 8) & 0xff, n & 0xff].filter(
+      (b, i, all) => b > 0 || all.slice(0, i).some(Boolean),
+    );
+    const length = n < 128 ? [n] : [0x80 | octets.length, ...octets];
     return Buffer.concat([Buffer.from([tag, ...length]), value]);
   };
   const DATA = hex("06 09 2a864886f70d010701");
@@ -298,6 +301,22 @@ describe("readPkcs12 limits", () => {
     expect(error.message).toBe(
       limitMessage("deriving its keys takes more than 1800000 hash iterations in all"),
     );
+  });
+
+  it("refuses BER whose indefinite lengths would be read over and over", () => {
+    // Each of 44 nested indefinite-length OCTET STRINGs also holds 4000 NULLs; finding where one
+    // ends means reading everything inside it, again at every level.
+    const indefinite = (tag: string, ...parts: Buffer[]) =>
+      Buffer.concat([hex(`${tag}80`), ...parts, hex("0000")]);
+    const nulls = indefinite("30", ...Array(4000).fill(hex("0500")));
+    let nested = hex("0400");
+    for (let level = 0; level < 44; level++) nested = indefinite("24", nested, nulls);
+    const pfx = tlv(0x30, hex("020103"), tlv(0x30, DATA, tlv(0xa0, nested)));
+    const start = performance.now();
+    const error = thrown(() => readPkcs12(pfx, "secret"));
+    expect(performance.now() - start).toBeLessThan(500);
+    expect(error.code).toBe("pfx_limit_exceeded");
+    expect(error.message).toBe(limitMessage("reading it takes more than 131072 ASN.1 element reads"));
   });
 
   it("refuses a file over 1 MiB without parsing it", () => {
