@@ -6,6 +6,7 @@
  * (about 1 ms in practice), with memory growth in megabytes, not gigabytes.
  */
 import { describe, expect, it } from "vitest";
+import { extractCerts } from "../../src/credentials/certificate.js";
 import { CredentialError, readPkcs12 } from "../../src/node/pkcs12.js";
 import { normalisePrivateKey } from "../../src/node/private-key.js";
 
@@ -190,5 +191,16 @@ describe("hostile PFX and key files", () => {
         "The private key was refused before decrypting it: the iteration count is 10000000, above the limit of 600000. It is damaged or made to exhaust the machine that reads it; if it is yours, encrypt it again with OpenSSL 3's defaults: openssl pkcs8 -topk8 -in key.pem -out key-encrypted.pem.",
       );
     }
+  }, 120_000);
+
+  it("a certificate PEM of BEGIN lines without END is split in linear time, not quadratic", () => {
+    // Was 25 s for 1 MB: a lazy regular expression scanned to the end of the text from every BEGIN.
+    const pem = `${"-----BEGIN CERTIFICATE-----\n".repeat(36_000)}MIIB\n-----END CERTIFICATE-----\n`;
+    expect(pem.length).toBeGreaterThan(1_000_000);
+    const start = performance.now();
+    const bodies = extractCerts(pem);
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]?.endsWith("MIIB")).toBe(true);
   }, 120_000);
 });
