@@ -353,7 +353,8 @@ export class TokenCache {
   }
 
   #index(section: Section, key: string, entity: EntityOf[Section], add: boolean): void {
-    if (this.#indexesStale) return;
+    // Entries that are not objects (kept for round trips) were never indexed.
+    if (this.#indexesStale || typeof entity !== "object" || entity === null) return;
     (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
       this.#indexes,
       key,
