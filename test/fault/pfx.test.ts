@@ -195,12 +195,12 @@ describe("hostile PFX and key files", () => {
 
   it("a certificate PEM of BEGIN lines without END is split in linear time, not quadratic", () => {
     // Was 25 s for 1 MB: a lazy regular expression scanned to the end of the text from every BEGIN.
-    const pem = `${"-----BEGIN CERTIFICATE-----\n".repeat(36_000)}MIIB\n-----END CERTIFICATE-----\n`;
+    const pem = "-----BEGIN CERTIFICATE-----\n".repeat(36_000);
     expect(pem.length).toBeGreaterThan(1_000_000);
     const start = performance.now();
     const bodies = extractCerts(pem);
     expect(performance.now() - start).toBeLessThan(1000);
-    expect(bodies).toHaveLength(1);
-    expect(bodies[0]?.endsWith("MIIB")).toBe(true);
+    // No complete PEM block: the text is taken as one bare base64 body, as before.
+    expect(bodies).toEqual([pem.replace(/\s+/g, "")]);
   }, 120_000);
 });
