@@ -11,6 +11,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -387,6 +388,46 @@ describe("FilePersistence: a corrupt file", () => {
       expect(readFileSync(aside).equals(bytes)).toBe(true);
     });
   }
+
+  it("a file with a malformed entry is moved aside, with a warning naming the entry and what is wrong", async () => {
+    mkdirSync(join(dir, "cache"));
+    const text = '{"AccessToken":{"the-key":{"secret":"s","expires_on":"soon"}}}';
+    writeFileSync(file, text);
+    const { logger, warnings } = capturingLogger();
+    const cache = persisted({ logger });
+
+    await access(cache, () => {});
+
+    const moved = leftovers();
+    expect(moved).toHaveLength(1);
+    const aside = join(dir, "cache", moved[0] as string);
+    expect(readFileSync(aside, "utf8")).toBe(text);
+    expect(existsSync(file)).toBe(false);
+    expect(warnings).toEqual([
+      `The token cache file ${file} could not be read (The AccessToken entry "the-key": its field "expires_on" is a string ("soon"), but it must be whole seconds since 1970, as text such as "1700000000" or as a number). It was moved to ${aside}, unchanged, and the cache starts empty: sign in again. Inspect or delete ${aside}.`,
+    ]);
+    expect(cache.counts().AccessToken).toBe(0);
+  });
+
+  it("a file larger than 256 MiB is moved aside without being read", async () => {
+    mkdirSync(join(dir, "cache"));
+    writeFileSync(file, "");
+    // Sparse: the size is there, the bytes are not.
+    truncateSync(file, 256 * 1024 * 1024 + 1);
+    const { logger, warnings } = capturingLogger();
+    const cache = persisted({ logger });
+
+    await access(cache, () => cache.add(appToken("fresh")));
+
+    const moved = leftovers();
+    expect(moved).toHaveLength(1);
+    expect(statSync(join(dir, "cache", moved[0] as string)).size).toBe(256 * 1024 * 1024 + 1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      `could not be read (it is ${256 * 1024 * 1024 + 1} bytes long, more than the ${256 * 1024 * 1024} a cache may have)`,
+    );
+    expect(fileTokens()).toEqual({ "api://fresh/.default": "secret-fresh" });
+  });
 
   it("a file corrupted between two accesses is moved aside and the cache in memory starts empty", async () => {
     const { logger, warnings } = capturingLogger();
