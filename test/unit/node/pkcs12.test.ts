@@ -241,15 +241,14 @@ describe("readPkcs12 limits", () => {
   const limitMessage = (detail: string) =>
     `The PFX / PKCS#12 file was refused before reading it: ${detail}. It is damaged or made to exhaust the machine that reads it; if it is yours, export it again with OpenSSL 3's defaults: openssl pkcs12 -export -inkey key.pem -in cert.pem -out app.pfx.`;
   const hex = (h: string) => Buffer.from(h.replaceAll(" ", ""), "hex");
+  /** DER with the length in three octets whenever it is 128 or more (valid BER, and what we read). */
   const tlv = (tag: number, ...parts: Uint8Array[]) => {
     const value = Buffer.concat(parts);
     const n = value.length;
-    const octets = [n >> 16, (n >> 8) & 0xff, n & 0xff].filter(
-      (b, i, all) => b > 0 || all.slice(0, i).some(Boolean),
-    );
-    const length = n < 128 ? [n] : [0x80 | octets.length, ...octets];
+    const length = n < 128 ? [n] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
     return Buffer.concat([Buffer.from([tag, ...length]), value]);
   };
+  const seq = (...parts: Uint8Array[]) => tlv(0x30, ...parts);
   const DATA = hex("06 09 2a864886f70d010701");
   const SECRET_BAG = hex("06 0b 2a864886f70d010c0a0105");
   /** An unencrypted PFX without MAC: one `data` content (a SafeContents) per list of bags. */
@@ -276,24 +275,16 @@ describe("readPkcs12 limits", () => {
 
   it("refuses key derivation adding up to more than 1.8 million hash iterations, before running it", () => {
     // PBES2 with RC2-CBC and a 128-byte key: 600,000 PBKDF2-HMAC-SHA1 iterations for each of 7 blocks.
-    const pbkdf2 = tlv(
-      0x30,
-      hex("06 09 2a864886f70d01050c"),
-      tlv(0x30, tlv(0x04, Buffer.alloc(8)), hex("02 03 0927c0"), hex("02 02 0080")),
+    const salt = tlv(0x04, Buffer.alloc(8));
+    const pbkdf2 = seq(hex("06092a864886f70d01050c"), seq(salt, hex("02030927c0"), hex("02020080")));
+    const rc2 = seq(hex("06082a864886f70d0302"), seq(hex("02013a"), tlv(0x04, Buffer.alloc(8))));
+    const pbes2 = seq(hex("06092a864886f70d01050d"), seq(pbkdf2, rc2));
+    const encryptedContentInfo = seq(DATA, pbes2, tlv(0x80, Buffer.alloc(16)));
+    const encryptedData = seq(
+      hex("06092a864886f70d010706"),
+      tlv(0xa0, seq(hex("020100"), encryptedContentInfo)),
     );
-    const rc2 = tlv(
-      0x30,
-      hex("06 08 2a864886f70d0302"),
-      tlv(0x30, hex("02 01 3a"), tlv(0x04, Buffer.alloc(8))),
-    );
-    const pbes2 = tlv(0x30, hex("06 09 2a864886f70d01050d"), tlv(0x30, pbkdf2, rc2));
-    const encryptedContentInfo = tlv(0x30, DATA, pbes2, tlv(0x80, Buffer.alloc(16)));
-    const encryptedData = tlv(
-      0x30,
-      hex("06 09 2a864886f70d010706"),
-      tlv(0xa0, tlv(0x30, hex("02 01 00"), encryptedContentInfo)),
-    );
-    const pfx = tlv(0x30, hex("020103"), tlv(0x30, DATA, tlv(0xa0, tlv(0x04, tlv(0x30, encryptedData)))));
+    const pfx = seq(hex("020103"), seq(DATA, tlv(0xa0, tlv(0x04, seq(encryptedData)))));
     const start = performance.now();
     const error = thrown(() => readPkcs12(pfx, "secret"));
     expect(performance.now() - start).toBeLessThan(100);
