@@ -9,13 +9,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   truncateSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -95,6 +96,15 @@ function capturingLogger(): { logger: FilePersistenceOptions["logger"]; warnings
     logger: { level: "verbose", log: (level, message) => level === "warning" && warnings.push(message) },
     warnings,
   };
+}
+
+/** What `read` gives, or `""` where this system has no such thing (no /proc). */
+function orEmpty(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return "";
+  }
 }
 
 /** A pid no process has: one that just exited. */
@@ -285,10 +295,14 @@ describe("FilePersistence: the lock", () => {
     expect(fileTokens()["api://saved/.default"]).toBe("secret-saved");
   });
 
-  it("removes a lock file whose process has exited", async () => {
+  it("removes a lock file whose process has exited, taken on this host, boot and PID namespace", async () => {
     mkdirSync(join(dir, "cache"));
     const pid = deadPid();
-    writeFileSync(`${file}.lockfile`, `${pid}\n${new Date().toISOString()}\n`);
+    // Where the pid means something (src/node/file-lock.ts): only then does its exit make the lock stale.
+    const bootId = orEmpty(() => readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    const pidNamespace = orEmpty(() => readlinkSync("/proc/self/ns/pid"));
+    const space = `host=${hostname()}\nboot_id=${bootId}\npid_namespace=${pidNamespace}\n`;
+    writeFileSync(`${file}.lockfile`, `${pid} node\n${space}taken=${new Date().toISOString()}\n`);
     const { logger, warnings } = capturingLogger();
     const cache = persisted({ logger });
     const started = Date.now();
