@@ -33,12 +33,16 @@ export const MAX_CACHE_TEXT_LENGTH = 256 * 1024 * 1024;
 
 type Fields = { readonly [field: string]: unknown };
 
-/** Whole seconds as text, as MSAL writes `expires_on` and the other times: at most 20 digits, so finite. */
-const WHOLE_SECONDS = /^-?\d{1,20}$/;
+/**
+ * Whole seconds as text, as MSAL writes `expires_on` and the other times: at most 15 digits, so the
+ * number is exact (below 2^53) and far beyond any real time (msal-node's times in milliseconds
+ * have 13).
+ */
+const WHOLE_SECONDS = /^-?\d{1,15}$/;
 
 /** Whether a value is a number of epoch seconds other MSAL libraries could have written. */
-export function isEpochSeconds(value: unknown): boolean {
-  return typeof value === "string" ? WHOLE_SECONDS.test(value) : Number.isInteger(value);
+function isEpochSeconds(value: unknown): boolean {
+  return typeof value === "string" ? WHOLE_SECONDS.test(value) : Number.isSafeInteger(value);
 }
 
 /**

@@ -105,6 +105,8 @@ describe("what a load refuses", () => {
     ["expires_on", "1.5e9", 'its field "expires_on" is a string ("1.5e9")'],
     ["expires_on", "", 'its field "expires_on" is a string ("")'],
     ["cached_at", 1.5, 'its field "cached_at" is a number (1.5)'],
+    ["expires_on", 1e20, 'its field "expires_on" is a number (100000000000000000000)'],
+    ["expires_on", "1".repeat(16), `its field "expires_on" is a string ("${"1".repeat(16)}")`],
     ["refresh_on", true, 'its field "refresh_on" is a boolean (true)'],
     [
       "extended_expires_on",
