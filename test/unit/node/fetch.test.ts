@@ -622,6 +622,122 @@ describe("createNodeFetch aborts", () => {
   });
 });
 
+describe("createNodeFetch with redirect 'manual' (how msal-ts sends its requests)", () => {
+  const manual = { redirect: "manual" } as const;
+
+  it("sends a form POST and gives a standard Response: status, headers, url, decoded gzip", async () => {
+    const fetch = kept(createNodeFetch({ env: {} }));
+    const response = await fetch(`${echoUrl}/token?x=1#f`, {
+      ...manual,
+      method: "POST",
+      headers: { "x-client-sku": "msal-ts" },
+      body: new URLSearchParams({ grant_type: "client_credentials" }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(response.status).toBe(201);
+    expect(response.url).toBe(`${echoUrl}/token?x=1`);
+    expect(response.headers.get("x-echo")).toBe("yes");
+    expect((await response.json()) as Echo).toMatchObject({
+      method: "POST",
+      url: "/token?x=1",
+      body: "grant_type=client_credentials",
+      headers: {
+        "x-client-sku": "msal-ts",
+        "accept-encoding": "gzip, deflate",
+        "content-type": "application/x-www-form-urlencoded;charset=UTF-8",
+      },
+    });
+    expect(await (await fetch(`${echoUrl}/gzip`, manual)).text()).toBe(CODED);
+  });
+
+  it("returns a 3xx as it is, and 204 and HEAD without a body", async () => {
+    const fetch = kept(createNodeFetch({ env: {} }));
+    const moved = await fetch(`${echoUrl}/redirect/302?to=/elsewhere`, {
+      ...manual,
+      method: "POST",
+      body: "a=1",
+    });
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get("location")).toBe("/elsewhere");
+    expect(await moved.text()).toBe("moved");
+    const noContent = await fetch(`${echoUrl}/no-content`, manual);
+    expect(noContent.status).toBe(204);
+    expect(noContent.body).toBeNull();
+    expect((await fetch(`${echoUrl}/x`, { ...manual, method: "HEAD" })).body).toBeNull();
+  });
+
+  it("aborts with the signal's reason: before connecting, and while the body arrives", async () => {
+    const fetch = createNodeFetch({ env: {} });
+    try {
+      const before = echoConnections;
+      const reason = new DOMException("stop", "AbortError");
+      await expect(fetch(`${echoUrl}/x`, { ...manual, signal: AbortSignal.abort(reason) })).rejects.toBe(
+        reason,
+      );
+      expect(echoConnections).toBe(before);
+      const controller = new AbortController();
+      const response = await fetch(`${echoUrl}/stall`, { ...manual, signal: controller.signal });
+      const reading = failure(response.text());
+      setTimeout(() => controller.abort(), 50);
+      const error = (await reading) as Error;
+      expect(error.name).toBe("AbortError");
+      expect(networkErrorFrom(error, `${echoUrl}/stall`).kind).toBe("aborted");
+    } finally {
+      await fetch.close();
+    }
+  });
+
+  it("fails like fetch: refused, header timeout, and through a proxy that answers 407", async () => {
+    const port = await closedPort();
+    const fetch = kept(createNodeFetch({ env: {} }));
+    const refused = await failure(fetch(`http://127.0.0.1:${port}/token`, manual));
+    expect(refused).toBeInstanceOf(TypeError);
+    expect((refused as Error).message).toBe("fetch failed");
+    expect(networkErrorFrom(refused, `http://127.0.0.1:${port}/token`).kind).toBe("connection_refused");
+
+    const silent = await tcpServer();
+    try {
+      const url = `http://127.0.0.1:${silent.port}/token`;
+      const timed = kept(createNodeFetch({ env: {}, timeoutMs: 300 }));
+      const network = networkErrorFrom(await failure(timed(url, manual)), url, { timeoutMs: 300 });
+      expect(network.message).toBe(
+        `Could not reach ${url}: the server sent no response in time (300 ms, ERR_HEADERS_TIMEOUT). ${TIMEOUT_HINT}`,
+      );
+    } finally {
+      await silent.close();
+    }
+
+    const proxy = await startProxy("407");
+    try {
+      const proxyUrl = `http://user:pa55word@127.0.0.1:${proxy.port}`;
+      const viaProxy = kept(createNodeFetch({ proxy: proxyUrl }));
+      const url = discovery(emulator);
+      const network = networkErrorFrom(await failure(viaProxy(url, manual)), url, { proxy: proxyUrl });
+      expect(network.kind).toBe("proxy");
+      expect(network.hint).toBe(PROXY_AUTH_HINT);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("tunnels through a proxy with `ca`, on one kept-alive tunnel", async () => {
+    const proxy = await startProxy();
+    try {
+      const fetch = kept(createNodeFetch({ proxy: proxy.url, ca: stranger.caPem, env: {} }));
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(discovery(stranger), manual);
+        expect(((await response.json()) as { issuer: string }).issuer).toBe(
+          `${stranger.url}/{tenantid}/v2.0`,
+        );
+      }
+      expect(proxy.tunnels).toEqual([new URL(stranger.url).host]);
+      expect(proxy.connections).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe("createNodeFetch connections", () => {
   it("sequential requests share one kept-alive connection; close() ends it", async () => {
     const fetch = createNodeFetch({ env: {} });
