@@ -200,22 +200,26 @@ export class FilePersistence implements CachePlugin {
   }
 
   async #load(cache: SerializableTokenCache): Promise<void> {
-    let problem = await this.#readOrRefuse();
-    if (typeof problem === "string") {
-      const digest = digestOf(problem);
-      if (this.#states.get(cache)?.digest === digest) return;
-      try {
-        cache.deserialize(withoutBom(problem));
-        this.#states.set(cache, { digest, synced: syncedEntries(cache) });
-        return;
-      } catch (e) {
-        if (!(e instanceof CacheDeserializationError)) throw e;
-        problem = e;
-      }
-    }
-    await this.#moveAside(problem);
+    const text = await this.#readOrRefuse();
+    const refusal = typeof text === "string" ? this.#loadChanged(cache, text) : text;
+    if (refusal === undefined) return;
+    await this.#moveAside(refusal);
     cache.deserialize("");
     this.#states.set(cache, { digest: digestOf(""), synced: syncedEntries(cache) });
+  }
+
+  /** Loads `text` unless the cache last loaded or wrote just that; returns why `deserialize` refused it. */
+  #loadChanged(cache: SerializableTokenCache, text: string): CacheDeserializationError | undefined {
+    const digest = digestOf(text);
+    if (this.#states.get(cache)?.digest === digest) return undefined;
+    try {
+      cache.deserialize(withoutBom(text));
+    } catch (e) {
+      if (e instanceof CacheDeserializationError) return e;
+      throw e;
+    }
+    this.#states.set(cache, { digest, synced: syncedEntries(cache) });
+    return undefined;
   }
 
   async #save(cache: SerializableTokenCache, removed: Set<string>): Promise<void> {
