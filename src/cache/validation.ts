@@ -27,7 +27,7 @@ export const MAX_NESTING_DEPTH = 64;
  * (bytes): 256 MiB. A cache of 10,000 users, each with an account, an id_token, an access token and
  * a refresh token, is about 46 MB; apps with more users in one place should use a distributed cache
  * (one partition per user). The bound keeps a runaway or hostile file from exhausting memory:
- * parsing takes several times the text's size, and V8 cannot hold a string of 512 MiB at all.
+ * parsing takes several times the text's size, and V8 cannot hold a string of 2^29 characters at all.
  */
 export const MAX_CACHE_TEXT_LENGTH = 256 * 1024 * 1024;
 
