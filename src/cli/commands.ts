@@ -140,6 +140,12 @@ const logout: Handler = async (options, _flags, t) => {
 };
 
 /** Reads the cache file directly: what it holds, without any secret. */
+/** An expiry as ISO 8601, or as written when it is no time a Date can hold (the cache keeps what it loaded). */
+function isoTime(seconds: unknown): string {
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
+}
+
 const cache = async (options: CommonOptions, t: Terminal): Promise<number> => {
   const exists = existsSync(options.cacheFile);
   const data = exists
@@ -161,7 +167,7 @@ const cache = async (options: CommonOptions, t: Terminal): Promise<number> => {
       client_id: at.client_id,
       scopes: at.target,
       realm: at.realm,
-      expires_on: new Date(Number(at.expires_on) * 1000).toISOString(),
+      expires_on: isoTime(at.expires_on),
     })),
     counts: {
       AccessToken: count("AccessToken"),

@@ -59,7 +59,8 @@ export async function acquireTokenForClient(
       skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
     );
   ctx.telemetry.cacheHits++;
-  if (found.entry.refresh_on !== undefined && Number(found.entry.refresh_on) < now) {
+  // `!(refresh_on >= now)`: a refresh_on that is not a number counts as due, not as never.
+  if (found.entry.refresh_on !== undefined && !(Number(found.entry.refresh_on) >= now)) {
     // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
     send({ ctx, authority, endpoints, scopes, request, regionalEndpoint }, REFRESH_REASON.aging).catch(
       (error: unknown) => ctx.log("warning", `Background refresh failed: ${String(error)}`),

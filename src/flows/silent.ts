@@ -99,7 +99,8 @@ export async function acquireTokenSilentWithError(
         )
       : ctx.cache.findAccessTokenHit(query, now);
   }
-  const aging = hit?.entry.refresh_on !== undefined && Number(hit.entry.refresh_on) < now;
+  // A refresh_on that is not a number counts as due, not as never.
+  const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
   if (hit !== undefined) {
     ctx.telemetry.cacheHits++;
     if (!aging) return cacheHitResult(hit, now);

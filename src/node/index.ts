@@ -1,5 +1,5 @@
 /**
- * The Node.js entry of msal-ts: the same names as the portable entry, with Node's transport (proxy
+ * The Node.js entry of msal-ts: the same names as the portable entry, with the undici transport (proxy
  * from HTTPS_PROXY/NO_PROXY or `proxy`, extra CAs with `ca`, keep-alive) and certificate loading
  * (PFX, encrypted PEM) installed as the defaults.
  * @packageDocumentation

@@ -1,5 +1,6 @@
 /**
- * The Node.js platform: node:http transport with proxy, CA and keep-alive; `process.env`; and
+ * The Node.js platform: the undici transport with proxy, NO_PROXY, CA and keep-alive
+ * (docs/transport.md); `process.env`; and
  * certificate credentials from PFX files, encrypted PEM and PKCS#1 keys.
  */
 

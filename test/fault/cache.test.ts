@@ -161,6 +161,31 @@ describe("hostile or damaged cache JSON", () => {
     expect(stored).toEqual(["network-token"]);
   });
 
+  it('refresh_on "later" put in the cache unchecked counts as due: the valid token is served and renewed in the background', async () => {
+    const cache = new SerializableTokenCache();
+    const idp = identityProvider();
+    const cca = new ConfidentialClientApplication("daemon", {
+      authority: AUTHORITY,
+      clientCredential: "secret",
+      tokenCache: cache,
+      fetch: idp.fetch,
+    });
+    cache.add({
+      clientId: "daemon",
+      scopes: GRAPH_DEFAULT,
+      tokenEndpoint: TOKEN_ENDPOINT,
+      grantType: "client_credentials",
+      response: { access_token: "cached-token", expires_in: 3600, token_type: "Bearer" },
+    });
+    const [[key, entry]] = [...cache.entries("AccessToken")] as [[string, AccessTokenEntity]];
+    cache.restore("AccessToken", key, { ...entry, refresh_on: "later" });
+    const result = (await cca.acquireTokenForClient(GRAPH_DEFAULT)) as TokenSuccess;
+    expect(result.access_token).toBe("cached-token");
+    expect(result.token_source).toBe("cache");
+    for (let i = 0; i < 50 && idp.tokenRequests() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(idp.tokenRequests()).toBe(1);
+  });
+
   it('a "__proto__" section (and "constructor", "prototype", and such entry keys) survive a round trip', () => {
     // Written as text: an object literal with "__proto__" would set a prototype, not make a key.
     const text =
