@@ -23,7 +23,8 @@ export interface FilePersistenceOptions {
   lockTimeoutMs?: number;
   /**
    * A lock file older than this is taken to be left behind by a crashed process and removed
-   * (default 30 000 ms). A lock file whose process has exited is removed whatever its age.
+   * (default 30 000 ms). A lock file whose process has exited is removed whatever its age, when
+   * it was taken on this host, boot and PID namespace (elsewhere its pid says nothing here).
    */
   staleLockMs?: number;
   /** Receives warnings: a corrupt cache file moved aside, a stale lock removed. */
@@ -85,8 +86,8 @@ function positive(option: string, value: number | undefined, fallback: number): 
  *   the directory is created with mode 0700). Then it releases the lock, also when the access or
  *   the write failed.
  * - The lock waits at most `lockTimeoutMs` (then `CacheLockTimeoutError`, code
- *   `cache_lock_timeout`); a lock file older than `staleLockMs` or whose process has exited is
- *   removed.
+ *   `cache_lock_timeout`); a lock file older than `staleLockMs`, or whose process on this host,
+ *   boot and PID namespace has exited, is removed.
  *
  * The file holds tokens in clear text: keep it in the user's own directory.
  *
