@@ -7,6 +7,7 @@
 import { ConfigurationError, MsalError } from "../errors.js";
 import type { HttpConfig } from "../http/client.js";
 import { send } from "../http/client.js";
+import { joinSharedCall, type SharedCall, startSharedCall } from "../http/shared-call.js";
 import { registerAliasGroup } from "./aliases.js";
 import type { Authority } from "./authority.js";
 
@@ -134,30 +135,6 @@ export interface MemoisedDiscovery {
 }
 
 /**
- * `shared`, or `signal`'s reason as soon as it aborts; `shared` itself goes on for its other
- * callers. It listens to a signal of its own that follows the caller's (`AbortSignal.any`), so many
- * callers sharing one signal add no listeners to it.
- */
-function forCaller<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return shared;
-  const own = AbortSignal.any([signal]);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(own.reason);
-    own.addEventListener("abort", onAbort, { once: true });
-    shared.then(
-      (value) => {
-        own.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        own.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/**
  * Discovery for an app: one round trip per authority however many callers ask at once.
  *
  * @example
@@ -167,25 +144,30 @@ function forCaller<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
  * ```
  */
 export function memoisedDiscovery(): MemoisedDiscovery {
-  const memo = new Map<string, Promise<Endpoints>>();
+  const memo = new Map<string, SharedCall<Endpoints>>();
   const done = new Map<string, Endpoints>();
   const discover = (authority: Authority, options: DiscoveryOptions) => {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const key = authority.url;
-    let pending = memo.get(key);
-    if (!pending) {
-      // Shared by every caller, so no one caller's signal may cancel it; the HTTP timeout bounds it.
-      pending = discoverEndpoints(authority, {
-        http: options.http,
-        instanceDiscovery: options.instanceDiscovery,
-      });
-      memo.set(key, pending);
-      pending.then(
+    let call = memo.get(key);
+    if (!call) {
+      // Shared by every caller: it stops only when all who wait for it have aborted (then it is
+      // forgotten, as any failure is, and the next caller starts afresh).
+      const started = startSharedCall((signal) =>
+        discoverEndpoints(authority, {
+          http: options.http,
+          instanceDiscovery: options.instanceDiscovery,
+          signal,
+        }),
+      );
+      memo.set(key, started);
+      started.promise.then(
         (endpoints) => done.set(key, endpoints),
         () => memo.delete(key),
       );
+      call = started;
     }
-    return forCaller(pending, options.signal);
+    return joinSharedCall(call, options.signal);
   };
   return Object.assign(discover, { known: done });
 }

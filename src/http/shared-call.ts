@@ -29,8 +29,9 @@ export function startSharedCall<T>(work: (signal: AbortSignal) => Promise<T>): S
 
 /**
  * Waits for `call` on behalf of one caller: its result, or `signal`'s reason as soon as it aborts.
- * The caller's signal gets one listener, removed when the wait ends, so callers that share one
- * signal across many calls do not accumulate listeners on it.
+ * It listens to a signal of its own that follows the caller's (`AbortSignal.any`), which adds no
+ * listener to the caller's signal: many calls sharing one signal do not pile listeners on it. The
+ * shared promise's callbacks hold that signal for as long as the call runs.
  *
  * @example
  * ```ts
@@ -42,19 +43,20 @@ export function joinSharedCall<T>(call: SharedCall<T>, signal?: AbortSignal): Pr
   if (signal?.aborted) return Promise.reject(signal.reason);
   call.waiting++;
   if (!signal) return call.promise;
+  const own = AbortSignal.any([signal]);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
-      if (--call.waiting === 0) call.controller.abort(signal.reason);
-      reject(signal.reason);
+      if (--call.waiting === 0) call.controller.abort(own.reason);
+      reject(own.reason);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    own.addEventListener("abort", onAbort, { once: true });
     call.promise.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        own.removeEventListener("abort", onAbort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        own.removeEventListener("abort", onAbort);
         reject(error);
       },
     );

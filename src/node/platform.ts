@@ -8,10 +8,8 @@ import type { Platform } from "../app/platform.js";
 import { extractCerts } from "../credentials/certificate.js";
 import { withThumbprints } from "../credentials/portable-certificate.js";
 import type { CertificateCredential, PfxCredential, PreparedCertificate } from "../credentials/types.js";
-import { openSystemBrowser } from "./browser.js";
 import { nodeCrypto } from "./builtins.js";
 import { createNodeFetch } from "./fetch.js";
-import { startLoopbackListener } from "./loopback.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateThumbprints, normalisePrivateKey } from "./private-key.js";
 
@@ -38,7 +36,9 @@ export const nodePlatform: Platform = {
   env: () => process.env,
   os: process.platform,
   prepareCertificate: prepareNodeCertificate,
-  startLoopbackListener,
+  // Interactive sign-in alone needs these: loaded then, so that importing msal-ts stays quick.
+  startLoopbackListener: async (port, options) =>
+    (await import("./loopback.js")).startLoopbackListener(port, options),
   sha256Hex: (text) => nodeCrypto().createHash("sha256").update(text).digest("hex"),
-  openBrowser: (url) => openSystemBrowser(url),
+  openBrowser: async (url) => (await import("./browser.js")).openSystemBrowser(url),
 };
