@@ -1,0 +1,200 @@
+/**
+ * Every ```ts block in README.md and docs/*.md compiles, strict, against the package's sources: a
+ * reader who copies one gets code that type-checks. The blocks are written to a temporary
+ * directory, `msal-ts` and `msal-ts/emulator` are mapped to src/node/index.ts and
+ * emulator/index.ts with `paths`, and one tsc run checks them all with the project's compiler
+ * options (tsconfig.json: strict, noUncheckedIndexedAccess, NodeNext).
+ *
+ * Fragments: a block may use the names declared in {@link PRELUDE} (an `app`, an `account`, the
+ * `callbackUrl` of a sign-in...) without declaring them; anything else it declares or imports
+ * itself. Each block is compiled as its own module, so one block's names never leak into another.
+ * docs/benchmarks.md is generated and has no code blocks.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+/** The names a documentation fragment may use undeclared, with the types they have there. */
+const PRELUDE = `
+/** A confidential client (web app, web API, daemon), set up as in the README. */
+declare const app: import("msal-ts").ConfidentialClientApplication;
+/** A public client (CLI, desktop app). */
+declare const publicApp: import("msal-ts").PublicClientApplication;
+/** A signed-in account, as getAccounts() returns it. */
+declare const account: import("msal-ts").Account;
+/** The application (client) id, its secret, and its authority URL. */
+declare const clientId: string;
+declare const secret: string;
+declare const authority: string;
+/** The URL the browser came back to after sign-in (auth code flow). */
+declare const callbackUrl: URL;
+/** The access token a web API was called with (on-behalf-of). */
+declare const incomingToken: string;
+/** A CA certificate (PEM) to trust, e.g. a TLS-inspecting proxy's. */
+declare const corporateCaPem: string;
+/** Scopes, e.g. ["User.Read"]. */
+declare const scopes: string[];
+/** A web session (express-session's req.session, say). */
+declare const session: { flow?: import("msal-ts").AuthCodeFlow; homeAccountId?: string };
+/** Your own storage, for cache plugins. */
+declare function load(): Promise<string | undefined>;
+declare function save(text: string): Promise<void>;
+`;
+
+interface Snippet {
+  /** Where the block starts: `docs/caching.md:17`. */
+  source: string;
+  code: string;
+}
+
+/** The ```ts blocks of a Markdown file, with the line each starts on. */
+function tsBlocks(file: string): Snippet[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const blocks: Snippet[] = [];
+  for (const match of text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+    const line = text.slice(0, match.index).split("\n").length + 1;
+    blocks.push({ source: `${file}:${line}`, code: match[1] ?? "" });
+  }
+  return blocks;
+}
+
+function markdownFiles(): string[] {
+  const docs = readdirSync(join(ROOT, "docs"))
+    .filter((name) => name.endsWith(".md") && name !== "benchmarks.md")
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ["README.md", ...docs];
+}
+
+const work = mkdtempSync(join(tmpdir(), "msal-ts-snippets-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("documentation code blocks", () => {
+  const snippets = markdownFiles().flatMap(tsBlocks);
+
+  it("finds the blocks to compile", () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("every ```ts block in README.md and docs/*.md compiles under strict TypeScript", () => {
+    // The temporary directory is an ES module package (top-level await, as in the snippets) that
+    // finds the project's dependencies (redis, @types/node, @azure/msal-node) through a link.
+    writeFileSync(join(work, "package.json"), JSON.stringify({ type: "module" }));
+    symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"), "dir");
+    mkdirSync(join(work, "snippets"));
+    writeFileSync(join(work, "prelude.d.ts"), PRELUDE);
+    const names = new Map<string, string>();
+    snippets.forEach((snippet, index) => {
+      const name = `snippet-${String(index).padStart(3, "0")}.ts`;
+      names.set(name, snippet.source);
+      // `export {}` makes each block a module: its names shadow the prelude's and stay its own.
+      writeFileSync(join(work, "snippets", name), `${snippet.code}\nexport {};\n`);
+    });
+    const projectOptions = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")).compilerOptions;
+    const tsconfig = {
+      compilerOptions: {
+        ...projectOptions,
+        noEmit: true,
+        declaration: false,
+        sourceMap: false,
+        rootDir: undefined,
+        outDir: undefined,
+        paths: {
+          "msal-ts": [join(ROOT, "src/node/index.ts")],
+          "msal-ts/emulator": [join(ROOT, "emulator/index.ts")],
+        },
+      },
+      files: ["prelude.d.ts", ...[...names.keys()].map((name) => `snippets/${name}`)],
+    };
+    writeFileSync(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+
+    const tsc = spawnSync(
+      join(ROOT, "node_modules/.bin/tsc"),
+      ["-p", join(work, "tsconfig.json"), "--pretty", "false"],
+      {
+        cwd: work,
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
+    // Diagnostics name the temporary file; say which Markdown block it is.
+    const output = `${tsc.stdout}${tsc.stderr}`.replace(
+      /snippets\/(snippet-\d{3}\.ts)/g,
+      (_, name: string) => {
+        return `${names.get(name) ?? name} (as ${name})`;
+      },
+    );
+    expect(output, output).toBe("");
+    expect(tsc.status).toBe(0);
+  }, 120_000);
+});
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+}
+
+/** Markdown outside fenced code blocks (where `|` and `[x](y)` mean nothing). */
+function prose(text: string): string {
+  return text.replace(/^```[\s\S]*?^```$/gm, (block) => block.replace(/[^\n]/g, ""));
+}
+
+describe("documentation Markdown", () => {
+  const files = [...markdownFiles(), "docs/benchmarks.md"];
+
+  it.each(files)("%s: every table row has as many cells as its header", (file) => {
+    const lines = prose(readFileSync(join(ROOT, file), "utf8")).split("\n");
+    const broken: string[] = [];
+    let columns = 0;
+    lines.forEach((line, index) => {
+      if (!line.startsWith("|")) {
+        columns = 0;
+        return;
+      }
+      // GitHub splits cells on every `|` not escaped with a backslash, inside code spans too.
+      const cells = line.replace(/\\\|/g, "").split("|").length - 2;
+      if (columns === 0) columns = cells;
+      else if (cells !== columns)
+        broken.push(`${file}:${index + 1} has ${cells} cells, the header ${columns}`);
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it.each(files)("%s: every relative link points to a file (and heading) in the repository", (file) => {
+    const text = prose(readFileSync(join(ROOT, file), "utf8"));
+    const broken: string[] = [];
+    for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = match[1] ?? "";
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [path = "", anchor] = target.split("#");
+      const resolved = path === "" ? join(ROOT, file) : resolve(ROOT, dirname(file), path);
+      let content: string;
+      try {
+        content = readFileSync(resolved, "utf8");
+      } catch {
+        broken.push(`${target}: no such file`);
+        continue;
+      }
+      if (anchor === undefined || !resolved.endsWith(".md")) continue;
+      const headings = [...prose(content).matchAll(/^#+ (.+)$/gm)].map((h) => anchorOf(h[1] ?? ""));
+      if (!headings.includes(anchor)) broken.push(`${target}: no heading #${anchor}`);
+    }
+    expect(broken).toEqual([]);
+  });
+});
