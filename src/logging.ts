@@ -24,14 +24,37 @@ export interface Logger {
 }
 
 /** What the library calls: already filtered by level. */
-export type LogSink = (level: LogLevel, message: string) => void;
+export interface LogSink {
+  (level: LogLevel, message: string): void;
+  /**
+   * The most detailed level that reaches the logger, as {@link logs} compares it (`-1`: none). A
+   * sink without it takes every level.
+   */
+  readonly maxLevel?: number;
+}
 
 const ORDER: Record<LogLevel, number> = { error: 0, warning: 1, info: 2, verbose: 3 };
 
+/**
+ * Whether a line at `level` would reach the logger. Lines that cost something to build (a cache
+ * hit's, a request's) are built only when this holds: with logging off, a cache hit must stay as
+ * cheap as it is without any log call (DESIGN section 7).
+ *
+ * @example
+ * ```ts
+ * if (logs(ctx.log, "verbose")) ctx.log("verbose", `Cache hit for ${scopes.join(" ")}.`);
+ * ```
+ */
+export function logs(sink: LogSink, level: LogLevel): boolean {
+  return (sink.maxLevel ?? ORDER.verbose) >= ORDER[level];
+}
+
+const NO_LINES: LogSink = Object.assign(() => {}, { maxLevel: -1 });
+
 export function logSink(logger: Logger | undefined): LogSink {
-  if (!logger) return () => {};
+  if (!logger) return NO_LINES;
   const max = ORDER[logger.level ?? "info"];
-  return (level, message) => {
+  const sink = (level: LogLevel, message: string) => {
     if (ORDER[level] <= max) {
       try {
         logger.log(level, message);
@@ -40,6 +63,7 @@ export function logSink(logger: Logger | undefined): LogSink {
       }
     }
   };
+  return Object.assign(sink, { maxLevel: max });
 }
 
 /** What stands in for personal data in a line when PII logging is off. */
@@ -66,9 +90,10 @@ const URL_PII = [/(\/userrealm\/)[^/?#\s:]+/gi, /([?&](?:login_hint|logout_hint|
  */
 export function hidingPiiInUrls(sink: LogSink, enablePiiLog: boolean): LogSink {
   if (enablePiiLog) return sink;
-  return (level, message) => {
+  const hiding = (level: LogLevel, message: string) => {
     let line = message;
     for (const pattern of URL_PII) line = line.replace(pattern, `$1${PII_HIDDEN}`);
     sink(level, line);
   };
+  return sink.maxLevel === undefined ? hiding : Object.assign(hiding, { maxLevel: sink.maxLevel });
 }

@@ -6,8 +6,9 @@
  */
 import { ConfigurationError, MsalError } from "../errors.js";
 import type { HttpConfig } from "../http/client.js";
-import { send } from "../http/client.js";
+import { fromHttpCache, send } from "../http/client.js";
 import { joinSharedCall, type SharedCall, startSharedCall } from "../http/shared-call.js";
+import { logs } from "../logging.js";
 import { registerAliasGroup } from "./aliases.js";
 import type { Authority } from "./authority.js";
 
@@ -36,6 +37,7 @@ async function getJson(
   url: string,
   signal?: AbortSignal,
 ): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const started = Date.now();
   const response = await send(http, {
     method: "GET",
     url,
@@ -48,6 +50,16 @@ async function getJson(
     if (typeof parsed === "object" && parsed !== null) json = parsed as Record<string, unknown>;
   } catch {
     json = undefined;
+  }
+  if (logs(http.log, "info")) {
+    // The query (instance discovery's) names the authority again; the path is what identifies the document.
+    const { origin, pathname } = new URL(url);
+    http.log(
+      fromHttpCache(response) ? "verbose" : "info",
+      fromHttpCache(response)
+        ? `Discovery: ${origin}${pathname} remembered from the HTTP cache (HTTP ${response.status}).`
+        : `Discovery: fetched ${origin}${pathname}: HTTP ${response.status} in ${Date.now() - started} ms.`,
+    );
   }
   return { status: response.status, json };
 }
@@ -150,6 +162,11 @@ export function memoisedDiscovery(): MemoisedDiscovery {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const key = authority.url;
     let call = memo.get(key);
+    if (call && logs(options.http.log, "verbose"))
+      options.http.log(
+        "verbose",
+        `Discovery: the endpoints of ${key} come from this app's earlier discovery (no request).`,
+      );
     if (!call) {
       // Shared by every caller: it stops only when all who wait for it have aborted (then it is
       // forgotten, as any failure is, and the next caller starts afresh).

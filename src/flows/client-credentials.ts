@@ -11,6 +11,7 @@ import type { Endpoints } from "../authority/discovery.js";
 import { appPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit, AccessTokenSlot } from "../cache/queries.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { logs } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
 import {
@@ -18,10 +19,12 @@ import {
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
+  findAccessTokenLogged,
   nowSeconds,
   requestAuthority,
   requestToken,
   scopeParameter,
+  skipReason,
 } from "./common.js";
 
 export interface ClientCredentialRequest extends AuthorityOverride {
@@ -50,6 +53,8 @@ export async function acquireTokenForClient(
   const endpoints = known instanceof Promise ? await known : known;
   const skipCache = request.forceRefresh || request.claimsChallenge;
   const now = nowSeconds();
+  if (skipCache && logs(ctx.log, "verbose"))
+    ctx.log("verbose", `Client credentials: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
   const hit = skipCache ? undefined : cachedAppToken(ctx, authority, endpoints, scopes, now);
   const found = hit instanceof Promise ? await hit : hit;
   // The request's state is gathered only for a call that goes to the network.
@@ -62,6 +67,10 @@ export async function acquireTokenForClient(
   // `!(refresh_on >= now)`: a refresh_on that is not a number counts as due, not as never.
   if (found.entry.refresh_on !== undefined && !(Number(found.entry.refresh_on) >= now)) {
     // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
+    ctx.log(
+      "verbose",
+      "Client credentials: the cached access token is past its refresh_on; renewing it in the background.",
+    );
     send({ ctx, authority, endpoints, scopes, request, regionalEndpoint }, REFRESH_REASON.aging).catch(
       (error: unknown) => ctx.log("warning", `Background refresh failed: ${String(error)}`),
     );
@@ -86,6 +95,12 @@ function cachedAppToken(
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     slot: appTokenSlot(ctx, authority),
   };
+  if (logs(ctx.log, "verbose")) {
+    const find = () => findAccessTokenLogged(ctx, query, now, "Client credentials");
+    return ctx.cache.plugin
+      ? withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), find)
+      : find();
+  }
   if (!ctx.cache.plugin) return ctx.cache.findAccessTokenHit(query, now);
   return withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
     ctx.cache.findAccessTokenHit(query, now),

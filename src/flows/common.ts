@@ -4,10 +4,10 @@ import { type Authority, parseAuthority, withTenant } from "../authority/authori
 import type { Endpoints } from "../authority/discovery.js";
 import type { TokenCacheEvent } from "../cache/event.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
-import type { AccessTokenHit } from "../cache/queries.js";
+import type { AccessTokenHit, AccessTokenQuery } from "../cache/queries.js";
 import type { RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
-import { piiText } from "../logging.js";
+import { logs, piiText } from "../logging.js";
 import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
 import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
@@ -111,9 +111,11 @@ function responsePartition(result: TokenResult): string | undefined {
 export async function requestToken(call: TokenCall): Promise<TokenResult> {
   const { ctx, endpoints } = call;
   const correlationId = call.correlationId ?? crypto.randomUUID();
+  const started = logs(ctx.log, "verbose") ? Date.now() : 0;
   const auth = ctx.clientAuth ? await ctx.clientAuth(endpoints.tokenEndpoint) : {};
+  const tokenEndpoint = call.postUrl ?? endpoints.tokenEndpoint;
   const { result, raw } = await postTokenRequest(ctx.http, {
-    tokenEndpoint: call.postUrl ?? endpoints.tokenEndpoint,
+    tokenEndpoint,
     form: { client_id: ctx.clientId, ...call.form, client_info: "1", ...auth },
     headers: {
       ...ctx.defaultHeaders,
@@ -126,7 +128,11 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
   recordOutcome(ctx.telemetry, call.api, correlationId, "error" in result ? String(result.error) : undefined);
   if ("error" in result) {
     const level = call.expectedErrors?.has(String(result.error)) ? "verbose" : "warning";
-    ctx.log(level, `Token request failed: ${result.error} (correlation id ${correlationId}).`);
+    if (logs(ctx.log, level))
+      ctx.log(
+        level,
+        `Token request failed: ${result.error}${result.status !== undefined ? `, HTTP ${result.status}` : ""} (${requestText(call, tokenEndpoint, correlationId, started)}).`,
+      );
     return result;
   }
   if (typeof result.id_token === "string") {
@@ -155,10 +161,63 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
         ctx.cache.updateRefreshToken(refreshed, newRefreshToken);
     });
   }
-  const user = result.id_token_claims?.preferred_username;
-  const whose = typeof user === "string" ? ` for ${piiText(user, ctx.enablePiiLog)}` : "";
-  ctx.log("info", `Token obtained from the identity provider${whose} (correlation id ${correlationId}).`);
+  if (logs(ctx.log, "info")) {
+    const user = result.id_token_claims?.preferred_username;
+    const whose = typeof user === "string" ? ` for ${piiText(user, ctx.enablePiiLog)}` : "";
+    ctx.log(
+      "info",
+      `Token obtained from the identity provider${whose} (${requestText(call, tokenEndpoint, correlationId, started)}).`,
+    );
+  }
   return result;
+}
+
+/** What a line about a token request says of it: grant, endpoint (never its query), correlation id, time taken. */
+function requestText(call: TokenCall, tokenEndpoint: string, correlationId: string, started: number): string {
+  const { origin, pathname } = new URL(tokenEndpoint);
+  const took = started ? `, ${Date.now() - started} ms` : "";
+  return `grant ${call.form.grant_type ?? "unknown"}, POST ${origin}${pathname}, correlation id ${correlationId}${took}`;
+}
+
+/** Why a flow did not look in the cache, for its verbose line. */
+export function skipReason(request: { forceRefresh?: boolean; claimsChallenge?: string }): string {
+  return request.claimsChallenge
+    ? "a claims challenge skips the cache"
+    : request.forceRefresh
+      ? "forceRefresh skips the cache"
+      : "the cache is skipped";
+}
+
+/**
+ * Looks up an access token and says at verbose what it found: a hit and when it expires, or why
+ * there is none. The lookup itself removes an expired token, so the matching one is first asked
+ * for whatever its expiry (as of time 0 every token is valid). Called only when verbose lines are
+ * wanted: the plain lookup stays free of this.
+ */
+export function findAccessTokenLogged(
+  ctx: AppContext,
+  query: AccessTokenQuery,
+  now: number,
+  flow: string,
+): AccessTokenHit | undefined {
+  const stored = ctx.cache.findAccessTokenHit(query, 0);
+  const hit = ctx.cache.findAccessTokenHit(query, now);
+  const scopes = scopeParameter(query.scopes);
+  if (hit !== undefined) {
+    ctx.log(
+      "verbose",
+      `${flow}: cache hit for ${scopes}: the access token expires in ${hit.expiresOn - now} s.`,
+    );
+    return hit;
+  }
+  const why =
+    stored === undefined
+      ? "no access token for these scopes"
+      : stored.expiresOn < now
+        ? `the access token expired ${now - stored.expiresOn} s ago`
+        : `the access token expires in ${stored.expiresOn - now} s, within the ${EXPIRY_BUFFER_SECONDS} s before expiry when it is no longer served`;
+  ctx.log("verbose", `${flow}: cache miss for ${scopes}: ${why}.`);
+  return undefined;
 }
 
 /** Scopes as the `scope` parameter: sorted and space-joined, as MSAL Python sends them. */

@@ -39,8 +39,8 @@ function pollingInterval(value: unknown): number {
   return Math.max(MIN_INTERVAL_SECONDS, Math.trunc(seconds));
 }
 
-/** A pending poll is the flow working as meant: not worth a warning each time. */
-const PENDING = new Set(["authorization_pending"]);
+/** A pending poll, or one asked to slow down, is the flow working as meant (RFC 8628 section 3.5): not worth a warning. */
+const PENDING = new Set(["authorization_pending", "slow_down"]);
 
 /** A device flow in progress. `message` is what to show the user. */
 export interface DeviceFlow {

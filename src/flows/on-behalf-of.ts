@@ -9,6 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import { oboPartition, withCacheAccess } from "../cache/plugin.js";
 import { ArgumentError } from "../errors.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { logs } from "../logging.js";
 import { encodeBase64Url } from "../protocol/base64.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenResult } from "../protocol/token-result.js";
@@ -16,10 +17,12 @@ import {
   type AuthorityOverride,
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
+  findAccessTokenLogged,
   nowSeconds,
   requestAuthority,
   requestToken,
   scopeParameter,
+  skipReason,
 } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
@@ -63,25 +66,27 @@ export async function acquireTokenOnBehalfOf(
   const skipCache = request.forceRefresh || request.claimsChallenge;
   if (!skipCache) {
     const now = nowSeconds();
+    const query = {
+      clientId: ctx.clientId,
+      homeAccountId: null,
+      userAssertionHash: hash,
+      environment: authority.host,
+      realm: endpoints.realm,
+      scopes,
+      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+    };
     const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
-      ctx.cache.findAccessTokenHit(
-        {
-          clientId: ctx.clientId,
-          homeAccountId: null,
-          userAssertionHash: hash,
-          environment: authority.host,
-          realm: endpoints.realm,
-          scopes,
-          minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-        },
-        now,
-      ),
+      logs(ctx.log, "verbose")
+        ? findAccessTokenLogged(ctx, query, now, "On-behalf-of")
+        : ctx.cache.findAccessTokenHit(query, now),
     );
     if (hit) {
       ctx.telemetry.cacheHits++;
       return cacheHitResult(hit, now);
     }
   }
+  if (skipCache && logs(ctx.log, "verbose"))
+    ctx.log("verbose", `On-behalf-of: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
   return singleFlight(
     ctx,

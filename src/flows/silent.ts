@@ -12,7 +12,7 @@ import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
-import { piiText } from "../logging.js";
+import { logs, piiText } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import {
@@ -20,10 +20,12 @@ import {
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
+  findAccessTokenLogged,
   nowSeconds,
   requestAuthority,
   requestToken,
   scopeParameter,
+  skipReason,
 } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
@@ -92,12 +94,17 @@ export async function acquireTokenSilentWithError(
       scopes,
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     };
+    const verbose = logs(ctx.log, "verbose");
     // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
     hit = ctx.cache.plugin
       ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
-          ctx.cache.findAccessTokenHit(query, now),
+          verbose
+            ? findAccessTokenLogged(ctx, query, now, "Silent")
+            : ctx.cache.findAccessTokenHit(query, now),
         )
-      : ctx.cache.findAccessTokenHit(query, now);
+      : verbose
+        ? findAccessTokenLogged(ctx, query, now, "Silent")
+        : ctx.cache.findAccessTokenHit(query, now);
   }
   // A refresh_on that is not a number counts as due, not as never.
   const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
@@ -124,7 +131,7 @@ export async function acquireTokenSilentWithError(
   if (hit === undefined) {
     ctx.log(
       "verbose",
-      `Silent: ${skipCache ? "the cache is skipped" : "no valid access token in the cache"} for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; redeeming a refresh token.`,
+      `Silent: ${skipCache ? skipReason(request) : "no valid access token in the cache"} for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; redeeming a refresh token.`,
     );
     return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent, request.signal);
   }

@@ -5,7 +5,7 @@
  * caller's abort rejects with the signal's reason wherever the call is: connecting, reading the
  * body or waiting to retry.
  */
-import type { LogSink } from "../logging.js";
+import { type LogSink, logs } from "../logging.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
 import { readBody } from "./read-body.js";
 import { rememberResponse, storedResponse, throttleKeys } from "./throttle.js";
@@ -144,6 +144,68 @@ function describe(request: HttpRequest): string {
   return `${request.method} ${url.origin}${url.pathname}`;
 }
 
+/** What a line about a request names besides its URL: the grant and the correlation id, when it has them. */
+function details(request: HttpRequest): string {
+  const grant = request.form?.grant_type;
+  const correlationId = request.headers["client-request-id"];
+  const parts = [grant ? `grant ${grant}` : "", correlationId ? `correlation id ${correlationId}` : ""];
+  const text = parts.filter(Boolean).join(", ");
+  return text ? ` (${text})` : "";
+}
+
+/** Responses replayed from the HTTP cache, so that discovery can say it did not go to the network. */
+const replayed = new WeakSet<HttpResponse>();
+
+/** Whether `response` came from the HTTP cache (throttling or a kept GET) rather than the network. */
+export function fromHttpCache(response: HttpResponse): boolean {
+  return replayed.has(response);
+}
+
+/** A request sent and answered: its status and how long it took, retry included. */
+function logAnswered(
+  config: HttpConfig,
+  request: HttpRequest,
+  response: HttpResponse,
+  started: number,
+): void {
+  config.log(
+    "verbose",
+    `${describe(request)}${details(request)}: HTTP ${response.status} in ${Date.now() - started} ms.`,
+  );
+}
+
+function logReplayed(config: HttpConfig, request: HttpRequest, stored: HttpResponse): void {
+  if (stored.throttledUntil === undefined) {
+    config.log("verbose", `${describe(request)}: answered from the HTTP cache (status ${stored.status}).`);
+    return;
+  }
+  const seconds = Math.max(1, Math.ceil((stored.throttledUntil - Date.now()) / 1000));
+  config.log(
+    "warning",
+    `${describe(request)}${details(request)}: throttled, not sent; answered with the HTTP ${stored.status} an identical request got, for ${seconds} s more.`,
+  );
+}
+
+const holdsBack = (request: HttpRequest, response: HttpResponse): boolean =>
+  request.method === "POST" &&
+  (response.status === 429 || response.status >= 500 || response.headers["retry-after"] !== undefined);
+
+/** A response that holds identical requests back (429, 5xx, Retry-After): said once, when it arrives. */
+function logThrottling(
+  config: HttpConfig,
+  request: HttpRequest,
+  keys: string[],
+  response: HttpResponse,
+): void {
+  const held = storedResponse(config.cache, keys.slice(1), Date.now());
+  if (held?.throttledUntil === undefined || held.status !== response.status) return;
+  const seconds = Math.max(1, Math.ceil((held.throttledUntil - Date.now()) / 1000));
+  config.log(
+    "warning",
+    `${describe(request)}: HTTP ${response.status}${response.headers["retry-after"] !== undefined ? ` with Retry-After ${response.headers["retry-after"]}` : ""}; identical requests get this answer without being sent for ${seconds} s.`,
+  );
+}
+
 /**
  * Sends `request` (or answers it from the throttle store). Throws {@link NetworkError} when the
  * transport fails or the response is past its byte budget (then nothing is stored), and rejects
@@ -151,19 +213,32 @@ function describe(request: HttpRequest): string {
  */
 export async function send(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
   request.signal?.throwIfAborted();
+  // Lines are built only for a logger that takes them: a forced token request is benchmarked too.
+  // GETs get theirs from the caller (discovery says what it fetched and whether it was cached).
+  const verbose = request.method === "POST" && logs(config.log, "verbose");
+  const started = verbose ? Date.now() : 0;
   try {
-    if (request.retryAndThrottle === false) return await attempt(config, request);
+    if (request.retryAndThrottle === false) {
+      const response = await attempt(config, request);
+      if (verbose) logAnswered(config, request, response, started);
+      return response;
+    }
     const keys = await throttleKeys(request, config.hash);
     const stored = storedResponse(config.cache, keys, Date.now());
     if (stored) {
-      config.log("verbose", `${describe(request)}: answered from the HTTP cache (status ${stored.status}).`);
+      replayed.add(stored);
+      if (logs(config.log, stored.throttledUntil === undefined ? "verbose" : "warning"))
+        logReplayed(config, request, stored);
       return stored;
     }
     const response = await sendWithOneRetry(config, request);
+    if (verbose) logAnswered(config, request, response, started);
     rememberResponse(config.cache, keys, request, response, {
       now: Date.now(),
       defaultRetryAfterSeconds: config.defaultRetryAfterSeconds,
     });
+    if (holdsBack(request, response) && logs(config.log, "warning"))
+      logThrottling(config, request, keys, response);
     return response;
   } catch (error) {
     // The caller's abort is no transport failure: the call rejects with its reason, wherever it happened.

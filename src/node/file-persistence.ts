@@ -12,7 +12,7 @@ import { SerializableTokenCache } from "../cache/serializable-token-cache.js";
 import type { TokenCache } from "../cache/token-cache.js";
 import { MAX_CACHE_TEXT_LENGTH } from "../cache/validation.js";
 import { CacheDeserializationError, ConfigurationError } from "../errors.js";
-import { type Logger, type LogSink, logSink } from "../logging.js";
+import { type Logger, type LogSink, logSink, logs } from "../logging.js";
 import { nodeCrypto, nodeFsPromises, nodePath } from "./builtins.js";
 import { FileLock, type HeldLock } from "./file-lock.js";
 
@@ -41,6 +41,8 @@ interface SyncState {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const DEFAULT_STALE_LOCK_MS = 30_000;
+/** Taking a free lock file takes a few milliseconds; a wait past this one had to wait for a holder. */
+const LOCK_WAIT_WORTH_TELLING_MS = 100;
 
 const digestOf = (text: string): string =>
   nodeCrypto().createHash("sha256").update(text, "utf8").digest("hex");
@@ -131,7 +133,9 @@ export class FilePersistence implements CachePlugin {
   /** Takes the lock and loads the file into the cache if it changed since the last load. */
   async beforeCacheAccess(context: CacheAccessContext): Promise<void> {
     const cache = this.#serializable(context.cache);
+    const started = logs(this.#log, "info") ? Date.now() : 0;
     const lock = await this.#lock.acquire();
+    if (started) this.#logLockWait(Date.now() - started);
     try {
       await this.#load(cache);
       cache.openJournal();
@@ -154,6 +158,19 @@ export class FilePersistence implements CachePlugin {
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * How long taking the lock took: a few milliseconds alone, longer when another process or
+   * another cache in this one held it (then at info: slow sign-ins often come down to this).
+   */
+  #logLockWait(ms: number): void {
+    if (ms >= LOCK_WAIT_WORTH_TELLING_MS)
+      this.#log(
+        "info",
+        `Waited ${ms} ms for the token cache lock file ${this.lockPath}: another process or cache held it.`,
+      );
+    else this.#log("verbose", `Took the token cache lock file ${this.lockPath} in ${ms} ms.`);
   }
 
   #serializable(cache: TokenCache): SerializableTokenCache {
