@@ -102,9 +102,11 @@ const routes = {
     );
   },
 
-  "GET /signin": async (_req, res) => {
+  "GET /signin": async (req, res) => {
     const flow = await app.initiateAuthCodeFlow(scopes, { redirectUri });
     // The flow holds the PKCE verifier, state and nonce: keep it server side, never in the page.
+    const oldId = sessionIdOf(req);
+    if (oldId) sessions.delete(oldId);
     startSession(res, { flow });
     redirect(res, flow.auth_uri);
   },
