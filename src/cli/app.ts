@@ -1,14 +1,18 @@
 /**
- * The app the commands use: a public client whose cache lives in a per-user file (mode 0600), and
- * which, with `--verbose`, shows each HTTP exchange with secrets redacted.
+ * The apps the commands use: a public client for users and a confidential client for app-only
+ * tokens, sharing one cache file (mode 0600); `--ca` adds trusted CAs, and `--verbose` shows each
+ * HTTP exchange with secrets redacted.
  */
+import { readFileSync } from "node:fs";
 import {
+  type ClientCredential,
+  ConfidentialClientApplication,
   createNodeFetch,
   FilePersistence,
   PersistedTokenCache,
   PublicClientApplication,
 } from "../node/index.js";
-import type { CommonOptions } from "./options.js";
+import { type CommonOptions, UsageError } from "./options.js";
 import { dim, type Terminal } from "./terminal.js";
 
 /** Form fields and query parameters whose values never reach the screen. */
@@ -42,8 +46,11 @@ function redactJson(body: string): string {
 }
 
 /** A fetch that prints each request and response on stderr, secrets replaced by [redacted]. */
-function verboseFetch(t: Terminal): (url: string, init: RequestInit) => Promise<Response> {
-  const send = createNodeFetch();
+function verboseFetch(
+  t: Terminal,
+  ca: string | undefined,
+): (url: string, init: RequestInit) => Promise<Response> {
+  const send = createNodeFetch(ca === undefined ? {} : { ca });
   return async (url, init) => {
     const shown = new URL(url);
     t.err.write(`${dim(t, `> ${init.method ?? "GET"} ${shown.origin}${shown.pathname}`)}\n`);
@@ -61,22 +68,67 @@ function isLocal(authority: string): boolean {
   return host === "localhost" || host === "127.0.0.1";
 }
 
-export function createApp(
-  options: CommonOptions & { clientId: string },
-  t: Terminal,
-): PublicClientApplication {
-  return new PublicClientApplication(options.clientId, {
+/**
+ * The PEM text of the `--ca` file. Read here, not by the library: its `ca` option takes certificates,
+ * and a path given there would be a certificate that never parses.
+ */
+export function readCaFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(
+      `cannot read the --ca file ${path} (${reason}).`,
+      "--ca takes a PEM file of CA certificates.",
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    throw new UsageError(
+      `the --ca file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`,
+      "--ca takes a PEM file of CA certificates.",
+    );
+  return pem;
+}
+
+/** What both kinds of app share: the authority, the cache file, the trust store and the verbose output. */
+function sharedOptions(options: CommonOptions, t: Terminal) {
+  const ca = readCaFile(options.caFile);
+  return {
     authority: options.authority,
     ...(isLocal(options.authority) ? { validateAuthority: false } : {}),
     tokenCache: new PersistedTokenCache(new FilePersistence(options.cacheFile)),
+    // With our own fetch the trust store goes into it; the library refuses `ca` next to `fetch`.
     ...(options.verbose
       ? {
-          fetch: verboseFetch(t),
+          fetch: verboseFetch(t, ca),
           logger: {
             level: "verbose" as const,
             log: (level: string, message: string) => t.err.write(`${dim(t, `[${level}] ${message}`)}\n`),
           },
         }
-      : {}),
+      : ca === undefined
+        ? {}
+        : { ca }),
+  };
+}
+
+export function createApp(
+  options: CommonOptions & { clientId: string },
+  t: Terminal,
+): PublicClientApplication {
+  return new PublicClientApplication(options.clientId, sharedOptions(options, t));
+}
+
+/** A confidential client for app-only tokens, in the same cache file as the users' tokens. */
+export function createAppOnly(
+  options: CommonOptions & { clientId: string },
+  credential: ClientCredential,
+  t: Terminal,
+): ConfidentialClientApplication {
+  return new ConfidentialClientApplication(options.clientId, {
+    clientCredential: credential,
+    ...sharedOptions(options, t),
   });
 }

@@ -148,7 +148,7 @@ describe("bad arguments", () => {
     const result = await run(["token", "--bogus"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      "msal-ts: Unknown option '--bogus'\nhint: run `msal-ts token --help` for the options.\n",
+      "msal-ts: unknown option --bogus.\nhint: run `msal-ts token --help` for the options.\n",
     );
   });
 
