@@ -78,8 +78,90 @@ function markdownFiles(): string[] {
   return ["README.md", ...docs];
 }
 
+/**
+ * Blocks that do not compile yet, for a reason outside the docs: each names its Markdown file, a
+ * line of its code, and why. The test fails when one of them compiles (remove it here then), so
+ * the list cannot go stale.
+ */
+const KNOWN_FAILURES: { file: string; line: string; why: string }[] = [
+  {
+    file: "docs/migrate-from-msal-node.md",
+    line: "pca.acquireTokenByDeviceFlow(flow",
+    why: '`"error" in flow` does not narrow `DeviceFlow | TokenFailure` while both have an index signature (issue 14, Build 2)',
+  },
+  {
+    file: "docs/migrate-from-msal-python.md",
+    line: "pca.acquireTokenByDeviceFlow(flow",
+    why: "as above",
+  },
+];
+
 const work = mkdtempSync(join(tmpdir(), "msal-ts-snippets-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * Compiles the snippets in one tsc run, each as its own module with the prelude in scope.
+ * Returns the diagnostics by snippet source, and those in other files (the sources) under "".
+ */
+function compile(snippets: Snippet[], directory: string): Map<string, string[]> {
+  const dir = join(work, directory);
+  mkdirSync(join(dir, "snippets"), { recursive: true });
+  // An ES module package (top-level await, as in the snippets) that finds the project's
+  // dependencies (redis, @types/node, @azure/msal-node) through a link.
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  writeFileSync(join(dir, "prelude.d.ts"), PRELUDE);
+  const names = new Map<string, string>();
+  snippets.forEach((snippet, index) => {
+    const name = `snippet-${String(index).padStart(3, "0")}.ts`;
+    names.set(name, snippet.source);
+    // `export {}` makes each block a module: its names shadow the prelude's and stay its own.
+    writeFileSync(join(dir, "snippets", name), `${snippet.code}\nexport {};\n`);
+  });
+  const projectOptions = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")).compilerOptions;
+  const tsconfig = {
+    compilerOptions: {
+      ...projectOptions,
+      noEmit: true,
+      declaration: false,
+      sourceMap: false,
+      rootDir: undefined,
+      outDir: undefined,
+      paths: {
+        "msal-ts": [join(ROOT, "src/node/index.ts")],
+        "msal-ts/emulator": [join(ROOT, "emulator/index.ts")],
+      },
+    },
+    files: ["prelude.d.ts", ...[...names.keys()].map((name) => `snippets/${name}`)],
+  };
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+  const tsc = spawnSync(
+    join(ROOT, "node_modules/.bin/tsc"),
+    ["-p", join(dir, "tsconfig.json"), "--pretty", "false"],
+    {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  const diagnostics = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of `${tsc.stdout}${tsc.stderr}`.split("\n")) {
+    if (line.trim() === "") continue;
+    const match = /^snippets\/(snippet-\d{3}\.ts)(.*)$/.exec(line);
+    if (match || !line.startsWith(" ") || current === undefined) {
+      // A new diagnostic; say which Markdown block (or TSDoc example) the temporary file is.
+      const source = match ? (names.get(match[1] ?? "") ?? "") : "";
+      const text = match ? `${source}, line ${match[2]}` : line;
+      current = diagnostics.get(source) ?? [];
+      diagnostics.set(source, current);
+      current.push(text);
+    } else current.push(line);
+  }
+  if (tsc.status !== 0 && diagnostics.size === 0)
+    diagnostics.set("", [`tsc exited ${tsc.status}: ${tsc.error}`]);
+  return diagnostics;
+}
 
 describe("documentation code blocks", () => {
   const snippets = markdownFiles().flatMap(tsBlocks);
@@ -89,55 +171,18 @@ describe("documentation code blocks", () => {
   });
 
   it("every ```ts block in README.md and docs/*.md compiles under strict TypeScript", () => {
-    // The temporary directory is an ES module package (top-level await, as in the snippets) that
-    // finds the project's dependencies (redis, @types/node, @azure/msal-node) through a link.
-    writeFileSync(join(work, "package.json"), JSON.stringify({ type: "module" }));
-    symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"), "dir");
-    mkdirSync(join(work, "snippets"));
-    writeFileSync(join(work, "prelude.d.ts"), PRELUDE);
-    const names = new Map<string, string>();
-    snippets.forEach((snippet, index) => {
-      const name = `snippet-${String(index).padStart(3, "0")}.ts`;
-      names.set(name, snippet.source);
-      // `export {}` makes each block a module: its names shadow the prelude's and stay its own.
-      writeFileSync(join(work, "snippets", name), `${snippet.code}\nexport {};\n`);
-    });
-    const projectOptions = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")).compilerOptions;
-    const tsconfig = {
-      compilerOptions: {
-        ...projectOptions,
-        noEmit: true,
-        declaration: false,
-        sourceMap: false,
-        rootDir: undefined,
-        outDir: undefined,
-        paths: {
-          "msal-ts": [join(ROOT, "src/node/index.ts")],
-          "msal-ts/emulator": [join(ROOT, "emulator/index.ts")],
-        },
-      },
-      files: ["prelude.d.ts", ...[...names.keys()].map((name) => `snippets/${name}`)],
-    };
-    writeFileSync(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-
-    const tsc = spawnSync(
-      join(ROOT, "node_modules/.bin/tsc"),
-      ["-p", join(work, "tsconfig.json"), "--pretty", "false"],
-      {
-        cwd: work,
-        encoding: "utf8",
-        timeout: 120_000,
-      },
-    );
-    // Diagnostics name the temporary file; say which Markdown block it is.
-    const output = `${tsc.stdout}${tsc.stderr}`.replace(
-      /snippets\/(snippet-\d{3}\.ts)/g,
-      (_, name: string) => {
-        return `${names.get(name) ?? name} (as ${name})`;
-      },
-    );
-    expect(output, output).toBe("");
-    expect(tsc.status).toBe(0);
+    const diagnostics = compile(snippets, "markdown");
+    const known = (snippet: Snippet) =>
+      KNOWN_FAILURES.find((k) => snippet.source.startsWith(`${k.file}:`) && snippet.code.includes(k.line));
+    const unexpected = snippets
+      .filter((snippet) => diagnostics.has(snippet.source) && !known(snippet))
+      .flatMap((snippet) => diagnostics.get(snippet.source) ?? []);
+    const elsewhere = diagnostics.get("") ?? [];
+    const stale = KNOWN_FAILURES.filter(
+      (k) => !snippets.some((snippet) => known(snippet) === k && diagnostics.has(snippet.source)),
+    ).map((k) => `${k.file} "${k.line}" compiles now (or is gone): remove it from KNOWN_FAILURES`);
+    const report = [...unexpected, ...elsewhere, ...stale].join("\n");
+    expect(report, report).toBe("");
   }, 120_000);
 });
 
