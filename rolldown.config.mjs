@@ -4,13 +4,29 @@
  * demand (WS-Trust's XML reader, the undici transport) stays in chunks of its own. Runtime
  * dependencies (@xmldom/xmldom, undici) stay external: npm installs them, and the chunk that loads
  * undici is imported on the first request only.
+ *
+ * `npm run build` runs this file with Node (`node rolldown.config.mjs`) rather than through the
+ * rolldown command, whose table of chunk sizes would print on every `npm start` and `npm test`;
+ * warnings still print. `rolldown -c rolldown.config.mjs` works too.
  */
+import { chmodSync } from "node:fs";
 import { builtinModules } from "node:module";
-import { defineConfig } from "rolldown";
+import { fileURLToPath } from "node:url";
+import { build, defineConfig } from "rolldown";
 
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-export default defineConfig({
+/**
+ * Importing the Node entry installs the Node platform (src/node/index.ts calls setDefaultPlatform).
+ * That module is shared by the Node entry and the CLI, so it lands in a chunk; the chunk gets a fixed
+ * name because package.json's `sideEffects` must list it, or a bundler that honours `sideEffects`
+ * drops the call and the `ca` and `proxy` options stop working (test/package/pack.test.ts bundles a
+ * consumer to check).
+ */
+const NODE_PLATFORM_MODULE = "dist/src/node/index.js";
+const NODE_PLATFORM_CHUNK = "chunks/node-platform.js";
+
+const config = defineConfig({
   input: {
     node: "dist/src/node/index.js",
     index: "dist/src/index.js",
@@ -24,8 +40,18 @@ export default defineConfig({
     dir: "dist/lib",
     format: "esm",
     entryFileNames: "[name].js",
-    chunkFileNames: "chunks/[name]-[hash].js",
+    chunkFileNames: (chunk) =>
+      chunk.moduleIds.some((id) => id.replaceAll("\\", "/").endsWith(NODE_PLATFORM_MODULE))
+        ? NODE_PLATFORM_CHUNK
+        : "chunks/[name]-[hash].js",
     comments: { legal: true, annotation: false, jsdoc: false },
     cleanDir: true,
   },
 });
+
+export default config;
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await build(config);
+  chmodSync("dist/lib/cli.js", 0o755);
+}
