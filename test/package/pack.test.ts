@@ -47,7 +47,11 @@ let nodenextBuild: Promise<void> | undefined;
 function compileNodenext(): Promise<void> {
   nodenextBuild ??= (async () => {
     await run(join(consumer, "node_modules/.bin/tsc"), ["-p", "tsconfig.nodenext.json"], consumer);
-    await run(REPO_TSC, ["-p", "tsconfig.nodenext.json", "--outDir", "out-ours", "--skipLibCheck", "false"], consumer);
+    await run(
+      REPO_TSC,
+      ["-p", "tsconfig.nodenext.json", "--outDir", "out-ours", "--skipLibCheck", "false"],
+      consumer,
+    );
   })();
   return nodenextBuild;
 }
