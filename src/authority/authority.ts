@@ -158,6 +158,21 @@ function authority(
   };
 }
 
+/**
+ * What to do when an authority on a host msal-ts does not know fails instance discovery: the
+ * usual cause is an authority that is not Microsoft Entra's at all. Spec 6.2: MSAL Python asks
+ * Microsoft's instance discovery about such hosts and refuses them with `invalid_instance`.
+ *
+ * @example
+ * ```ts
+ * const authority = parseAuthority("https://login.example.com/tenant");
+ * console.log(unknownAuthorityAdvice(authority));
+ * ```
+ */
+export function unknownAuthorityAdvice(authority: Authority): string {
+  return `${authority.host} is not a Microsoft Entra ID host that msal-ts knows. For another OpenID Connect provider, pass its issuer as oidcAuthority instead of authority; for ADFS, use https://${authority.host}/adfs; for a private cloud, a custom domain or a test server you trust, add validateAuthority: false.`;
+}
+
 /** The same authority with another tenant: for per-request tenant overrides in multi-tenant apps. */
 export function withTenant(
   base: Authority,
