@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -81,7 +82,8 @@ async function copyAsFreshClone(to: string): Promise<void> {
     maxBuffer: 16 * 1024 * 1024,
   });
   for (const file of new Set(stdout.split("\0").filter(Boolean))) {
-    if (!existsSync(join(ROOT, file))) continue; // deleted in the working tree, not yet committed
+    // Deleted in the working tree but not yet committed, or a link such as a node_modules symlink.
+    if (!existsSync(join(ROOT, file)) || !lstatSync(join(ROOT, file)).isFile()) continue;
     mkdirSync(dirname(join(to, file)), { recursive: true });
     copyFileSync(join(ROOT, file), join(to, file));
   }
