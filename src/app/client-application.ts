@@ -2,9 +2,11 @@
  * What public and confidential client applications share: options, the context flows run in, and
  * the cache. Thin on purpose: each method validates its arguments and calls a flow.
  */
-import type { Authority } from "../authority/authority.js";
+import { type Authority, unknownAuthorityAdvice } from "../authority/authority.js";
+import { DEFAULT_INSTANCE_DISCOVERY_ENDPOINT, type Endpoints } from "../authority/discovery.js";
 import type { TokenCache } from "../cache/token-cache.js";
 import type { ClientAuthenticator } from "../credentials/client-auth.js";
+import { ConfigurationError, MsalError } from "../errors.js";
 import { type Account, getAccounts, removeAccount } from "../flows/accounts.js";
 import {
   type AuthCodeFlow,
@@ -23,9 +25,14 @@ import {
 import { acquireTokenByRefreshToken, type RefreshTokenRequest } from "../flows/refresh-token.js";
 import { type AccountRef, acquireTokenSilentWithError, type SilentRequest } from "../flows/silent.js";
 import { acquireTokenByUsernamePassword, type UsernamePasswordRequest } from "../flows/username-password.js";
+import { NetworkError, safeUrl } from "../http/network-error.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 import { type AppContext, createContext } from "./context.js";
-import { type ClientApplicationOptions, validateClientId, validateCommonOptions } from "./options.js";
+import {
+  type ApplicationKind,
+  type ClientApplicationOptions,
+  validateApplicationArguments,
+} from "./options.js";
 import { defaultPlatform, type Platform } from "./platform.js";
 
 export abstract class ClientApplication {
@@ -37,15 +44,16 @@ export abstract class ClientApplication {
     clientId: string,
     options: ClientApplicationOptions,
     setup: {
+      kind: ApplicationKind;
       defaultRetryAfterSeconds: number;
       clientAuth?: (authority: Authority) => ClientAuthenticator;
       platform?: Platform;
     },
   ) {
-    validateClientId(clientId);
-    validateCommonOptions(options);
+    validateApplicationArguments(setup.kind, clientId, options);
     this.clientId = clientId;
     this.ctx = createContext(clientId, options, setup.platform ?? defaultPlatform(), setup);
+    this.ctx.discover = explainingUnknownAuthorities(this.ctx.discover, options);
   }
 
   /** The token cache this app reads and writes. */
@@ -171,3 +179,37 @@ export abstract class ClientApplication {
 
 const successOnly = (result: TokenResult | null): TokenSuccess | null =>
   result && !("error" in result) ? (result as TokenSuccess) : null;
+
+/**
+ * An authority on a host msal-ts does not know is checked with instance discovery first (spec 6.2).
+ * When that check cannot be made (the endpoint does not resolve or answer, as where only the
+ * identity provider is reachable), the transport's error alone would point at
+ * login.microsoftonline.com, a host the app never named: say instead what the check was for and
+ * how to configure an authority that is not Microsoft Entra's.
+ */
+function explainingUnknownAuthorities(
+  discover: (authority: Authority, signal?: AbortSignal) => Promise<Endpoints>,
+  options: ClientApplicationOptions,
+): (authority: Authority, signal?: AbortSignal) => Promise<Endpoints> {
+  const setting = options.validateAuthority === false ? false : (options.instanceDiscovery ?? true);
+  if (setting === false) return discover;
+  const endpoint = typeof setting === "string" ? setting : DEFAULT_INSTANCE_DISCOVERY_ENDPOINT;
+  const shown = safeUrl(endpoint);
+  return (authority, signal) => {
+    const endpoints = discover(authority, signal);
+    if (authority.knownToMicrosoft || authority.knownToDeveloper) return endpoints;
+    return endpoints.catch((error: unknown) => {
+      const failed =
+        (error instanceof NetworkError && error.url === shown && !signal?.aborted) ||
+        (error instanceof MsalError && error.code === "instance_discovery_failed");
+      if (!failed) throw error;
+      const what =
+        error instanceof NetworkError ? error.message.slice(0, -error.hint.length).trim() : error.message;
+      throw new ConfigurationError(
+        "authority",
+        `${unknownAuthorityAdvice(authority)} (msal-ts checks such hosts with instance discovery at ${shown} before use, and that failed: ${what})`,
+        { cause: error },
+      );
+    });
+  };
+}

@@ -7,7 +7,6 @@ import type { Endpoints } from "../authority/discovery.js";
 import { regionalHost, resolveRegion } from "../authority/region.js";
 import { withCacheAccess } from "../cache/plugin.js";
 import { clientAuthenticator } from "../credentials/client-auth.js";
-import { ConfigurationError } from "../errors.js";
 import { removeAppTokens } from "../flows/accounts.js";
 import { acquireTokenForClient, type ClientCredentialRequest } from "../flows/client-credentials.js";
 import { acquireTokenOnBehalfOf, type OnBehalfOfRequest } from "../flows/on-behalf-of.js";
@@ -39,14 +38,10 @@ export class ConfidentialClientApplication extends ClientApplication {
   readonly #regionFor: (authority: Authority, endpoints: Endpoints) => Promise<string | undefined>;
 
   constructor(clientId: string, options: ConfidentialClientOptions, platform?: Platform) {
-    if (options === undefined || options === null || !("clientCredential" in options)) {
-      throw new ConfigurationError(
-        "clientCredential",
-        "A confidential client needs clientCredential: a client secret, a certificate, a PFX or an assertion.",
-      );
-    }
     const chosen = platform ?? defaultPlatform();
+    // The options are checked (the credential's presence too) before `clientAuth` reads them.
     super(clientId, options, {
+      kind: "confidential",
       defaultRetryAfterSeconds: CONFIDENTIAL_RETRY_AFTER_SECONDS,
       platform: chosen,
       clientAuth: (authority) =>

@@ -1,7 +1,6 @@
 /**
  * Public clients: desktop, mobile and command-line apps, which cannot keep a secret.
  */
-import { ConfigurationError } from "../errors.js";
 import type { AuthorityOverride } from "../flows/common.js";
 import { acquireTokenByDeviceFlow, type DeviceFlow, initiateDeviceFlow } from "../flows/device-code.js";
 import { acquireTokenInteractive, type InteractiveRequest } from "../flows/interactive.js";
@@ -27,17 +26,8 @@ const PUBLIC_RETRY_AFTER_SECONDS = 60;
  */
 export class PublicClientApplication extends ClientApplication {
   constructor(clientId: string, options: ClientApplicationOptions = {}, platform?: Platform) {
-    if (
-      options &&
-      "clientCredential" in options &&
-      (options as { clientCredential?: unknown }).clientCredential !== undefined
-    ) {
-      throw new ConfigurationError(
-        "clientCredential",
-        "A public client has no credential: use ConfidentialClientApplication for apps that hold a secret or certificate.",
-      );
-    }
     super(clientId, options, {
+      kind: "public",
       defaultRetryAfterSeconds: PUBLIC_RETRY_AFTER_SECONDS,
       ...(platform ? { platform } : {}),
     });

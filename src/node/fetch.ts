@@ -3,6 +3,7 @@
  * built on) with kept-alive connections through the configured proxy (explicit, or
  * HTTPS_PROXY/HTTP_PROXY/NO_PROXY) and extra CA certificates on top of the ones Node trusts.
  */
+import { validateCa } from "../app/options.js";
 import type { ConfigurationError } from "../errors.js";
 import type { Transport } from "./http-transport.js";
 import { checkProxies } from "./proxy.js";
@@ -22,7 +23,7 @@ let transportModule: Promise<typeof import("./http-transport.js")> | undefined;
 export interface NodeFetchOptions {
   /** Proxy URL ("http://host:port", credentials allowed; https:// and socks5:// too). Overrides the environment. */
   proxy?: string;
-  /** Extra CA certificate(s), PEM: trusted in addition to Node's default roots. */
+  /** Extra CA certificate(s), as PEM text (not a file path): trusted in addition to Node's default roots. */
   ca?: string | string[];
   /** Bounds connecting (TCP and TLS, to the proxy too), a proxy's CONNECT, the wait for the response headers and each wait between body chunks, in milliseconds (the caller also aborts with a signal). */
   timeoutMs?: number;
@@ -44,7 +45,8 @@ export type NodeFetch = typeof globalThis.fetch & { close(): Promise<void> };
  * `cause` says what failed (see `networkErrorFrom`); an abort rejects with the signal's reason.
  * Call `close()` to end the kept-alive connections. docs/transport.md has the details.
  *
- * Throws {@link ConfigurationError} when the proxy is not a URL.
+ * Throws {@link ConfigurationError} when the proxy is not a URL or `ca` is not PEM certificate text
+ * (a file path, say: read it with `readFileSync(path, "utf8")`).
  *
  * @example
  * ```ts
@@ -61,6 +63,7 @@ export type NodeFetch = typeof globalThis.fetch & { close(): Promise<void> };
  */
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   checkProxies(options);
+  if (options.ca !== undefined) validateCa(options.ca);
   // Made on the first request: reading the trust store for `ca` is not free, and many apps never send.
   let transport: Promise<Transport> | undefined;
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
