@@ -9,7 +9,8 @@
  * - a string literal given as that first argument: `new IdTokenError("id_token_expired", ...)`,
  *   also across line breaks;
  * - string-literal union types named `...ErrorCode`, `...ErrorKind` or `...FailureKind`
- *   (`CredentialErrorCode`, `NetworkFailureKind`), which cover codes passed through variables.
+ *   (`CredentialErrorCode`, `NetworkFailureKind`) whose members are all string literals, which
+ *   cover codes passed through variables.
  * What they cannot see: a code built at run time, or passed in a variable whose type is plain
  * `string`. The last test fails on such a call, so it cannot slip past unseen.
  */
