@@ -13,6 +13,15 @@ import { ArgumentError, ConfigurationError } from "../errors.js";
 import type { FetchLike, HttpCacheStore } from "../http/types.js";
 import type { Logger } from "../logging.js";
 
+/**
+ * Options of both applications. A name it does not have, or a value of another type, throws a
+ * `ConfigurationError` in the constructor that names the option (and what was meant, for a typo).
+ *
+ * @example
+ * ```ts
+ * const options: ClientApplicationOptions = { authority: "https://login.microsoftonline.com/organizations" };
+ * ```
+ */
 export interface ClientApplicationOptions {
   /** The authority, e.g. `https://login.microsoftonline.com/<tenant>`. Default: `.../common`. */
   authority?: string | AuthorityBuilder;
@@ -37,6 +46,7 @@ export interface ClientApplicationOptions {
   timeout?: number;
   /** Claims merged into the client assertion JWT (certificate credentials). */
   clientClaims?: Record<string, unknown>;
+  /** Sent as the `x-app-name` and `x-app-ver` headers of token requests. */
   appName?: string;
   appVersion?: string;
   /** Client capabilities such as `["CP1"]`, sent as `xms_cc` in the claims parameter. */
@@ -45,6 +55,7 @@ export interface ClientApplicationOptions {
   excludeScopes?: string[];
   /** Where throttling entries and discovery responses are kept; persist it to skip discovery on the next run. */
   httpCache?: HttpCacheStore;
+  /** Receives log lines at `logger.level` and above (default `info`). */
   logger?: Logger;
   /**
    * Let personal data into log lines: user names (UPNs, emails), object ids and account ids. Off
@@ -54,7 +65,16 @@ export interface ClientApplicationOptions {
   enablePiiLog?: boolean;
 }
 
+/**
+ * A confidential client's options: a credential, and a region for client credentials.
+ *
+ * @example
+ * ```ts
+ * const options: ConfidentialClientOptions = { authority, clientCredential: secret, azureRegion: "westus" };
+ * ```
+ */
 export interface ConfidentialClientOptions extends ClientApplicationOptions {
+  /** A secret string, `{ privateKey, ... }` (PEM), `{ pfx, passphrase? }` or `{ clientAssertion }`. */
   clientCredential: ClientCredential;
   /** A region name (`"westus"`), `ATTEMPT_REGION_DISCOVERY`, or `false`; client credentials only. */
   azureRegion?: AzureRegionOption;
@@ -78,6 +98,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const hasMethods = (v: unknown, ...names: string[]) =>
   isObject(v) && names.every((name) => typeof v[name] === "function");
+const isBoolean = (v: unknown) => typeof v === "boolean";
+const isStringOrBoolean = (v: unknown) => isString(v) || isBoolean(v);
+const isPositiveNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+const LOG_LEVELS = [undefined, "error", "warning", "info", "verbose"];
 
 const OPTION_RULES: Record<keyof ConfidentialClientOptions, OptionRule> = {
   authority: {
@@ -85,9 +109,9 @@ const OPTION_RULES: Record<keyof ConfidentialClientOptions, OptionRule> = {
     expected: 'a URL string such as "https://login.microsoftonline.com/<tenant>", or an AuthorityBuilder',
   },
   oidcAuthority: { valid: isString, expected: "the issuer URL (a string) of an OpenID Connect provider" },
-  validateAuthority: { valid: (v) => typeof v === "boolean", expected: "true or false" },
+  validateAuthority: { valid: isBoolean, expected: "true or false" },
   instanceDiscovery: {
-    valid: (v) => typeof v === "boolean" || isString(v),
+    valid: isStringOrBoolean,
     expected: "true, false, or the URL (a string) of an instance discovery endpoint",
   },
   tokenCache: {
@@ -100,10 +124,7 @@ const OPTION_RULES: Record<keyof ConfidentialClientOptions, OptionRule> = {
     valid: (v) => isString(v) || isStringArray(v),
     expected: 'PEM text or an array of PEM texts: ca: readFileSync("ca.pem", "utf8")',
   },
-  timeout: {
-    valid: (v) => typeof v === "number" && Number.isFinite(v) && v > 0,
-    expected: "a positive number of milliseconds",
-  },
+  timeout: { valid: isPositiveNumber, expected: "a positive number of milliseconds" },
   clientClaims: { valid: isObject, expected: "an object of claims to add to the client assertion" },
   appName: { valid: isString, expected: "a string" },
   appVersion: { valid: isString, expected: "a string" },
@@ -114,19 +135,17 @@ const OPTION_RULES: Record<keyof ConfidentialClientOptions, OptionRule> = {
     expected: "a Map, or an object with get, set and delete methods",
   },
   logger: {
-    valid: (v) =>
-      hasMethods(v, "log") &&
-      [undefined, "error", "warning", "info", "verbose"].includes((v as Logger).level),
+    valid: (v) => hasMethods(v, "log") && LOG_LEVELS.includes((v as Logger).level),
     expected: 'an object { level?: "error" | "warning" | "info" | "verbose", log(level, message) }',
   },
-  enablePiiLog: { valid: (v) => typeof v === "boolean", expected: "true or false" },
+  enablePiiLog: { valid: isBoolean, expected: "true or false" },
   clientCredential: {
     valid: (v) => isString(v) || isObject(v),
     expected:
       "a secret string, { privateKey, thumbprintSha256?, publicCertificate? }, { pfx, passphrase? } or { clientAssertion }",
   },
   azureRegion: {
-    valid: (v) => isString(v) || typeof v === "boolean",
+    valid: isStringOrBoolean,
     expected: 'a region name such as "westus", ATTEMPT_REGION_DISCOVERY (true), or false',
   },
 };
@@ -143,14 +162,9 @@ const RENAMED: Record<string, string> = {
   tenantId: 'authority: "https://login.microsoftonline.com/<tenant>"',
   knownAuthorities: "validateAuthority: false",
   cache: "tokenCache",
-  cachePlugin: "tokenCache: new PersistedTokenCache(plugin)",
-  networkClient: "fetch",
   httpClient: "fetch",
   proxies: "proxy",
-  proxyUrl: "proxy",
   verify: "ca",
-  loggerOptions: "logger",
-  piiLoggingEnabled: "enablePiiLog",
   region: "azureRegion",
 };
 
@@ -223,11 +237,11 @@ function unknownOptionError(className: string, name: string): ConfigurationError
 
 const optionNames = (className: string) =>
   Object.keys(OPTION_RULES).filter(
-    (name) => className === "ConfidentialClientApplication" || !CONFIDENTIAL_ONLY.has(name),
+    (name) => className !== "PublicClientApplication" || !CONFIDENTIAL_ONLY.has(name),
   );
 
 /** The option a misspelt or foreign name most likely means, or `undefined`. */
-export function suggestOption(name: string): string | undefined {
+function suggestOption(name: string): string | undefined {
   const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   const known = Object.keys(OPTION_RULES);
   const exact = known.find((k) => k.toLowerCase() === camel.toLowerCase());
@@ -257,28 +271,35 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
+/** msal-node's fields, by section, and how each is written in msal-ts's options. */
+const MSAL_NODE_FIELDS: Array<[section: string, field: string, written: string]> = [
+  ["auth", "authority", "authority: auth.authority"],
+  ["auth", "clientSecret", "clientCredential: auth.clientSecret"],
+  [
+    "auth",
+    "clientCertificate",
+    "clientCredential: { privateKey, thumbprintSha256, publicCertificate /* x5c */ }",
+  ],
+  ["auth", "clientAssertion", "clientCredential: { clientAssertion: auth.clientAssertion }"],
+  ["auth", "knownAuthorities", "validateAuthority: false"],
+  ["auth", "clientCapabilities", "clientCapabilities: auth.clientCapabilities"],
+  ["system", "proxyUrl", "proxy: system.proxyUrl"],
+  ["system", "networkClient", "fetch"],
+  ["system", "loggerOptions", "logger: { level, log(level, message) }"],
+  ["cache", "cachePlugin", "tokenCache"],
+];
+
 /**
  * msal-node takes one `{ auth: { clientId, authority, clientSecret }, system, cache }` object; say
  * how the same app is written here, from the fields it has (never their values: one is a secret).
  */
 function msalNodeShapeError(className: string, config: Record<string, unknown>): ConfigurationError {
-  const auth = isObject(config.auth) ? config.auth : {};
-  const fields: string[] = [];
-  if (auth.authority !== undefined)
-    fields.push(auth.protocolMode === "OIDC" ? "oidcAuthority: auth.authority" : "authority: auth.authority");
-  if (auth.clientSecret !== undefined) fields.push("clientCredential: auth.clientSecret");
-  if (auth.clientCertificate !== undefined)
-    fields.push("clientCredential: { privateKey, thumbprintSha256, publicCertificate /* was x5c */ }");
-  if (auth.clientAssertion !== undefined)
-    fields.push("clientCredential: { clientAssertion: auth.clientAssertion }");
-  if (auth.knownAuthorities !== undefined) fields.push("validateAuthority: false");
-  if (auth.clientCapabilities !== undefined) fields.push("clientCapabilities: auth.clientCapabilities");
-  const system = isObject(config.system) ? config.system : {};
-  if (system.proxyUrl !== undefined) fields.push("proxy: system.proxyUrl");
-  if (system.networkClient !== undefined) fields.push("fetch");
-  if (system.loggerOptions !== undefined) fields.push("logger: { level, log(level, message) }");
-  if (isObject(config.cache)) fields.push("tokenCache");
-  const rewritten = `new ${className}(${isString(auth.clientId) ? "auth.clientId" : "clientId"}${fields.length ? `, { ${fields.join(", ")} }` : ""})`;
+  const fields = MSAL_NODE_FIELDS.filter(([section, field]) => {
+    const part = config[section];
+    return isObject(part) && part[field] !== undefined;
+  }).map(([, , written]) => written);
+  const id = isObject(config.auth) && isString(config.auth.clientId) ? "auth.clientId" : "clientId";
+  const rewritten = `new ${className}(${id}${fields.length ? `, { ${fields.join(", ")} }` : ""})`;
   return new ConfigurationError(
     "clientId",
     `${className} takes the client id and the options as two arguments, not msal-node's { auth: { clientId, ... } } object. Write ${rewritten}.`,
@@ -287,24 +308,13 @@ function msalNodeShapeError(className: string, config: Record<string, unknown>):
 
 /** What a wrong value is, for a message: its type, and its value only when it cannot be a secret. */
 function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || typeof value === "number" || typeof value === "boolean") return String(value);
   if (Array.isArray(value)) return "an array";
   if (value instanceof Uint8Array) return "bytes (a Buffer or Uint8Array)";
-  switch (typeof value) {
-    case "string":
-      return "a string";
-    case "number":
-    case "boolean":
-    case "bigint":
-      return String(value);
-    case "function":
-      return "a function";
-    default:
-      return typeof value === "object" ? "an object" : `a ${typeof value}`;
-  }
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-export function validateClientId(clientId: unknown): asserts clientId is string {
+function validateClientId(clientId: unknown): asserts clientId is string {
   if (typeof clientId !== "string" || clientId.trim() === "") {
     throw new ConfigurationError(
       "clientId",
@@ -314,7 +324,7 @@ export function validateClientId(clientId: unknown): asserts clientId is string 
 }
 
 /** The rules between options, and those a type cannot say; each option's type is already checked. */
-export function validateCommonOptions(options: ClientApplicationOptions): void {
+function validateCommonOptions(options: ClientApplicationOptions): void {
   if (options.authority !== undefined && options.oidcAuthority !== undefined) {
     throw new ConfigurationError(
       "oidcAuthority",
@@ -341,12 +351,6 @@ const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/;
 /**
  * `ca` is PEM text: a file path, a private key or any other text would only fail later, at the
  * first TLS handshake, with an error that does not point back here.
- *
- * @example
- * ```ts
- * validateCa(readFileSync("/etc/ssl/corp-root.pem", "utf8")); // passes
- * validateCa("/etc/ssl/corp-root.pem"); // throws ConfigurationError: ca takes the PEM text...
- * ```
  */
 export function validateCa(ca: unknown): void {
   const all = Array.isArray(ca) ? ca : [ca];
