@@ -10,7 +10,7 @@ import { fromHttpCache, send } from "../http/client.js";
 import { joinSharedCall, type SharedCall, startSharedCall } from "../http/shared-call.js";
 import { logs } from "../logging.js";
 import { registerAliasGroup } from "./aliases.js";
-import type { Authority } from "./authority.js";
+import { type Authority, unknownAuthorityAdvice } from "./authority.js";
 
 export interface Endpoints {
   authorizationEndpoint: string;
@@ -79,7 +79,7 @@ async function tenantDiscoveryUrl(authority: Authority, options: DiscoveryOption
   if (json?.error === "invalid_instance") {
     throw new ConfigurationError(
       "authority",
-      `The authority ${authority.url} is not a known Entra ID instance (invalid_instance). If it is yours (a custom domain, a test server), pass validateAuthority: false or instanceDiscovery: false.`,
+      `The authority ${authority.url} is not a known Entra ID instance (invalid_instance). ${unknownAuthorityAdvice(authority)}`,
     );
   }
   if (Array.isArray(json?.metadata)) {
