@@ -9,7 +9,7 @@
  * rolldown command, whose table of chunk sizes would print on every `npm start` and `npm test`;
  * warnings still print. `rolldown -c rolldown.config.mjs` works too.
  */
-import { chmodSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build, defineConfig } from "rolldown";
@@ -25,6 +25,14 @@ const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:
  */
 const NODE_PLATFORM_MODULE = "dist/src/node/index.js";
 const NODE_PLATFORM_CHUNK = "chunks/node-platform.js";
+
+/**
+ * The `msal-ts` bin runs dist/lib/cli.js as a program, so it needs a shebang. Rolldown keeps one the
+ * entry source starts with and fails on a second, so the banner adds it only when the source has none.
+ */
+const CLI_SOURCE = "dist/src/cli/main.js";
+const SHEBANG = "#!/usr/bin/env node";
+const cliSourceHasShebang = () => existsSync(CLI_SOURCE) && readFileSync(CLI_SOURCE, "utf8").startsWith("#!");
 
 const config = defineConfig({
   input: {
@@ -44,6 +52,7 @@ const config = defineConfig({
       chunk.moduleIds.some((id) => id.replaceAll("\\", "/").endsWith(NODE_PLATFORM_MODULE))
         ? NODE_PLATFORM_CHUNK
         : "chunks/[name]-[hash].js",
+    banner: (chunk) => (chunk.isEntry && chunk.name === "cli" && !cliSourceHasShebang() ? SHEBANG : ""),
     comments: { legal: true, annotation: false, jsdoc: false },
     cleanDir: true,
   },

@@ -171,6 +171,12 @@ describe("the packed package", () => {
     }
   }, 90_000);
 
+  it("the installed msal-ts command runs through its bin link", async () => {
+    const { stdout, stderr } = await run(join(consumer, "node_modules/.bin/msal-ts"), ["--help"], consumer);
+    expect(stdout).toMatch(/^Usage: msal-ts <command> \[options\]\n/);
+    expect(stderr).toBe("");
+  });
+
   it("the types resolve under moduleResolution bundler with TypeScript 5 and ours", async () => {
     await run(join(consumer, "node_modules/.bin/tsc"), ["-p", "tsconfig.bundler.json"], consumer);
     await run(REPO_TSC, ["-p", "tsconfig.bundler.json", "--skipLibCheck", "false"], consumer);
