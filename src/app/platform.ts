@@ -3,8 +3,10 @@
  * OS is called, and how certificate credentials are read. The portable defaults use the global
  * `fetch`; the Node entry installs Node's (proxy, CA, keep-alive, PFX, encrypted PEM).
  */
+
 import type { CertificatePreparer } from "../credentials/client-auth.js";
 import { preparePortableCertificate } from "../credentials/portable-certificate.js";
+import { ConfigurationError } from "../errors.js";
 import type { InteractivePlatform } from "../flows/interactive.js";
 import type { FetchLike } from "../http/types.js";
 
@@ -28,8 +30,9 @@ export interface Platform extends InteractivePlatform {
 const portable: Platform = {
   createFetch(options) {
     if (options.proxy || options.ca) {
-      throw new Error(
-        "The proxy and ca options need the Node entry of msal-ts; elsewhere pass a fetch that does it.",
+      throw new ConfigurationError(
+        options.proxy ? "proxy" : "ca",
+        'The proxy and ca options need the Node entry of msal-ts (import from "msal-ts" on Node); elsewhere pass a `fetch` that goes through your proxy and trusts your CA.',
       );
     }
     return (url, init) => fetch(url, init);

@@ -21,7 +21,7 @@ export interface CacheAccessContext {
  * @example
  * ```ts
  * const plugin: CachePlugin = {
- *   async beforeCacheAccess({ cache }) { (cache as SerializableTokenCache).deserialize(await load()); },
+ *   async beforeCacheAccess({ cache }) { (cache as SerializableTokenCache).deserialize((await load()) ?? ""); },
  *   async afterCacheAccess({ cache, hasChanged }) { if (hasChanged) await save((cache as SerializableTokenCache).serialize()); },
  * };
  * const app = new PublicClientApplication(id, { tokenCache: new SerializableTokenCache({ plugin }) });

@@ -37,7 +37,7 @@ export type NetworkFailureKind =
  * @example
  * ```ts
  * try {
- *   await app.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] });
+ *   await app.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
  * } catch (e) {
  *   if (e instanceof NetworkError && e.kind === "tls") console.error(e.hint);
  *   else throw e;

@@ -44,9 +44,12 @@ export type CredentialErrorCode =
  * @example
  * ```ts
  * try {
- *   readPkcs12(pfx, passphrase);
+ *   new ConfidentialClientApplication(clientId, {
+ *     authority,
+ *     clientCredential: { pfx: await readFile("app.pfx"), passphrase: process.env.PFX_PASSPHRASE },
+ *   });
  * } catch (e) {
- *   if (e instanceof CredentialError && e.code === "pfx_wrong_passphrase") askAgain();
+ *   if (e instanceof CredentialError && e.code === "pfx_wrong_passphrase") console.error("Wrong PFX passphrase: set PFX_PASSPHRASE to the one the file was exported with.");
  * }
  * ```
  */

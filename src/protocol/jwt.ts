@@ -52,8 +52,10 @@ export function decodePart(part: string): Record<string, unknown> {
  *
  * @example
  * ```ts
- * const claims = decodeIdToken(result.id_token, { clientId: "my-client-id" });
- * console.log(claims.preferred_username);
+ * if (result.id_token) {
+ *   const claims = decodeIdToken(result.id_token, { clientId: "my-client-id" });
+ *   console.log(claims.preferred_username);
+ * }
  * ```
  */
 export function decodeIdToken(idToken: string, options: { clientId?: string } = {}): IdTokenClaims {

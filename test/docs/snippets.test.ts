@@ -127,26 +127,6 @@ const KNOWN_FAILURES: { file: string; line: string; why: string }[] = [
     why: "as above",
   },
   { file: "src/app/public-client.ts", line: "app.acquireTokenByDeviceFlow(flow", why: "as above" },
-  {
-    file: "src/http/network-error.ts",
-    line: "app.acquireTokenForClient({ scopes",
-    why: "NetworkError's example passes msal-node's request object; acquireTokenForClient takes the scopes array",
-  },
-  {
-    file: "src/node/private-key.ts",
-    line: "readPkcs12(pfx, passphrase)",
-    why: "CredentialError's example calls readPkcs12, which is internal; a user meets the error from a constructor or a token call",
-  },
-  {
-    file: "src/protocol/jwt.ts",
-    line: "decodeIdToken(result.id_token,",
-    why: "decodeIdToken's example passes result.id_token, which is optional on TokenSuccess (string | undefined)",
-  },
-  {
-    file: "src/cache/plugin.ts",
-    line: "deserialize(await load())",
-    why: "CachePlugin's example passes what load() gives (string | undefined when nothing is stored) to deserialize, which takes a string",
-  },
 ];
 
 /** The diagnostics a test reports: of blocks not known to fail, of other files, and of stale entries. */
