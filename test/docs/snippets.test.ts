@@ -107,7 +107,7 @@ function markdownFiles(): string[] {
     .filter((name) => name.endsWith(".md") && name !== "benchmarks.md")
     .sort()
     .map((name) => `docs/${name}`);
-  return ["README.md", ...docs];
+  return ["README.md", "samples/README.md", ...docs];
 }
 
 /**
