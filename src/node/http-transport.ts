@@ -6,6 +6,7 @@
  * Loaded by `createNodeFetch` on the first request, so that importing msal-ts does not load undici.
  */
 import { defaultMaxListeners, getMaxListeners, setMaxListeners } from "node:events";
+import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import {
   Agent,
@@ -165,9 +166,15 @@ export function createTransport(options: NodeFetchOptions): Transport {
   /** The Pool that speaks to an HTTP proxy, whose CONNECT failures are named as the proxy's. */
   const proxyClient = (origin: URL, opts: object): Dispatcher => {
     const client = new Pool(origin, { ...opts, ...(timeoutMs ? { headersTimeout: timeoutMs } : {}) });
-    const connect = client.connect.bind(client) as (params: Dispatcher.ConnectOptions) => Promise<unknown>;
-    const tunnel = (params: Dispatcher.ConnectOptions) =>
-      connect(params).catch((error: unknown) => {
+    // undici passes `servername` with the CONNECT's options, although its types do not name it.
+    type TunnelParams = Dispatcher.ConnectOptions & { servername?: string | undefined };
+    const connect = client.connect.bind(client) as (params: TunnelParams) => Promise<unknown>;
+    // An https proxy named by its IP address gets no SNI (RFC 6066 section 3 allows host names
+    // only); undici would send the address, which Node refuses with a DEP0123 warning.
+    const tunnel = (params: TunnelParams) =>
+      connect(
+        params.servername && isIP(params.servername) ? { ...params, servername: undefined } : params,
+      ).catch((error: unknown) => {
         throw tunnelFailure(error, String(params.path), timeoutMs);
       });
     return Object.assign(client, { connect: tunnel });
