@@ -40,7 +40,7 @@ export class PublicClientApplication extends ClientApplication {
    * @example
    * ```ts
    * const flow = await app.initiateDeviceFlow(["User.Read"]);
-   * if ("error" in flow) throw new Error(flow.error_description);
+   * if (isTokenError(flow)) throw new Error(flow.error_description);
    * console.log(flow.message);
    * const result = await app.acquireTokenByDeviceFlow(flow);
    * ```

@@ -46,15 +46,23 @@ export interface TokenFailure {
 export type TokenResult = TokenSuccess | TokenFailure;
 
 /**
- * Whether a result is a failure.
+ * Whether a result is a failure: a token result, or anything else a call may answer with a
+ * failure instead (`initiateDeviceFlow`'s `DeviceFlow | TokenFailure`). In the other branch the
+ * type is what the call gives on success.
  *
  * @example
  * ```ts
  * const result = await app.acquireTokenForClient(["https://graph.microsoft.com/.default"]);
  * if (isTokenError(result)) console.error(result.error, result.error_description);
  * else callApi(result.access_token);
+ *
+ * const flow = await publicApp.initiateDeviceFlow(["User.Read"]);
+ * if (isTokenError(flow)) throw new Error(flow.error_description);
+ * console.log(flow.message);
  * ```
  */
-export function isTokenError(result: TokenResult | null | undefined): result is TokenFailure {
+export function isTokenError<T extends object = TokenSuccess>(
+  result: T | TokenFailure | null | undefined,
+): result is TokenFailure {
   return typeof result === "object" && result !== null && typeof (result as TokenFailure).error === "string";
 }

@@ -115,19 +115,7 @@ function markdownFiles(): string[] {
  * line of its code, and why. The test fails when one of them compiles (remove it here then), so
  * the list cannot go stale.
  */
-const KNOWN_FAILURES: { file: string; line: string; why: string }[] = [
-  {
-    file: "docs/migrate-from-msal-node.md",
-    line: "pca.acquireTokenByDeviceFlow(flow",
-    why: '`"error" in flow` does not narrow `DeviceFlow | TokenFailure` while both have an index signature (issue 14, Build 2)',
-  },
-  {
-    file: "docs/migrate-from-msal-python.md",
-    line: "pca.acquireTokenByDeviceFlow(flow",
-    why: "as above",
-  },
-  { file: "src/app/public-client.ts", line: "app.acquireTokenByDeviceFlow(flow", why: "as above" },
-];
+const KNOWN_FAILURES: { file: string; line: string; why: string }[] = [];
 
 /** The diagnostics a test reports: of blocks not known to fail, of other files, and of stale entries. */
 function unexpectedDiagnostics(
