@@ -30,7 +30,7 @@ const app = new PublicClientApplication(clientId, {
 });
 
 const flow = await app.initiateDeviceFlow(scopes);
-if ("error" in flow) {
+if (isTokenError(flow)) {
   console.error(`Could not start the sign-in: ${flow.error}: ${flow.error_description}`);
   process.exit(1);
 }
