@@ -19,7 +19,7 @@ import {
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
-  findAccessTokenLogged,
+  lookupAccessToken,
   nowSeconds,
   requestAuthority,
   requestToken,
@@ -95,15 +95,9 @@ function cachedAppToken(
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     slot: appTokenSlot(ctx, authority),
   };
-  if (logs(ctx.log, "verbose")) {
-    const find = () => findAccessTokenLogged(ctx, query, now, "Client credentials");
-    return ctx.cache.plugin
-      ? withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), find)
-      : find();
-  }
-  if (!ctx.cache.plugin) return ctx.cache.findAccessTokenHit(query, now);
+  if (!ctx.cache.plugin) return lookupAccessToken(ctx, query, now, "Client credentials");
   return withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
-    ctx.cache.findAccessTokenHit(query, now),
+    lookupAccessToken(ctx, query, now, "Client credentials"),
   );
 }
 

@@ -79,6 +79,8 @@ export interface TokenCall {
   reason: number;
   correlationId?: string;
   signal?: AbortSignal;
+  /** `false`: the request is never sent twice (a password grant: each attempt counts towards lockout). */
+  retry?: false;
   /** What the cache needs besides the response; `undefined` skips the cache. */
   cacheEvent?: Omit<TokenCacheEvent, "response" | "tokenEndpoint" | "clientId">;
   /** Extra request headers (CCS routing: `X-AnchorMailbox`). */
@@ -124,6 +126,7 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
       ...call.headers,
     },
     ...(call.signal ? { signal: call.signal } : {}),
+    ...(call.retry === false ? { retry: false as const } : {}),
   });
   recordOutcome(ctx.telemetry, call.api, correlationId, "error" in result ? String(result.error) : undefined);
   if ("error" in result) {
@@ -189,17 +192,18 @@ export function skipReason(request: { forceRefresh?: boolean; claimsChallenge?: 
 }
 
 /**
- * Looks up an access token and says at verbose what it found: a hit and when it expires, or why
- * there is none. The lookup itself removes an expired token, so the matching one is first asked
- * for whatever its expiry (as of time 0 every token is valid). Called only when verbose lines are
- * wanted: the plain lookup stays free of this.
+ * Looks up an access token; at verbose it also says what it found: a hit and when it expires, or
+ * why there is none. The lookup itself removes an expired token, so for that line the matching one
+ * is first asked for whatever its expiry (as of time 0 every token is valid). Without verbose lines
+ * it is the plain lookup, with nothing built or looked up twice.
  */
-export function findAccessTokenLogged(
+export function lookupAccessToken(
   ctx: AppContext,
   query: AccessTokenQuery,
   now: number,
   flow: string,
 ): AccessTokenHit | undefined {
+  if (!logs(ctx.log, "verbose")) return ctx.cache.findAccessTokenHit(query, now);
   const stored = ctx.cache.findAccessTokenHit(query, 0);
   const hit = ctx.cache.findAccessTokenHit(query, now);
   const scopes = scopeParameter(query.scopes);

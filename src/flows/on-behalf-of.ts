@@ -17,7 +17,7 @@ import {
   type AuthorityOverride,
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
-  findAccessTokenLogged,
+  lookupAccessToken,
   nowSeconds,
   requestAuthority,
   requestToken,
@@ -76,9 +76,7 @@ export async function acquireTokenOnBehalfOf(
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     };
     const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
-      logs(ctx.log, "verbose")
-        ? findAccessTokenLogged(ctx, query, now, "On-behalf-of")
-        : ctx.cache.findAccessTokenHit(query, now),
+      lookupAccessToken(ctx, query, now, "On-behalf-of"),
     );
     if (hit) {
       ctx.telemetry.cacheHits++;

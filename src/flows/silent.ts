@@ -12,7 +12,7 @@ import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
-import { logs, piiText } from "../logging.js";
+import { piiText } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import {
@@ -20,7 +20,7 @@ import {
   cacheHitResult,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
-  findAccessTokenLogged,
+  lookupAccessToken,
   nowSeconds,
   requestAuthority,
   requestToken,
@@ -94,17 +94,12 @@ export async function acquireTokenSilentWithError(
       scopes,
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
     };
-    const verbose = logs(ctx.log, "verbose");
     // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
     hit = ctx.cache.plugin
       ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
-          verbose
-            ? findAccessTokenLogged(ctx, query, now, "Silent")
-            : ctx.cache.findAccessTokenHit(query, now),
+          lookupAccessToken(ctx, query, now, "Silent"),
         )
-      : verbose
-        ? findAccessTokenLogged(ctx, query, now, "Silent")
-        : ctx.cache.findAccessTokenHit(query, now);
+      : lookupAccessToken(ctx, query, now, "Silent");
   }
   // A refresh_on that is not a number counts as due, not as never.
   const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
