@@ -175,6 +175,7 @@ export async function acquireTokenByUsernamePassword(
   return requestToken({
     ...common,
     form: { grant_type: "password", username, password, scope: scopeParameter(decorated), claims },
+    retry: false,
     headers: { "X-AnchorMailbox": `upn:${username}` },
     cacheEvent: { scopes: decorated, environment: authority.host, grantType: "password", data: { username } },
   });

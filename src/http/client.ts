@@ -258,12 +258,6 @@ function resendable(request: HttpRequest, failure: NetworkError): boolean {
   return failure.kind === "connection_reset" && request.method === "GET";
 }
 
-/**
- * A password grant is never sent twice, whatever the failure: each attempt counts towards the
- * account's lockout. (Federated password requests are marked `retryAndThrottle: false`.)
- */
-const neverRetried = (request: HttpRequest) => request.form?.grant_type === "password";
-
 async function sendWithOneRetry(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
   let response: HttpResponse;
   try {
@@ -271,11 +265,11 @@ async function sendWithOneRetry(config: HttpConfig, request: HttpRequest): Promi
   } catch (error) {
     if (request.signal?.aborted) throw error;
     const failure = toNetworkError(config, request, error);
-    if (neverRetried(request) || !resendable(request, failure)) throw failure;
+    if (request.retry === false || !resendable(request, failure)) throw failure;
     config.log("warning", `${describe(request)}: ${failure.kind.replace("_", " ")}; retrying once.`);
     return attempt(config, request);
   }
-  if (neverRetried(request) || !RETRIED_STATUSES.has(response.status)) return response;
+  if (request.retry === false || !RETRIED_STATUSES.has(response.status)) return response;
   const retryAfter = Number(response.headers["retry-after"] ?? "0");
   const delay = Number.isFinite(retryAfter) ? retryAfter * 1000 : 0;
   if (delay > MAX_RETRY_WAIT_MS) return response;

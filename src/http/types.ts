@@ -33,6 +33,11 @@ export interface HttpRequest {
    */
   retryAndThrottle?: false;
   /**
+   * `false` for requests that are never sent twice but may be held back: a password grant, each
+   * attempt of which counts towards the account's lockout.
+   */
+  retry?: false;
+  /**
    * The most bytes of the response body (after decompression) that are read; past it the read is
    * cancelled and the call fails with `NetworkError` `response_too_large`. Default
    * {@link DEFAULT_MAX_RESPONSE_BYTES}.

@@ -12,6 +12,8 @@ export interface TokenRequest {
   form: Record<string, string | undefined>;
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /** `false`: never sent twice (a password grant: each attempt counts towards lockout). */
+  retry?: false;
 }
 
 /** Empty and absent fields are left out, as MSAL Python drops every falsy value. */
@@ -34,6 +36,7 @@ export async function postTokenRequest(http: HttpConfig, request: TokenRequest):
     headers: { accept: "application/json", ...request.headers },
     form: compact(request.form),
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.retry === false ? { retry: false as const } : {}),
   });
   return tokenResult(response, request.tokenEndpoint);
 }

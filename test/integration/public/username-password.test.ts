@@ -201,4 +201,15 @@ describe("username and password", () => {
     )) as TokenFailure;
     expect(result).toMatchObject({ error: "invalid_grant", error_codes: [50126] });
   });
+
+  it("a managed user's password grant that meets a 503 is sent once (no retry towards lockout)", async () => {
+    emulator.injectFault({ endpoint: "token", status: 503, body: '{"error":"temporarily_unavailable"}' });
+    const result = (await client().acquireTokenByUsernamePassword(
+      managed.username,
+      managed.password,
+      SCOPES,
+    )) as TokenFailure;
+    expect(result).toMatchObject({ error: "temporarily_unavailable", status: 503 });
+    expect(emulator.requests("token").map((r) => r.form?.grant_type)).toEqual(["password"]);
+  });
 });

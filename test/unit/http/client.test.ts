@@ -228,11 +228,11 @@ describe("retries: only what is safe to send twice", () => {
     expect(count.calls).toBe(1);
   });
 
-  it("a password grant is never retried: not after a refused connection, not after a 503", async () => {
+  it("a request marked retry: false (a password grant) is never retried: not after a refused connection, not after a 503", async () => {
     const password = { grant_type: "password", username: "u", password: "p", client_id: "app" };
     const { fetch, count } = counting();
     const refused = await failure(
-      send(config(fetch), post(`http://127.0.0.1:${refusedPort}/token`, { form: password })),
+      send(config(fetch), post(`http://127.0.0.1:${refusedPort}/token`, { form: password, retry: false })),
     );
     expect((refused as NetworkError).kind).toBe("connection_refused");
     expect(count.calls).toBe(1);
@@ -242,7 +242,10 @@ describe("retries: only what is safe to send twice", () => {
       calls++;
       return new Response('{"error":"temporarily_unavailable"}', { status: 503 });
     };
-    const response = await send(config(busy), post("https://login.example/token", { form: password }));
+    const response = await send(
+      config(busy),
+      post("https://login.example/token", { form: password, retry: false }),
+    );
     expect(response.status).toBe(503);
     expect(calls).toBe(1);
   });
