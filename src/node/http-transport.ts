@@ -332,7 +332,8 @@ function plainBody(body: unknown): body is PlainBody {
 async function requestManually(dispatcher: Dispatcher, url: string, init: RequestInit): Promise<Response> {
   const signal = init.signal ?? undefined;
   signal?.throwIfAborted();
-  // Many concurrent calls may share one caller's signal; each adds a listener until it ends.
+  // Many concurrent calls may share one caller's signal, and each holds a listener on it until it
+  // ends: the same allowance undici's own fetch gives such a signal (lib/web/fetch/request.js).
   if (signal && getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(1500, signal);
   const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "gzip, deflate" };
   new Headers(init.headers).forEach((value, name) => {
