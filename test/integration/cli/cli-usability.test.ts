@@ -1,22 +1,11 @@
-/**
- * The built `msal-ts` command's usability, one block per promise: --version, per-command help,
- * --ca, conflicting flags, the no-display hint, --json with the wire names on every command,
- * "did you mean", and app-only sign-in (secret on stdin or a certificate) in the same cache file.
- */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
-import { CLI, ensureBuilt, ROOT } from "../../support/build.js";
+import { ensureBuilt, ROOT } from "../../support/build.js";
 import { app, startTestEmulator, user } from "../../support/emulator.js";
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { approveDeviceCode, startCli, waitFor } from "./helpers.js";
 
 let emulator: Emulator;
 let dir: string;
@@ -24,47 +13,16 @@ let env: NodeJS.ProcessEnv;
 let tenantAuthority: string;
 
 function start(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
+  return startCli(args, {
     env: options.env ?? env,
-    stdio: ["pipe", "pipe", "pipe"],
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  child.stdin.end(options.stdin ?? "");
-  const done = new Promise<Finished>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-  return { done, stderrSoFar: () => stderr };
 }
 
 const run = (args: string[], options?: { env?: NodeJS.ProcessEnv; stdin?: string }) =>
   start(args, options).done;
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function approve(userCode: string, username: string): Promise<void> {
-  const response = await fetch(`${emulator.url}/_emulator/device/approve`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user_code: userCode, username }),
-  });
-  expect(response.status).toBe(200);
-}
+const approve = (userCode: string, username: string) => approveDeviceCode(emulator, userCode, username);
 
 /** Every key in a JSON value, at any depth. */
 function keysOf(value: unknown): string[] {

@@ -3,7 +3,7 @@
  * login (approved through the control API), token, token --json, accounts, cache, logout, bad
  * arguments, and a run in a pseudo-terminal that shows the spinner.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,60 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
 import { CLI, ensureBuilt, ROOT } from "../../support/build.js";
 import { app, startTestEmulator, user } from "../../support/emulator.js";
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { approveDeviceCode, startCli, waitFor } from "./helpers.js";
 
 let emulator: Emulator;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function start(
-  args: string[],
-  extraEnv: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; done: Promise<Finished>; stderrSoFar: () => string } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env: { ...env, ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<Finished>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done, stderrSoFar: () => stderr };
-}
-
+const start = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+  startCli(args, { env: { ...env, ...extraEnv } });
 const run = (args: string[], extraEnv?: NodeJS.ProcessEnv) => start(args, extraEnv).done;
-
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function approve(userCode: string, username: string): Promise<void> {
-  const response = await fetch(`${emulator.url}/_emulator/device/approve`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user_code: userCode, username }),
-  });
-  expect(response.status).toBe(200);
-}
+const approve = (userCode: string, username: string) => approveDeviceCode(emulator, userCode, username);
 
 const USER_CODE = /enter the code ([A-Z0-9]+) to authenticate/;
 
