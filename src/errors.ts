@@ -3,6 +3,111 @@
  * mismatches, a cache that cannot be read). A server's OAuth error is never thrown: it comes back
  * as a result with `error` and `error_description`, as in MSAL Python.
  */
+import type { ManagedIdentityErrorCode } from "./managed-identity/errors.js";
+
+/**
+ * The codes `MsalError` itself is thrown with: failures of discovery, of a federated (WS-Trust)
+ * sign-in and of the distributed cache, which have no class of their own. See docs/errors.md.
+ *
+ * @example
+ * ```ts
+ * const retryLater: GeneralErrorCode[] = ["discovery_failed", "mex_failed"];
+ * ```
+ */
+export type GeneralErrorCode =
+  | "instance_discovery_failed"
+  | "discovery_failed"
+  | "distributed_cache_conflict"
+  | "user_realm_discovery_failed"
+  | "mex_failed"
+  | "mex_no_endpoint"
+  | "federation_unknown"
+  | "wstrust_unsupported_endpoint"
+  | "wstrust_unsupported_token"
+  | "wstrust_fault"
+  | "wstrust_invalid_response"
+  | "wstrust_invalid_xml";
+
+/**
+ * The codes of {@link IdTokenError}: which check an id_token (or a JWT part) failed.
+ *
+ * @example
+ * ```ts
+ * const signInAgain: IdTokenErrorCode[] = ["id_token_nonce_mismatch", "id_token_expired"];
+ * ```
+ */
+export type IdTokenErrorCode =
+  | "invalid_id_token"
+  | "invalid_jwt_part"
+  | "id_token_audience_mismatch"
+  | "id_token_issuer_mismatch"
+  | "id_token_nonce_mismatch"
+  | "id_token_expired"
+  | "id_token_not_yet_valid"
+  | "id_token_max_age_exceeded"
+  | "id_token_auth_time_missing";
+
+/**
+ * The codes of {@link AuthFlowError}: how an authorization response does not fit its flow.
+ *
+ * @example
+ * ```ts
+ * const startAgain: AuthFlowErrorCode[] = ["state_mismatch", "auth_response_replayed"];
+ * ```
+ */
+export type AuthFlowErrorCode =
+  | "state_mismatch"
+  | "auth_response_replayed"
+  | "scope_mismatch"
+  | "issuer_mismatch";
+
+/**
+ * The codes of {@link CredentialError}: a private key, certificate or PFX file that could not be read.
+ *
+ * @example
+ * ```ts
+ * const askForPassphrase: CredentialErrorCode[] = ["private_key_passphrase_required", "pfx_wrong_passphrase"];
+ * ```
+ */
+export type CredentialErrorCode =
+  | "private_key_passphrase_required"
+  | "private_key_wrong_passphrase"
+  | "private_key_malformed"
+  | "private_key_unsupported_algorithm"
+  | "private_key_limit_exceeded"
+  | "certificate_malformed"
+  | "pfx_wrong_passphrase"
+  | "pfx_unsupported_algorithm"
+  | "pfx_no_private_key"
+  | "pfx_no_matching_certificate"
+  | "pfx_malformed"
+  | "pfx_limit_exceeded";
+
+/**
+ * Every `code` an {@link MsalError} can carry, so that comparing `e.code` with a misspelt code is a
+ * compile error. Each class narrows it to its own codes (`IdTokenError["code"]` is
+ * {@link IdTokenErrorCode}).
+ *
+ * @example
+ * ```ts
+ * function isRetryable(code: MsalErrorCode): boolean {
+ *   return code === "network_error" || code === "discovery_failed";
+ * }
+ * ```
+ */
+export type MsalErrorCode =
+  | GeneralErrorCode
+  | IdTokenErrorCode
+  | AuthFlowErrorCode
+  | CredentialErrorCode
+  | ManagedIdentityErrorCode
+  | "cache_deserialization_failed"
+  | "invalid_configuration"
+  | "invalid_argument"
+  | "browser_interaction_timeout"
+  | "browser_unavailable"
+  | "cache_lock_timeout"
+  | "network_error";
 
 /**
  * The base of every error msal-ts throws. `code` is stable and meant for programs; `message` says
@@ -18,9 +123,9 @@
  * ```
  */
 export class MsalError extends Error {
-  readonly code: string;
+  readonly code: MsalErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: MsalErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -32,6 +137,8 @@ export class MsalError extends Error {
  * it was.
  */
 export class CacheDeserializationError extends MsalError {
+  declare readonly code: "cache_deserialization_failed";
+
   constructor(message: string, options?: { cause?: unknown }) {
     super("cache_deserialization_failed", message, options);
   }
@@ -39,7 +146,9 @@ export class CacheDeserializationError extends MsalError {
 
 /** An id_token failed validation (audience, issuer, nonce, lifetime) or could not be decoded. */
 export class IdTokenError extends MsalError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  declare readonly code: IdTokenErrorCode;
+
+  constructor(code: IdTokenErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -55,6 +164,7 @@ export class IdTokenError extends MsalError {
  * ```
  */
 export class ConfigurationError extends MsalError {
+  declare readonly code: "invalid_configuration";
   readonly option: string;
 
   constructor(option: string, message: string, options?: { cause?: unknown }) {
@@ -68,6 +178,7 @@ export class ConfigurationError extends MsalError {
  * a claims challenge that is not JSON, an aborted signal).
  */
 export class ArgumentError extends MsalError {
+  declare readonly code: "invalid_argument";
   readonly argument: string;
 
   constructor(argument: string, message: string, options?: { cause?: unknown }) {
@@ -80,10 +191,18 @@ export class ArgumentError extends MsalError {
  * An authorization response does not belong to the flow it was given with: its state differs, it
  * was already redeemed, or it asks for scopes the flow did not. Start the sign-in again.
  */
-export class AuthFlowError extends MsalError {}
+export class AuthFlowError extends MsalError {
+  declare readonly code: AuthFlowErrorCode;
+
+  constructor(code: AuthFlowErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
 
 /** The user did not finish signing in in the browser before the `timeout`. */
 export class BrowserInteractionTimeoutError extends MsalError {
+  declare readonly code: "browser_interaction_timeout";
+
   constructor(message = "The user did not complete the sign-in in the browser in time.") {
     super("browser_interaction_timeout", message);
   }
@@ -94,6 +213,8 @@ export class BrowserInteractionTimeoutError extends MsalError {
  * code flow (`initiateDeviceFlow`) instead, or pass `openBrowser` to show the URL your own way.
  */
 export class BrowserUnavailableError extends MsalError {
+  declare readonly code: "browser_unavailable";
+
   constructor(message: string, options?: { cause?: unknown }) {
     super("browser_unavailable", message, options);
   }

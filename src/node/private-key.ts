@@ -6,7 +6,7 @@
  */
 
 import type { KeyObject, X509Certificate } from "node:crypto";
-import { MsalError } from "../errors.js";
+import { type CredentialErrorCode, MsalError } from "../errors.js";
 import { nodeCrypto } from "./builtins.js";
 import {
   DerError,
@@ -22,19 +22,7 @@ import {
 } from "./der.js";
 
 /** The stable codes of {@link CredentialError}. */
-export type CredentialErrorCode =
-  | "private_key_passphrase_required"
-  | "private_key_wrong_passphrase"
-  | "private_key_malformed"
-  | "private_key_unsupported_algorithm"
-  | "private_key_limit_exceeded"
-  | "certificate_malformed"
-  | "pfx_wrong_passphrase"
-  | "pfx_unsupported_algorithm"
-  | "pfx_no_private_key"
-  | "pfx_no_matching_certificate"
-  | "pfx_malformed"
-  | "pfx_limit_exceeded";
+export type { CredentialErrorCode };
 
 /**
  * A private key, certificate or PKCS#12 / PFX file could not be read: wrong or missing
