@@ -20,6 +20,10 @@ export type LogLevel = "error" | "warning" | "info" | "verbose";
 export interface Logger {
   /** The most detailed level to receive (default `info`). */
   level?: LogLevel;
+  /**
+   * Receives one log line at a level no more detailed than {@link Logger.level}. Personal data appears only
+   * with `enablePiiLog: true`.
+   */
   log(level: LogLevel, message: string): void;
 }
 

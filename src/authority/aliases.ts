@@ -23,6 +23,11 @@ export function aliasGroupsVersion(): number {
   return version;
 }
 
+/**
+ * Makes hosts one authority for the cache, as instance discovery metadata does (see {@link
+ * environmentAliases}): tokens cached under any of them serve requests made under another. Groups that share
+ * a host merge.
+ */
 export function registerAliasGroup(aliases: readonly string[]): void {
   const hosts = aliases.map((a) => a.toLowerCase());
   const canonical = hosts.map((h) => canonicalByHost.get(h)).find((c) => c !== undefined) ?? hosts[0];

@@ -193,8 +193,11 @@ export function isTenantAlias(tenant: string): boolean {
   return TENANT_ALIASES.has(tenant.toLowerCase());
 }
 
+/** The Microsoft Entra ID host of the public (worldwide) cloud. */
 export const AZURE_PUBLIC = "login.microsoftonline.com";
+/** The Microsoft Entra ID host of Azure operated by 21Vianet (China). */
 export const AZURE_CHINA = "login.chinacloudapi.cn";
+/** The Microsoft Entra ID host of Azure Government (US). */
 export const AZURE_US_GOVERNMENT = "login.microsoftonline.us";
 
 /**
@@ -210,10 +213,13 @@ export const AZURE_US_GOVERNMENT = "login.microsoftonline.us";
  */
 export class AuthorityBuilder {
   constructor(
+    /** The cloud's host, e.g. {@link AZURE_PUBLIC}; an `https://` prefix and trailing slashes are allowed. */
     readonly instance: string,
+    /** A tenant id or domain, or `common`, `organizations` or `consumers`. */
     readonly tenant: string,
   ) {}
 
+  /** The authority URL: `https://<instance>/<tenant>`. */
   toString(): string {
     const host = this.instance.replace(/^https:\/\//, "").replace(/\/+$/, "");
     return `https://${host}/${this.tenant.replace(/^\/+|\/+$/g, "")}`;

@@ -14,6 +14,10 @@ import type { Authority } from "./authority.js";
  */
 export const ATTEMPT_REGION_DISCOVERY = true;
 
+/**
+ * The `azureRegion` option: a region name such as `westus2`, {@link ATTEMPT_REGION_DISCOVERY} to detect it,
+ * `false` for the global endpoint, or `undefined` to follow the `MSAL_FORCE_REGION` environment variable.
+ */
 export type AzureRegionOption = string | typeof ATTEMPT_REGION_DISCOVERY | false | undefined;
 
 export const IMDS_REGION_URL =

@@ -27,6 +27,7 @@ import { nowSeconds, TokenCache } from "./token-cache.js";
 
 /** A partition as a store holds it: its contents (JSON) and a version that changes with every write. */
 export interface StoredPartition {
+  /** The partition's entries as unified MSAL cache JSON. */
   value: string;
   /** Opaque; a store gives every write a new one (never reusing one, so a compare cannot be fooled). */
   version: string;
@@ -73,6 +74,10 @@ export interface PartitionStore {
   ): Promise<boolean>;
 }
 
+/**
+ * Options of a {@link DistributedTokenCache}: those of {@link TokenCacheOptions} but `plugin` (it is its own
+ * plugin), and these.
+ */
 export interface DistributedTokenCacheOptions extends Omit<TokenCacheOptions, "plugin"> {
   /** Put before every partition key to make the store's key (default `"msal-ts:"`). */
   keyPrefix?: string;

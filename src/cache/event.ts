@@ -16,6 +16,7 @@ import { scopesToTarget } from "./schema.js";
 
 /** What a flow hands the cache after a successful token request. */
 export interface TokenCacheEvent {
+  /** The application (client) id the tokens were issued to. */
   clientId: string;
   /** The scopes requested; used when the response has no `scope`. */
   scopes: readonly string[];
@@ -23,9 +24,14 @@ export interface TokenCacheEvent {
   tokenEndpoint: string;
   /** The authority's host, which overrides the token endpoint's host (regional endpoints). */
   environment?: string;
+  /** The token response as the server sent it (wire field names). */
   response: Record<string, unknown>;
   /** The request's extra data (`key_id`, `username`). */
   data?: Record<string, unknown>;
+  /**
+   * The request's `grant_type`; sign-in grants (authorization code, device code, password) set the account's
+   * `account_source`.
+   */
   grantType?: string;
   /** The username for federated sign-ins, whose SAML-based id_token may lack one. */
   username?: string;
@@ -37,11 +43,20 @@ export interface TokenCacheEvent {
   userAssertionHash?: string;
 }
 
+/**
+ * The entities one token response becomes, as the cache stores them; those the response did not carry are
+ * absent.
+ */
 export interface CacheEntities {
+  /** The access token, when the response had one. */
   accessToken?: AccessTokenEntity;
+  /** The refresh token, when the response had one. */
   refreshToken?: RefreshTokenEntity;
+  /** The ID token, when the response had one. */
   idToken?: IdTokenEntity;
+  /** The account, for user tokens only. */
   account?: AccountEntity;
+  /** The client's metadata (its FOCI family), written for every response. */
   appMetadata: AppMetadataEntity;
 }
 

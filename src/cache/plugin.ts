@@ -6,7 +6,9 @@
  */
 import type { TokenCache } from "./token-cache.js";
 
+/** What a {@link CachePlugin} hook is told about the cache access it wraps. */
 export interface CacheAccessContext {
+  /** The cache being read or written: load into it before, save it after. */
   cache: TokenCache;
   /** In `afterCacheAccess`: whether this access changed the cache. */
   hasChanged: boolean;
@@ -18,6 +20,8 @@ export interface CacheAccessContext {
 }
 
 /**
+ * Persistence for a token cache: two hooks every flow calls around its cache reads and writes.
+ *
  * @example
  * ```ts
  * const plugin: CachePlugin = {
@@ -28,7 +32,15 @@ export interface CacheAccessContext {
  * ```
  */
 export interface CachePlugin {
+  /**
+   * Called before the cache is read: load the stored cache into `context.cache` (and take a lock if writers
+   * share it).
+   */
   beforeCacheAccess(context: CacheAccessContext): void | Promise<void>;
+  /**
+   * Called after the access, even when it failed: save `context.cache` when `context.hasChanged` (and release
+   * the lock).
+   */
   afterCacheAccess(context: CacheAccessContext): void | Promise<void>;
 }
 
@@ -51,7 +63,13 @@ export async function withCacheAccess<T>(
   }
 }
 
+/** The {@link CacheAccessContext.partitionKey} of a user's tokens: `user:<home_account_id>`. */
 export const userPartition = (homeAccountId: string): string => `user:${homeAccountId}`;
+/**
+ * The {@link CacheAccessContext.partitionKey} of an app's own tokens (client credentials):
+ * `app:<client_id>:<tenant>`, lower-cased.
+ */
 export const appPartition = (clientId: string, tenant: string): string =>
   `app:${clientId}:${tenant}`.toLowerCase();
+/** The {@link CacheAccessContext.partitionKey} of on-behalf-of tokens: `obo:<assertion hash>`. */
 export const oboPartition = (assertionHash: string): string => `obo:${assertionHash}`;

@@ -2,6 +2,7 @@
 import type { CachePlugin } from "./plugin.js";
 import type { AccessTokenEntity } from "./schema.js";
 
+/** Options of a {@link TokenCache} and its subclasses. */
 export interface TokenCacheOptions {
   /** Keep at most this many access tokens; the least recently used go first. */
   maxAccessTokens?: number;
@@ -19,12 +20,17 @@ export interface TokenCacheOptions {
 
 /** What identifies an access token; `scopes` must be a subset of the cached target. */
 export interface AccessTokenQuery {
+  /** The application (client) id the token was issued to. */
   clientId: string;
   /** `null` for app tokens (client credentials); finds those stored with `null` (MSAL Python) or `""` (msal-node). */
   homeAccountId: string | null;
+  /** The authority's host, e.g. `login.microsoftonline.com`; known aliases of it match too. */
   environment: string;
+  /** The tenant id the token was issued in. */
   realm: string;
+  /** The scopes the token must have (a subset of its cached `target`). */
   scopes: readonly string[];
+  /** Proof-of-possession or SSH certificate key id: only tokens bound to this key match. */
   keyId?: string;
   /** Find on-behalf-of tokens by the hash of the user assertion (`homeAccountId` is then ignored). */
   userAssertionHash?: string;
@@ -50,19 +56,28 @@ export interface AccessTokenQuery {
  * ```
  */
 export interface AccessTokenSlot {
+  /** Where the cache found these tokens last time (the cache's own bookkeeping: leave it alone). */
   bucket?: unknown;
+  /** Which version of the cache {@link AccessTokenSlot.bucket} belongs to (the cache's own bookkeeping). */
   generation?: number;
 }
 
 /** An access token as a lookup found it, with its expiry (epoch seconds) already parsed. */
 export interface AccessTokenHit {
+  /** The cached entry. */
   readonly entry: AccessTokenEntity;
+  /** When the token expires, in epoch seconds. */
   readonly expiresOn: number;
 }
 
+/** What identifies the refresh tokens of an account: the client's own, or its FOCI family's. */
 export interface RefreshTokenQuery {
+  /** The account's `home_account_id` (`<uid>.<utid>`). */
   homeAccountId: string;
+  /** The authority's host, e.g. `login.microsoftonline.com`; known aliases of it match too. */
   environment: string;
+  /** Only refresh tokens issued to this application (client) id. */
   clientId?: string;
+  /** Only refresh tokens of this FOCI family (`1`), whichever family client they were issued to. */
   familyId?: string;
 }

@@ -5,8 +5,11 @@
  */
 import type { PartitionStore } from "./distributed-token-cache.js";
 
+/** The options node-redis v5 takes with `EVAL` and `EVALSHA`. */
 export interface RedisScriptArguments {
+  /** The script's `KEYS`: here the one partition key. */
   keys: string[];
+  /** The script's `ARGV`. */
   arguments: string[];
 }
 
@@ -16,8 +19,11 @@ export interface RedisScriptArguments {
  * fits.
  */
 export interface RedisPartitionClient {
+  /** `HMGET key field...`: the values of the fields, `null` for those not set. */
   hmGet(key: string, fields: string[]): Promise<ReadonlyArray<unknown>>;
+  /** `EVALSHA`: runs a script Redis already has; rejects with a `NOSCRIPT` error when it does not. */
   evalSha(sha1: string, options: RedisScriptArguments): Promise<unknown>;
+  /** `EVAL`: sends and runs a script (Redis keeps it for later `EVALSHA` calls). */
   eval(script: string, options: RedisScriptArguments): Promise<unknown>;
 }
 

@@ -8,19 +8,37 @@
 /** Fields of other MSAL libraries survive a round trip: entities are open records. */
 type Open = { [field: string]: unknown };
 
+/**
+ * An access token as the unified cache stores it (section `AccessToken`). Field names and formats are MSAL
+ * Python's, so other MSAL libraries read the same entry.
+ */
 export interface AccessTokenEntity extends Open {
+  /** Always `AccessToken`. */
   credential_type: "AccessToken";
+  /** The access token itself. */
   secret: string;
+  /** `<uid>.<utid>` of the signed-in user, or `null` when the response had no `client_info` (app-only tokens). */
   home_account_id: string | null;
+  /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The application (client) id the token was issued to. */
   client_id: string;
   /** Space-joined scopes, sorted. */
   target: string;
+  /** The tenant id the token was issued in. */
   realm: string;
+  /** The response's `token_type`: `Bearer` unless the server said otherwise. */
   token_type?: string;
+  /** When the token was stored (epoch seconds, as a string). */
   cached_at: string;
+  /** When the token expires (epoch seconds, as a string). */
   expires_on: string;
+  /** How long the token may be used while Entra ID is unavailable (epoch seconds, as a string). */
   extended_expires_on?: string;
+  /**
+   * When to refresh the token ahead of its expiry, from the response's `refresh_in` (epoch seconds, as a
+   * string).
+   */
   refresh_on?: string;
   /** Proof-of-possession or SSH certificate key id, from the request. */
   key_id?: string;
@@ -28,49 +46,86 @@ export interface AccessTokenEntity extends Open {
   userAssertionHash?: string;
 }
 
+/**
+ * A refresh token as the unified cache stores it (section `RefreshToken`). One per account and client, or per
+ * family with FOCI.
+ */
 export interface RefreshTokenEntity extends Open {
+  /** Always `RefreshToken`. */
   credential_type: "RefreshToken";
+  /** The refresh token itself. */
   secret: string;
+  /** `<uid>.<utid>` of the user, or `null` when the response had no `client_info`. */
   home_account_id: string | null;
+  /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The application (client) id the token was issued to. */
   client_id: string;
+  /** Space-joined scopes the token was issued with; refresh tokens are not looked up by scope. */
   target?: string;
+  /** When the entry was last written (epoch seconds, as a string). */
   last_modification_time?: string;
   /** FOCI family, from the response's `foci`. */
   family_id?: string;
+  /**
+   * On-behalf-of: base64url SHA-256 of the user assertion the token was obtained for (msal-node's field
+   * name).
+   */
   userAssertionHash?: string;
 }
 
+/** An ID token as the unified cache stores it (section `IdToken`), one per account, client and tenant. */
 export interface IdTokenEntity extends Open {
+  /** Always `IdToken`. */
   credential_type: "IdToken";
+  /** The ID token (a JWT). */
   secret: string;
+  /** `<uid>.<utid>` of the user it describes. */
   home_account_id: string | null;
+  /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The tenant id the token was issued in. */
   realm: string;
+  /** The application (client) id the token was issued to. */
   client_id: string;
 }
 
 /** An account as cached: one per home account, environment and tenant (realm). */
 export interface AccountEntity extends Open {
+  /** `<uid>.<utid>` from the response's `client_info`: the same in every tenant the user signs in to. */
   home_account_id: string;
+  /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The tenant id of this sign-in. */
   realm: string;
+  /** The user's object id (`oid`) in this tenant, when the ID token has one. */
   local_account_id: string | null;
+  /** The user's sign-in name (`preferred_username` or `upn`). */
   username: string;
   /** `MSSTS` for Entra, `ADFS`, or another library's value such as `CLOUDSHELL`. */
   authority_type: string;
+  /** The grant that signed the account in, e.g. `authorization_code` or `device_code`. */
   account_source?: string;
 }
 
+/** What the cache remembers about a client (section `AppMetadata`): whether it belongs to a FOCI family. */
 export interface AppMetadataEntity extends Open {
+  /** The application (client) id. */
   client_id: string;
+  /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The FOCI family the client belongs to (`1`), when the server said so. */
   family_id?: string;
 }
 
 export const SECTIONS = ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"] as const;
+/**
+ * The five sections of a unified cache: `AccessToken`, `RefreshToken`, `IdToken`, `Account` and
+ * `AppMetadata`.
+ */
 export type Section = (typeof SECTIONS)[number];
 
+/** The entity type stored in each {@link Section}. */
 export interface EntityOf {
   AccessToken: AccessTokenEntity;
   RefreshToken: RefreshTokenEntity;

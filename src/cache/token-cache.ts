@@ -192,6 +192,7 @@ export class TokenCache {
     );
   }
 
+  /** The ID token of an account for one client and tenant, if cached. */
   findIdToken(query: {
     homeAccountId: string;
     environment: string;
@@ -245,6 +246,7 @@ export class TokenCache {
     return [...keys].map((k) => this.sections.AccessToken.get(k) as AccessTokenEntity);
   }
 
+  /** What the cache knows about a client in an environment (its FOCI family), if anything. */
   getAppMetadata(environment: string, clientId: string): AppMetadataEntity | undefined {
     this.#ensureIndexes();
     const key = this.#indexes.appMetadata.get(appMetadataIndexKey(environment, clientId));
@@ -306,6 +308,9 @@ export class TokenCache {
     this.#removed = new Set();
   }
 
+  /**
+   * Stops recording removals and returns those since {@link TokenCache.openJournal}, each as `section\nkey`.
+   */
   closeJournal(): Set<string> {
     const removed = this.#removed ?? new Set<string>();
     this.#removed = undefined;

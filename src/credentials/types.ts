@@ -10,12 +10,15 @@ export interface CertificateCredential {
   thumbprintSha256?: string;
   /** The certificate (PEM, chain allowed): sent as `x5c` for subject name + issuer (SNI) authentication. */
   publicCertificate?: string;
+  /** The passphrase of an encrypted PEM private key (Node only). */
   passphrase?: string;
 }
 
 /** A PKCS#12 (PFX) file's bytes, as OpenSSL 3 writes it by default or with `-legacy`. Node only. */
 export interface PfxCredential {
+  /** The PKCS#12 file's bytes, e.g. from `readFile("app.pfx")`. */
   pfx: Uint8Array;
+  /** The PKCS#12 file's password, if it has one. */
   passphrase?: string;
   /** Send the certificate chain as `x5c` (subject name + issuer authentication). */
   sendX5c?: boolean;
@@ -23,6 +26,10 @@ export interface PfxCredential {
 
 /** A signed client assertion (a JWT, e.g. a federated workload identity token), or a function that makes one. */
 export interface AssertionCredential {
+  /**
+   * The assertion, or a function called for every token request that returns a fresh one (federated tokens
+   * expire, so read the file again each time).
+   */
   clientAssertion:
     | string
     | ((context: { clientId: string; tokenEndpoint: string }) => string | Promise<string>);

@@ -11,12 +11,28 @@ import type { AccountRef } from "./silent.js";
 
 /** An account as apps see it: one per user, whatever tenants they signed in to. */
 export interface Account {
+  /**
+   * `<uid>.<utid>`: identifies the user across tenants; pass it (or the whole account) to
+   * `acquireTokenSilent`.
+   */
   home_account_id: string;
+  /** The authority's host the account signed in with, e.g. `login.microsoftonline.com`. */
   environment: string;
+  /** The user's sign-in name (`preferred_username` or `upn` of the ID token). */
   username: string;
+  /** `MSSTS` for Entra ID, `ADFS` for AD FS. */
   authority_type: string;
+  /**
+   * The user's object id (`oid`) in the tenant of {@link Account.realm}, or `null` when the ID token had
+   * none.
+   */
   local_account_id: string | null;
+  /** The tenant id of the user's sign-in. */
   realm: string;
+  /**
+   * The grant that signed the account in, e.g. `authorization_code` or
+   * `urn:ietf:params:oauth:grant-type:device_code`.
+   */
   account_source?: string;
 }
 

@@ -12,8 +12,11 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
  * be persisted across runs of a CLI.
  */
 export interface HttpCacheStore {
+  /** The value stored under `key`, or `undefined`. */
   get(key: string): unknown;
+  /** Stores `value` under `key` (the result is ignored). */
   set(key: string, value: unknown): unknown;
+  /** Removes `key` (the result is ignored). */
   delete(key: string): unknown;
 }
 

@@ -32,7 +32,10 @@ export interface NodeFetchOptions {
 }
 
 /** What {@link createNodeFetch} returns: `fetch`, plus `close()` to end its kept-alive connections. */
-export type NodeFetch = typeof globalThis.fetch & { close(): Promise<void> };
+export type NodeFetch = typeof globalThis.fetch & {
+  /** Ends the kept-alive connections; call it when the app is done with this fetch. */
+  close(): Promise<void>;
+};
 
 /**
  * A `fetch` on undici (loaded on the first request) with kept-alive connections: through an

@@ -18,6 +18,7 @@ import { FileLock, type HeldLock } from "./file-lock.js";
 
 export { CacheLockTimeoutError } from "./file-lock.js";
 
+/** Options of a {@link FilePersistence}: how long to wait for the file's lock, and where warnings go. */
 export interface FilePersistenceOptions {
   /** How long a cache access waits for the file's lock before it throws `cache_lock_timeout` (default 10 000 ms). */
   lockTimeoutMs?: number;

@@ -31,6 +31,10 @@ function prepareNodeCertificate(
   return withThumbprints({ privateKeyPkcs8: pkcs8Pem }, credential);
 }
 
+/**
+ * What the Node entry plugs into every app: undici transport (proxy, extra CAs), `process.env`, PFX and
+ * encrypted PEM certificates, the loopback listener and the system browser for interactive sign-in.
+ */
 export const nodePlatform: Platform = {
   createFetch: (options) => createNodeFetch(options),
   env: () => process.env,

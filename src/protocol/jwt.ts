@@ -8,19 +8,33 @@ import { decodeBase64ToString } from "./base64.js";
 
 /** Claims of an id_token; Entra's common ones are named, others are allowed. */
 export interface IdTokenClaims {
+  /** Audience: the application (client) id the token was issued to. */
   aud?: string | string[];
+  /** Issuer: the authority that issued the token, with the tenant id. */
   iss?: string;
+  /** Issued at (epoch seconds). */
   iat?: number;
+  /** Not valid before (epoch seconds). */
   nbf?: number;
+  /** Expires at (epoch seconds). */
   exp?: number;
+  /** Subject: the user, pairwise per application. */
   sub?: string;
+  /** The user's object id in the tenant (Entra ID). */
   oid?: string;
+  /** The tenant id the user signed in to (Entra ID). */
   tid?: string;
+  /** The nonce of the authorization request, echoed back. */
   nonce?: string;
+  /** When the user last entered credentials (epoch seconds); checked against `max_age`. */
   auth_time?: number;
+  /** The user's sign-in name (Entra ID v2.0). */
   preferred_username?: string;
+  /** The user principal name (Entra ID v1.0 and AD FS). */
   upn?: string;
+  /** The user's display name. */
   name?: string;
+  /** The token version: `1.0` or `2.0`. */
   ver?: string;
   [claim: string]: unknown;
 }
