@@ -1,14 +1,18 @@
 /**
  * Client authentication at the token endpoint: `client_secret` in the body or HTTP Basic, and
  * `private_key_jwt` assertions (RS256 or PS256) checked against the app's certificate by `x5t`
- * (SHA-1), `x5t#S256`, or by subject name and issuer when the chain comes in `x5c`.
+ * (SHA-1), `x5t#S256`, or by subject name and issuer when the chain comes in `x5c`; and federated
+ * assertions (workload identity federation) checked against the app's federated identity credentials
+ * and the issuer's keys.
  * https://learn.microsoft.com/entra/identity-platform/certificate-credentials
+ * https://learn.microsoft.com/entra/workload-id/workload-identity-federation
  */
 import { createHash, timingSafeEqual, X509Certificate } from "node:crypto";
-import { type App, isConfidential } from "./directory.js";
+import { type App, isConfidential, TOKEN_EXCHANGE_AUDIENCE } from "./directory.js";
 import { type EntraError, entraError } from "./errors.js";
 import type { EmuRequest } from "./http.js";
 import { decodeJwt, verifyJwtSignature } from "./jwt.js";
+import { issuerKeys, resolveIssuer } from "./workload-issuer.js";
 import { nowSeconds, type World } from "./world.js";
 
 export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -87,6 +91,9 @@ function checkAssertion(req: EmuRequest, world: World, app: App, assertion: stri
   const jwt = decodeJwt(assertion);
   if (!jwt) return fail(50027, "JWT token is invalid or malformed.");
   const { header, payload } = jwt;
+  // An assertion naming the app as neither issuer nor subject is another issuer's token: federated.
+  if (payload.iss !== app.clientId && payload.sub !== app.clientId)
+    return checkFederatedAssertion(req, world, app, jwt);
   if (payload.iss !== app.clientId || payload.sub !== app.clientId) {
     return fail(
       700021,
@@ -171,4 +178,78 @@ function audienceIsTokenEndpoint(world: World, aud: unknown): boolean {
       return false;
     }
   });
+}
+
+const FEDERATION_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+const CHECK_FEDERATED = `Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. ${FEDERATION_DOCS}`;
+
+/** Entra's ISO time with seven fraction digits, as in AADSTS700024's description. */
+const isoTime = (seconds: number) =>
+  new Date(seconds * 1000).toISOString().replace(/\.(\d{3})Z$/, ".$10000Z");
+
+/**
+ * A federated assertion: a credential of the app must name its issuer, then its subject
+ * (case-sensitively, since 2024), then its audience; then the issuer's key must verify it and it must
+ * be within its lifetime. The codes are the ones Entra sends for each mismatch.
+ */
+function checkFederatedAssertion(
+  req: EmuRequest,
+  world: World,
+  app: App,
+  jwt: NonNullable<ReturnType<typeof decodeJwt>>,
+): EntraError | undefined {
+  const ctx = { correlationId: req.correlationId, baseUrl: world.baseUrl };
+  const fail = (code: number, message: string) => entraError(ctx, "invalid_client", code, message);
+  const { payload } = jwt;
+  const iss = typeof payload.iss === "string" ? payload.iss : "";
+  const sub = typeof payload.sub === "string" ? payload.sub : "";
+  const credentials = (app.federatedCredentials ?? []).filter((c) => resolveIssuer(world, c.issuer) === iss);
+  if (credentials.length === 0)
+    return fail(
+      700211,
+      `No matching federated identity record found for presented assertion issuer '${iss}'. ${CHECK_FEDERATED}`,
+    );
+  const bySubject = credentials.filter((c) => c.subject === sub);
+  if (bySubject.length === 0) {
+    const caseOnly = credentials.some((c) => c.subject.toLowerCase() === sub.toLowerCase());
+    return caseOnly
+      ? fail(
+          7002138,
+          `No matching federated identity record found for presented assertion subject '${sub}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. ${CHECK_FEDERATED}`,
+        )
+      : fail(
+          700213,
+          `No matching federated identity record found for presented assertion subject '${sub}'. ${CHECK_FEDERATED}`,
+        );
+  }
+  const presented = (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).filter(
+    (a): a is string => typeof a === "string",
+  );
+  const match = bySubject.find((c) =>
+    presented.some((a) => (c.audiences ?? [TOKEN_EXCHANGE_AUDIENCE]).includes(a)),
+  );
+  if (!match)
+    return fail(
+      700212,
+      `No matching federated identity record found for presented assertion audience '${presented.join(",")}'. ${CHECK_FEDERATED}`,
+    );
+  const found = issuerKeys(world, iss, jwt.header.kid);
+  if ("unavailable" in found)
+    return entraError(
+      ctx,
+      "invalid_request",
+      50166,
+      `Request to External OIDC endpoint failed (${found.unavailable}).`,
+    );
+  if (!found.keys.some((key) => verifyJwtSignature(jwt, key)))
+    return fail(700027, "Client assertion failed signature validation. [Reason - The key was not found.]");
+  const now = nowSeconds();
+  const exp = typeof payload.exp === "number" ? payload.exp : undefined;
+  const nbf = typeof payload.nbf === "number" ? payload.nbf : 0;
+  if (exp === undefined || exp + CLOCK_SKEW < now || nbf - CLOCK_SKEW > now)
+    return fail(
+      700024,
+      `Client assertion is not within its valid time range. Current time: ${isoTime(now)}, assertion valid from ${isoTime(nbf)}, expiry time of assertion ${exp === undefined ? "(none)" : isoTime(exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
+    );
+  return undefined;
 }

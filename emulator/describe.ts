@@ -1,5 +1,5 @@
 /** The directory as the ready line and `GET /_emulator/directory` show it. */
-import type { Directory } from "./directory.js";
+import { type Directory, TOKEN_EXCHANGE_AUDIENCE } from "./directory.js";
 
 export interface PublicDirectory {
   tenants: Array<{ id: string; domain: string }>;
@@ -13,6 +13,8 @@ export interface PublicDirectory {
     redirectUris?: string[];
     scopes?: string[];
     familyId?: string;
+    /** Issuers starting with `/` are paths on the emulator, whose port is chosen at start. */
+    federatedCredentials?: Array<{ name?: string; issuer: string; subject: string; audiences: string[] }>;
   }>;
 }
 
@@ -36,6 +38,16 @@ export function describeDirectory(dir: Directory): PublicDirectory {
       ...(a.redirectUris ? { redirectUris: [...a.redirectUris] } : {}),
       ...(a.scopes ? { scopes: [...a.scopes] } : {}),
       ...(a.familyId ? { familyId: a.familyId } : {}),
+      ...(a.federatedCredentials
+        ? {
+            federatedCredentials: a.federatedCredentials.map((c) => ({
+              ...(c.name ? { name: c.name } : {}),
+              issuer: c.issuer,
+              subject: c.subject,
+              audiences: [...(c.audiences ?? [TOKEN_EXCHANGE_AUDIENCE])],
+            })),
+          }
+        : {}),
     })),
   };
 }
