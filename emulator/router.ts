@@ -7,6 +7,7 @@ import { type EmuRequest, type EmuResponse, html, json, redirect, xml } from "./
 import { messagePage } from "./pages.js";
 import { caeEventEndpoint, resourceEndpoint } from "./resource.js";
 import { tokenEndpoint } from "./token.js";
+import { workloadIdentityEndpoint } from "./workload-issuer.js";
 import type { World } from "./world.js";
 
 /** The endpoint name a path belongs to (past a B2C policy), for the request log and fault matching. */
@@ -15,6 +16,7 @@ export function endpointName(path: string[]): string {
   // The CAE resource and its revocation events (resource.ts) are served, and logged, as endpoints.
   if (first === "_emulator" && second === "resource" && third === undefined) return "resource";
   if (first === "_emulator" && second === "cae-event" && third === undefined) return "cae-event";
+  if (first === "_emulator" && second === "workload-identity") return "workload-identity";
   if (first === "_emulator") return "control";
   if (first === "common" && second === "discovery" && third === "instance") return "instance";
   if (first === "common" && second === "userrealm") return "userrealm";
@@ -48,6 +50,8 @@ export function route(req: EmuRequest, world: World, sts: FederatedSts, fullPath
       return resourceEndpoint(req, world);
     case "cae-event":
       return caeEventEndpoint(req, world);
+    case "workload-identity":
+      return workloadIdentityEndpoint(req, world, path.slice(2));
     case "instance":
       return instanceDiscovery(req, world);
     case "userrealm":
