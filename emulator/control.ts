@@ -8,26 +8,57 @@ import type { approveDeviceCode, denyDeviceCode } from "./device.js";
 import { type EmuRequest, type EmuResponse, json } from "./http.js";
 import type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
 
+/** Which refresh tokens {@link ControlOperations.revoke} revokes: those matching every field given. */
 export interface RevokeRequest {
+  /** The user's tokens (and their browser sessions). */
   username?: string;
+  /** This one refresh token. */
   refreshToken?: string;
+  /** Tokens issued to this application (client) id. */
   clientId?: string;
 }
 
 /** A fault to inject; `times` defaults to 1. */
-export type FaultInput = Omit<Fault, "id" | "times"> & { times?: number | "always" };
+export type FaultInput = Omit<Fault, "id" | "times"> & {
+  /** How many matching requests the fault hits (default 1), or `"always"` until cleared. */
+  times?: number | "always";
+};
 
+/** What the control API (`/_emulator/`) can do; the {@link Emulator} object has the same methods. */
 export interface ControlOperations {
+  /**
+   * The directory clients may use: tenants, apps with their secrets and certificates, users with their
+   * passwords.
+   */
   directory(): unknown;
+  /**
+   * Approves a pending device code as `username`, as if the user signed in on another device; the next poll
+   * gets tokens.
+   */
   approveDeviceCode(userCode: string, username: string): ReturnType<typeof approveDeviceCode>;
+  /** Denies a pending device code; the next poll gets `error` (default `access_denied`). */
   denyDeviceCode(userCode: string, error?: string): ReturnType<typeof denyDeviceCode>;
+  /** Makes matching requests fail (a status, a delay, or a dropped connection) and returns the fault's id. */
   injectFault(fault: FaultInput): string;
+  /** The faults still waiting to match. */
   faults(): Fault[];
+  /** Removes every fault. */
   clearFaults(): void;
+  /**
+   * The requests clients sent, oldest first, optionally to one endpoint (`token`, `authorize`...); secrets
+   * are redacted.
+   */
   requests(endpoint?: string): LoggedRequest[];
+  /** Empties the request log. */
   clearRequests(): void;
+  /** Revokes the refresh tokens that match and returns how many; their next use gets `invalid_grant`. */
   revoke(what: RevokeRequest): number;
+  /**
+   * Changes settings (token lifetimes, polling, the MEX document's WS-Trust versions) and returns them all;
+   * `{}` reads them.
+   */
   configure(settings: Partial<EmulatorSettings> & { mexOffers?: Array<"13" | "2005"> }): EmulatorSettings;
+  /** Forgets every grant, session, fault and logged request, and restores the settings given at start. */
   reset(): void;
 }
 

@@ -1,20 +1,64 @@
 /** The directory as the ready line and `GET /_emulator/directory` show it. */
 import { type Directory, TOKEN_EXCHANGE_AUDIENCE } from "./directory.js";
 
+/** The directory with the secrets a client needs: each app's secret and certificate, each user's password. */
 export interface PublicDirectory {
-  tenants: Array<{ id: string; domain: string }>;
-  users: Array<{ username: string; password: string; tenant: string; kind: string }>;
-  apps: Array<{
-    clientId: string;
-    kind: string;
+  /** The tenants. */
+  tenants: Array<{
+    /** Tenant id (a GUID). */
+    id: string;
+    /** Primary domain, e.g. `contoso.onmicrosoft.com`. */
+    domain: string;
+  }>;
+  /** The users. */
+  users: Array<{
+    /** The sign-in name. */
+    username: string;
+    /** The password. */
+    password: string;
+    /** The user's tenant id. */
     tenant: string;
+    /** How the user signs in: `managed`, `mfa` or `federated` (see {@link UserKind}). */
+    kind: string;
+  }>;
+  /** The app registrations. */
+  apps: Array<{
+    /** The application (client) id. */
+    clientId: string;
+    /** What the app is for (see {@link AppKind}). */
+    kind: string;
+    /** The app's home tenant id. */
+    tenant: string;
+    /** The client secret, for confidential apps. */
     secret?: string;
-    certificate?: { privateKey: string; certificate: string; thumbprint: string; thumbprintSha256?: string };
+    /** A certificate the app may authenticate with. */
+    certificate?: {
+      /** PEM private key (PKCS#8). */
+      privateKey: string;
+      /** PEM certificate. */
+      certificate: string;
+      /** SHA-1 thumbprint, upper-case hex. */
+      thumbprint: string;
+      /** SHA-256 thumbprint, upper-case hex. */
+      thumbprintSha256?: string;
+    };
+    /** Redirect URIs the authorize endpoint accepts. */
     redirectUris?: string[];
+    /** Delegated scopes the app exposes as an API. */
     scopes?: string[];
+    /** FOCI family id. */
     familyId?: string;
     /** Issuers starting with `/` are paths on the emulator, whose port is chosen at start. */
-    federatedCredentials?: Array<{ name?: string; issuer: string; subject: string; audiences: string[] }>;
+    federatedCredentials?: Array<{
+      /** The credential's name, unique per app. */
+      name?: string;
+      /** The issuer URL the assertion's `iss` must equal. */
+      issuer: string;
+      /** The subject the assertion's `sub` must equal. */
+      subject: string;
+      /** Audiences one of which the assertion's `aud` must hold. */
+      audiences: string[];
+    }>;
   }>;
 }
 

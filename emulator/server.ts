@@ -39,6 +39,7 @@ import {
   type GeneratedCertificate,
 } from "./x509.js";
 
+/** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
@@ -52,17 +53,25 @@ export interface EmulatorOptions {
    * A CA to issue the server certificate with, instead of a new one, so clients can trust it once
    * (for example through `NODE_EXTRA_CA_CERTS`, which Node reads only at start).
    */
-  certificateAuthority?: { certificatePem: string; privateKeyPem: string };
+  certificateAuthority?: {
+    /** The CA certificate (PEM, `basicConstraints CA:TRUE`). */
+    certificatePem: string;
+    /** The CA's private key (PEM). */
+    privateKeyPem: string;
+  };
 }
 
+/** A running emulator: its URL, the CA to trust, the directory, and the control operations as methods. */
 export interface Emulator extends Omit<ControlOperations, "directory"> {
   /** `https://localhost:<port>`: authorities are `${url}/<tenant>`. */
   url: string;
   /** Absolute path of the CA certificate (PEM) that issued the server certificate. */
   caFile: string;
+  /** The CA certificate (PEM) that issued the server certificate, for a client's `ca` option. */
   caPem: string;
   /** The directory, with secrets and certificates, as printed in the ready line. */
   directory: PublicDirectory;
+  /** Closes the server and its connections, and deletes the temporary directory that holds `caFile`. */
   stop(): Promise<void>;
 }
 
@@ -153,6 +162,10 @@ function matchingFault(world: World, endpoint: string, req: EmuRequest): Fault |
   return fault;
 }
 
+/**
+ * Starts an emulator on 127.0.0.1 with a new CA and `localhost` certificate (the CA is written to `caFile`)
+ * and the seeded directory unless `options.directory` is given.
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const ca = options.certificateAuthority
     ? loadCertificateAuthority(options.certificateAuthority)

@@ -7,6 +7,10 @@ import { createHash, type KeyObject, randomBytes, type X509Certificate } from "n
 import type { App, Directory, Tenant, User } from "./directory.js";
 import { CONSUMERS_TENANT_ID } from "./directory.js";
 
+/**
+ * Token lifetimes and other behaviour of a running emulator; change them with {@link
+ * ControlOperations.configure}.
+ */
 export interface EmulatorSettings {
   /** Access token lifetime in seconds (default 3599). */
   accessTokenLifetime: number;
@@ -82,31 +86,51 @@ export interface BrowserSession {
   users: Array<{ oid: string; tenantId: string; authTime: number }>;
 }
 
+/** A fault waiting to match requests: an error status, a delay, or a dropped connection. */
 export interface Fault {
+  /** The id {@link ControlOperations.injectFault} returned. */
   id: string;
   /** Endpoint name (token, authorize, devicecode, discovery, instance, jwks, userrealm, mex, wstrust, logout) or a path substring. */
   endpoint?: string;
+  /** Match requests whose path contains this. */
   path?: string;
+  /** Match requests whose form has this `client_id`. */
   clientId?: string;
+  /** Answer with this HTTP status instead of the real response. */
   status?: number;
+  /** Headers of that answer, e.g. `retry-after`. */
   headers?: Record<string, string>;
+  /** Body of that answer: a string as text, anything else as JSON. */
   body?: unknown;
+  /** Wait this long before answering (or dropping). */
   delayMs?: number;
+  /** Close the connection without an answer. */
   drop?: boolean;
   /** Remaining matches; `"always"` until cleared. */
   times: number | "always";
 }
 
+/** A request a client sent, as the request log keeps it. */
 export interface LoggedRequest {
+  /** Position in the log, from 1. */
   id: number;
+  /** When it arrived (ISO 8601). */
   time: string;
+  /** The HTTP method. */
   method: string;
+  /** The URL path. */
   path: string;
+  /** The endpoint's name: `token`, `authorize`, `devicecode`, `discovery`... */
   endpoint: string;
+  /** The query parameters. */
   query: Record<string, string>;
+  /** The request headers; `authorization` and `cookie` redacted. */
   headers: Record<string, string>;
+  /** The form fields of a form POST; `client_secret` and `password` redacted. */
   form?: Record<string, string>;
+  /** The status it was answered with. */
   status?: number;
+  /** The id of the fault that matched it, if any. */
   fault?: string;
 }
 
