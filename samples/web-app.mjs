@@ -1,28 +1,32 @@
 // @ts-check
 /**
- * A web app that signs users in with the auth code flow (PKCE, state and nonce are handled by
- * initiateAuthCodeFlow / acquireTokenByAuthCodeFlow) and then gets tokens for them silently.
+ * An Express web app that signs users in with the auth code flow and then calls an API for them
+ * with tokens from the cache. initiateAuthCodeFlow / acquireTokenByAuthCodeFlow handle PKCE, state
+ * and nonce; express-session keeps the flow between the two, then the signed-in account.
  *
  *   node samples/web-app.mjs      then open http://localhost:3000
  *
- * It runs on node:http with a router of a few lines so that it needs nothing but msal-ts. With
- * Express, each entry of `routes` is an `app.get(path, handler)`, and the `sessions` map with its
- * `sid` cookie is what express-session provides as `req.session` (with a shared store such as
- * Redis when the app runs on more than one instance).
+ * Routes: `/` says who is signed in; `/signin` starts the flow; `/auth/callback` is the redirect
+ * URI; `/profile` calls the API with a token from acquireTokenSilent; `/signout` forgets the user.
  *
  * Configuration (environment; the defaults are the emulator's seeded web app, see README.md):
  *   MSAL_AUTHORITY      https://login.microsoftonline.com/<tenant id> for Entra ID
  *   MSAL_CLIENT_ID      the app registration's application (client) id
  *   MSAL_CLIENT_SECRET  one of its client secrets
- *   MSAL_SCOPES         space-separated, default User.Read
+ *   MSAL_SCOPES         the API's scopes, space-separated, default User.Read (Graph)
+ *   API_URL             the API /profile calls; default the emulator's test resource for a
+ *                       localhost authority, https://graph.microsoft.com/v1.0/me otherwise
  *   MSAL_CA_FILE        a PEM file of an extra CA to trust (the emulator's `caFile`)
+ *   SESSION_SECRET      signs the session cookie; default a random one (sessions end with the process)
  *   PORT                default 3000 (0: any free port); the redirect URI is
  *                       http://localhost:<port>/auth/callback and must be registered
+ *   MSAL_REDIRECT_URI   the redirect URI, when the app runs behind a proxy
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { ConfidentialClientApplication, isTokenError, MsalError } from "msal-ts";
+import express from "express";
+import session from "express-session";
+import { ConfidentialClientApplication, isTokenError, MsalError, TokenCache } from "msal-ts";
 
 const env = process.env;
 const authority = env.MSAL_AUTHORITY ?? "https://localhost:8443/contoso.onmicrosoft.com";
@@ -31,138 +35,162 @@ const clientSecret = env.MSAL_CLIENT_SECRET ?? "web-app-secret-value";
 const scopes = (env.MSAL_SCOPES ?? "User.Read").split(" ");
 const ca = env.MSAL_CA_FILE ? readFileSync(env.MSAL_CA_FILE, "utf8") : undefined;
 const isLocalhost = ["localhost", "127.0.0.1"].includes(new URL(authority).hostname);
+const apiUrl =
+  env.API_URL ??
+  (isLocalhost ? new URL("/_emulator/resource", authority).href : "https://graph.microsoft.com/v1.0/me");
 /** Where the identity provider sends the browser back: set once the server knows its port. */
 let redirectUri = "";
 
-// One application for all users: its cache holds every signed-in user's tokens, and each session
-// keeps the account that picks its own user's tokens out of it.
-const app = new ConfidentialClientApplication(clientId, {
+// One application and one cache for all users, as docs/caching.md advises for a web app on one
+// instance: every user's tokens sit in one bounded in-memory cache, and each session keeps the
+// home_account_id that picks its own user's tokens out of it (never `getAccounts()[0]`, which is
+// whoever signed in first). On several instances, use a DistributedTokenCache over Redis instead:
+// it reads and writes one partition per user, and a shared session store (e.g. connect-redis).
+const msal = new ConfidentialClientApplication(clientId, {
   authority,
   clientCredential: clientSecret,
   validateAuthority: !isLocalhost,
+  tokenCache: new TokenCache({ maxAccessTokens: 10_000 }),
   ...(ca ? { ca } : {}),
 });
 
-/** @typedef {{ flow?: import("msal-ts").AuthCodeFlow, account?: import("msal-ts").Account }} Session */
-/** @type {Map<string, Session>} In memory, unbounded: a sample. Use a real session store in production. */
-const sessions = new Map();
-
-/** @param {import("node:http").IncomingMessage} req */
-function sessionIdOf(req) {
-  return /(?:^|;\s*)sid=([\w-]+)/.exec(req.headers.cookie ?? "")?.[1];
-}
-
 /**
- * A new session and its cookie. SameSite=Lax lets the cookie come back on the identity provider's
- * redirect (a top-level GET); add `Secure` when the app is served over HTTPS, as it must be in production.
- * @param {import("node:http").ServerResponse} res
- * @param {Session} session
+ * What this app keeps in a session: the flow while a sign-in is under way, then who signed in.
+ * All plain JSON, so any session store can hold it. (In TypeScript, declare these fields by
+ * augmenting express-session's `SessionData` interface instead of this cast.)
+ * @typedef {{ authCodeFlow?: import("msal-ts").AuthCodeFlow, homeAccountId?: string,
+ *   name?: string }} SignInState
+ * @param {import("express").Request} req
  */
-function startSession(res, session) {
-  const id = randomBytes(24).toString("base64url");
-  sessions.set(id, session);
-  res.setHeader("set-cookie", `sid=${id}; Path=/; HttpOnly; SameSite=Lax`);
-}
+const sessionOf = (req) => /** @type {SignInState} */ (/** @type {unknown} */ (req.session));
+
+/** express-session's callback methods as promises. @param {import("express").Request} req */
+const regenerate = (req) =>
+  new Promise((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve(0))));
+/** @param {import("express").Request} req */
+const destroy = (req) =>
+  new Promise((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve(0))));
 
 /** @param {string} text */
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** @param {string} body HTML */
+const page = (body) => `<!doctype html>\n${body}\n`;
 
-/**
- * @param {import("node:http").ServerResponse} res
- * @param {number} status
- * @param {string} body HTML
- */
-function page(res, status, body) {
-  res.writeHead(status, { "content-type": "text/html; charset=utf-8" }).end(`<!doctype html>\n${body}\n`);
-}
+const app = express();
+app.disable("x-powered-by");
+app.use(
+  session({
+    secret: env.SESSION_SECRET ?? randomBytes(32).toString("base64url"),
+    name: "sid",
+    resave: false,
+    // No cookie until a sign-in starts.
+    saveUninitialized: false,
+    // SameSite=Lax lets the cookie come back on the identity provider's redirect (a top-level
+    // GET). Served over HTTPS, as it must be in production, set `secure: true`.
+    cookie: { httpOnly: true, sameSite: "lax" },
+  }),
+);
 
-/** @param {import("node:http").ServerResponse} res @param {string} location */
-function redirect(res, location) {
-  res.writeHead(302, { location }).end();
-}
-
-/**
- * @typedef {(req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse,
- *   url: URL, session: Session | undefined) => Promise<void>} Handler
- * @type {Record<string, Handler>}
- */
-const routes = {
-  "GET /": async (_req, res, _url, session) => {
-    if (!session?.account) return page(res, 200, '<p>Not signed in. <a href="/signin">Sign in</a></p>');
-    // Every request that needs a token asks the cache first: a valid token comes back as is, an
-    // expired one is refreshed with the refresh token, and null means the user must sign in again.
-    const result = await app.acquireTokenSilent(scopes, session.account);
-    if (!result) return redirect(res, "/signin");
-    // Call the API here with `Authorization: Bearer ${result.access_token}`.
+app.get("/", (req, res) => {
+  const { homeAccountId, name } = sessionOf(req);
+  if (!homeAccountId) return res.send(page('<p>Not signed in. <a href="/signin">Sign in</a></p>'));
+  res.send(
     page(
-      res,
-      200,
-      `<p>Signed in as ${escapeHtml(session.account.username)}; token from ${result.token_source}. ` +
-        '<a href="/signout">Sign out</a></p>',
-    );
-  },
-
-  "GET /signin": async (req, res) => {
-    const flow = await app.initiateAuthCodeFlow(scopes, { redirectUri });
-    // The flow holds the PKCE verifier, state and nonce: keep it server side, never in the page.
-    const oldId = sessionIdOf(req);
-    if (oldId) sessions.delete(oldId);
-    startSession(res, { flow });
-    redirect(res, flow.auth_uri);
-  },
-
-  "GET /auth/callback": async (req, res, url, session) => {
-    const flow = session?.flow;
-    if (!session || !flow)
-      return page(res, 400, '<p>No sign-in in progress. <a href="/signin">Sign in</a></p>');
-    delete session.flow;
-    let result;
-    try {
-      result = await app.acquireTokenByAuthCodeFlow(flow, Object.fromEntries(url.searchParams));
-    } catch (error) {
-      // A response that does not belong to this flow (state mismatch, replayed code, bad nonce).
-      if (error instanceof MsalError)
-        return page(res, 400, `<p>Sign-in refused: ${escapeHtml(error.message)}</p>`);
-      throw error;
-    }
-    if (isTokenError(result))
-      return page(
-        res,
-        401,
-        `<p>Sign-in failed: ${escapeHtml(`${result.error}: ${result.error_description}`)}</p>`,
-      );
-    const username = result.id_token_claims?.preferred_username;
-    const [account] = username ? await app.getAccounts({ username }) : [];
-    if (!account) return page(res, 500, "<p>The sign-in returned no account.</p>");
-    // A fresh session id once the user is signed in, so that an id seen before sign-in is worthless.
-    const oldId = sessionIdOf(req);
-    if (oldId) sessions.delete(oldId);
-    startSession(res, { account });
-    redirect(res, "/");
-  },
-
-  "GET /signout": async (req, res, _url, session) => {
-    if (session?.account) await app.removeAccount(session.account);
-    const id = sessionIdOf(req);
-    if (id) sessions.delete(id);
-    res.setHeader("set-cookie", "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    // Also end the identity provider's session, which then sends the browser back here.
-    const back = new URL("/", redirectUri).toString();
-    redirect(res, `${authority}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(back)}`);
-  },
-};
-
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const handler = routes[`${req.method} ${url.pathname}`];
-  if (!handler) return page(res, 404, "<p>Not found.</p>");
-  const id = sessionIdOf(req);
-  handler(req, res, url, id ? sessions.get(id) : undefined).catch((error) => {
-    console.error(error);
-    if (!res.headersSent) page(res, 500, "<p>Something went wrong; see the server's log.</p>");
-  });
+      `<p>Signed in as ${escapeHtml(name ?? "")}. ` +
+        '<a href="/profile">Call the API</a> <a href="/signout">Sign out</a></p>',
+    ),
+  );
 });
-server.listen(Number(env.PORT ?? 3000), "127.0.0.1", () => {
+
+app.get("/signin", async (req, res) => {
+  // Ask for the API's scopes now so that the user consents once and the first call hits the cache.
+  const flow = await msal.initiateAuthCodeFlow(scopes, { redirectUri });
+  // The flow holds the PKCE verifier, state and nonce: it stays server side, never in the page.
+  sessionOf(req).authCodeFlow = flow;
+  console.log("Sign-in: sending the browser to the identity provider");
+  res.redirect(flow.auth_uri);
+});
+
+app.get("/auth/callback", async (req, res) => {
+  const state = sessionOf(req);
+  const flow = state.authCodeFlow;
+  if (!flow)
+    return res.status(400).send(page('<p>No sign-in in progress. <a href="/signin">Sign in</a></p>'));
+  delete state.authCodeFlow;
+  const authResponse = Object.fromEntries(new URL(req.originalUrl, "http://localhost").searchParams);
+  let result;
+  try {
+    result = await msal.acquireTokenByAuthCodeFlow(flow, authResponse);
+  } catch (error) {
+    // A response that does not belong to this flow (state mismatch, replayed code, bad nonce).
+    if (!(error instanceof MsalError)) throw error;
+    return res.status(400).send(page(`<p>Sign-in refused: ${escapeHtml(error.message)}</p>`));
+  }
+  if (isTokenError(result))
+    return res
+      .status(401)
+      .send(page(`<p>Sign-in failed: ${escapeHtml(`${result.error}: ${result.error_description}`)}</p>`));
+  const account = await signedInAccount(result.id_token_claims);
+  if (!account) return res.status(500).send(page("<p>The sign-in returned no account.</p>"));
+  // A new session id once the user is signed in, so that an id seen before sign-in is worthless.
+  await regenerate(req);
+  const signedIn = sessionOf(req);
+  signedIn.homeAccountId = account.home_account_id;
+  signedIn.name = String(result.id_token_claims?.name ?? account.username);
+  console.log(`Signed in: ${account.username}`);
+  res.redirect("/");
+});
+
+app.get("/profile", async (req, res) => {
+  const { homeAccountId, name } = sessionOf(req);
+  if (!homeAccountId) return res.redirect("/signin");
+  // Every request that needs a token asks the cache: a valid token comes back as is, one close to
+  // expiry is refreshed with the refresh token, and null means the user must sign in again.
+  const result = await msal.acquireTokenSilent(scopes, { home_account_id: homeAccountId });
+  if (!result) return res.redirect("/signin");
+  const api = await fetch(apiUrl, { headers: { authorization: `Bearer ${result.access_token}` } });
+  const body = await api.text();
+  console.log(`API call for ${name}: token from ${result.token_source}, API answered ${api.status}`);
+  res.send(
+    page(
+      `<p>Signed in as ${escapeHtml(name ?? "")}; token from ${result.token_source}.</p>\n` +
+        `<p>The API answered ${api.status}:</p>\n<pre>${escapeHtml(body)}</pre>`,
+    ),
+  );
+});
+
+app.get("/signout", async (req, res) => {
+  const { homeAccountId } = sessionOf(req);
+  // Forget the user's tokens here, end the session, then end the identity provider's session,
+  // which sends the browser back to the home page.
+  if (homeAccountId) await msal.removeAccount({ home_account_id: homeAccountId });
+  await destroy(req);
+  res.clearCookie("sid", { path: "/" });
+  console.log("Signed out");
+  const back = new URL("/", redirectUri).href;
+  res.redirect(`${authority}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(back)}`);
+});
+
+/** Express 5 passes a rejected handler's error here. @type {import("express").ErrorRequestHandler} */
+const onError = (error, _req, res, _next) => {
+  console.error(error);
+  res.status(500).send(page("<p>Something went wrong; see the server's log.</p>"));
+};
+app.use(onError);
+
+/**
+ * The account the sign-in just cached for this user, found by the id token's object and tenant
+ * ids: in a cache shared by every user, `getAccounts()` lists them all.
+ * @param {import("msal-ts").IdTokenClaims | undefined} claims
+ */
+async function signedInAccount(claims) {
+  // TODO(account on results): use `result.account` once token results carry it.
+  const accounts = await msal.getAccounts();
+  return accounts.find((a) => a.local_account_id === claims?.oid && a.realm === claims?.tid);
+}
+
+const server = app.listen(Number(env.PORT ?? 3000), "127.0.0.1", (error) => {
+  if (error) throw error;
   const address = server.address();
   const origin = `http://localhost:${typeof address === "object" && address ? address.port : ""}`;
   redirectUri = env.MSAL_REDIRECT_URI ?? `${origin}/auth/callback`;
