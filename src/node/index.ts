@@ -14,4 +14,11 @@ export * from "../index.js";
 export { createNodeFetch, type NodeFetch, type NodeFetchOptions } from "./fetch.js";
 export { CacheLockTimeoutError, FilePersistence, type FilePersistenceOptions } from "./file-persistence.js";
 export { CredentialError } from "./private-key.js";
+export {
+  type ClientAssertionCallback,
+  type FederatedTokenFileOptions,
+  federatedTokenFileAssertion,
+  type WorkloadIdentityOptions,
+  workloadIdentity,
+} from "./workload-identity.js";
 export { nodePlatform };
