@@ -12,6 +12,10 @@ export const JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion
 /** Produces the client authentication fields for a token request. */
 export type ClientAuthenticator = (tokenEndpoint: string) => Promise<Record<string, string>>;
 
+/**
+ * Turns a certificate credential (PEM or PFX) into a {@link PreparedCertificate}: how a {@link Platform}
+ * reads keys (the Node entry's reads PFX and encrypted PEM).
+ */
 export type CertificatePreparer = (
   credential: Exclude<ClientCredential, string | AssertionCredential>,
 ) => PreparedCertificate | Promise<PreparedCertificate>;

@@ -54,6 +54,7 @@ export interface PreparedCertificate {
   privateKeyPkcs8: string;
   /** Upper-case hex. */
   thumbprintSha1?: string;
+  /** Upper-case hex. */
   thumbprintSha256?: string;
   /** base64 DER certificates, leaf first, when `x5c` is to be sent. */
   x5c?: string[];

@@ -16,6 +16,10 @@ import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 /** Access tokens within this many seconds of expiry are not served (MSAL's 5-minute buffer). */
 export const EXPIRY_BUFFER_SECONDS = 300;
 
+/**
+ * Sends one request to another tenant or authority than the app's (multi-tenant apps); leave both out to use
+ * the app's.
+ */
 export interface AuthorityOverride {
   /** A tenant (id or domain) for this request instead of the app's: multi-tenant apps. */
   tenant?: string;
