@@ -38,6 +38,7 @@ export type {
   AccessTokenEntity,
   AccountEntity,
   AppMetadataEntity,
+  EntityOf,
   IdTokenEntity,
   RefreshTokenEntity,
   Section,
@@ -60,11 +61,13 @@ export {
   type TokenCacheOptions,
 } from "./cache/token-cache.js";
 export { extractCerts } from "./credentials/certificate.js";
+export type { CertificatePreparer } from "./credentials/client-auth.js";
 export type {
   AssertionCredential,
   CertificateCredential,
   ClientCredential,
   PfxCredential,
+  PreparedCertificate,
 } from "./credentials/types.js";
 export {
   ArgumentError,
@@ -86,8 +89,9 @@ export type {
 } from "./flows/auth-code.js";
 export type { AuthorizationCodeRequest, AuthorizationUrlRequest } from "./flows/authorization-code.js";
 export type { ClientCredentialRequest } from "./flows/client-credentials.js";
+export type { AuthorityOverride } from "./flows/common.js";
 export type { DeviceFlow } from "./flows/device-code.js";
-export type { InteractiveRequest, LoopbackListener } from "./flows/interactive.js";
+export type { InteractiveRequest, LoopbackListener, LoopbackOptions } from "./flows/interactive.js";
 export type { OnBehalfOfRequest } from "./flows/on-behalf-of.js";
 export type { RefreshTokenRequest } from "./flows/refresh-token.js";
 export type { AccountRef, SilentRequest } from "./flows/silent.js";
