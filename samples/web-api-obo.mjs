@@ -95,11 +95,13 @@ app.disable("x-powered-by");
 app.get("/me", async (req, res) => {
   const incoming = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
   // No credentials at all: a challenge without an error code (RFC 6750 section 3.1).
-  if (!incoming)
+  if (!incoming) {
+    console.log("Refused a request without a token");
     return refuse(res, 401, "Bearer", {
       error: "unauthorized",
       error_description: "Send an access token: Authorization: Bearer <token>.",
     });
+  }
   let claims;
   try {
     const verified = await jwtVerify(incoming, keys, {
@@ -120,11 +122,13 @@ app.get("/me", async (req, res) => {
   // Only delegated tokens with this API's scope: an app-only token (`roles`, no `scp`) has no user
   // to act on behalf of.
   const granted = typeof claims.scp === "string" ? claims.scp.split(" ") : [];
-  if (!granted.includes(requiredScope))
+  if (!granted.includes(requiredScope)) {
+    console.log(`Refused a token without the ${requiredScope} scope`);
     return refuse(res, 403, `Bearer error="insufficient_scope", scope="${requiredScope}"`, {
       error: "insufficient_scope",
       error_description: `The token lacks the ${requiredScope} scope.`,
     });
+  }
 
   const result = await msal.acquireTokenOnBehalfOf(incoming, downstreamScopes);
   if (isTokenError(result)) {

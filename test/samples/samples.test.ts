@@ -394,7 +394,24 @@ describe("samples", { timeout: SAMPLE_TEST_TIMEOUT_MS }, () => {
     expect(oboGrants()).toBe(1);
 
     server.child.kill("SIGTERM");
-    expect(await finished(server)).toMatchObject({ code: 0, stderr: "" });
+    const contoso = emulator.directory.tenants.find((t) => t.domain === "contoso.onmicrosoft.com");
+    const called = (source: string) =>
+      `Called the downstream API for ${aliceOid}: token from ${source}, answered 200\n`;
+    expect(await finished(server)).toEqual({
+      code: 0,
+      stderr: "",
+      stdout:
+        `Accepting tokens from ${emulator.url}/${contoso?.id}/v2.0 for ${middleTier?.clientId}\n` +
+        `Listening on ${origin}\n` +
+        called("identity_provider") +
+        called("cache") +
+        "Refused a token: The token's aud claim is not accepted here.\n" +
+        "Refused a request without a token\n" +
+        "Refused a token: The token is not a valid JWT.\n" +
+        "Refused a token: The token is not signed by the authority's keys.\n" +
+        "Refused a token: The token has expired.\n" +
+        "Refused a token without the access_as_user scope\n",
+    });
   });
 
   it("device-code CLI: prints the server's message, gets tokens once the user approves, then the cache", async () => {
