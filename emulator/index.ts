@@ -37,5 +37,24 @@ export {
   type UserKind,
   WEB_APP_ID,
 } from "./directory.js";
-export { type Emulator, type EmulatorOptions, startEmulator } from "./server.js";
+export {
+  CLOUD_SHELL_APP_ID,
+  MANAGED_IDENTITY_SOURCES,
+  type ManagedIdentityCatalog,
+  type ManagedIdentityEmulator,
+  type ManagedIdentityOptions,
+  type ManagedIdentityRecord,
+  type ManagedIdentitySettings,
+  type ManagedIdentitySettingsInput,
+  type ManagedIdentitySource,
+  seedManagedIdentities,
+  tokenHash,
+  userAssignedIdentity,
+} from "./managed-identity/index.js";
+export {
+  type Emulator,
+  type EmulatorOptions,
+  type EmulatorWithManagedIdentity,
+  startEmulator,
+} from "./server.js";
 export type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";

@@ -3,7 +3,7 @@
  * enough for unmodified MSAL clients. A CA and a `localhost` certificate are made at start; the CA
  * is written to `caFile` for clients to trust (`NODE_EXTRA_CA_CERTS`, `REQUESTS_CA_BUNDLE`).
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
@@ -21,17 +21,14 @@ import {
   seedDirectory,
 } from "./directory.js";
 import { createFederatedSts, type FederatedSts } from "./federation.js";
-import { type EmuRequest, type EmuResponse, parseCookies } from "./http.js";
-import { endpointName, route } from "./router.js";
 import {
-  DEFAULT_SETTINGS,
-  type EmulatorSettings,
-  type Fault,
-  findUser,
-  type LoggedRequest,
-  userOid,
-  type World,
-} from "./world.js";
+  type ManagedIdentityEmulator,
+  type ManagedIdentityOptions,
+  startManagedIdentity,
+} from "./managed-identity/index.js";
+import { applyFault, emuRequest, logRequest, send, sendUnexpected } from "./requests.js";
+import { endpointName, route } from "./router.js";
+import { DEFAULT_SETTINGS, type EmulatorSettings, findUser, userOid, type World } from "./world.js";
 import {
   createCertificateAuthority,
   createClientCertificate,
@@ -59,6 +56,12 @@ export interface EmulatorOptions {
     /** The CA's private key (PEM). */
     privateKeyPem: string;
   };
+  /**
+   * Serve the managed-identity endpoints of every source (App Service, Service Fabric, Azure Arc,
+   * Cloud Shell, Azure Machine Learning, IMDS): `true` for the defaults, or options. See
+   * docs/emulator.md and `emulator.managedIdentity.environment(source)`.
+   */
+  managedIdentity?: boolean | ManagedIdentityOptions;
 }
 
 /** A running emulator: its URL, the CA to trust, the directory, and the control operations as methods. */
@@ -72,11 +75,13 @@ export interface Emulator extends Omit<ControlOperations, "directory"> {
   /** The directory, with secrets and certificates, as printed in the ready line. */
   directory: PublicDirectory;
   /** Closes the server and its connections, and deletes the temporary directory that holds `caFile`. */
+  /** The managed-identity listeners, when `managedIdentity` was asked for. */
+  managedIdentity: ManagedIdentityEmulator | undefined;
   stop(): Promise<void>;
 }
 
-const MAX_BODY = 1024 * 1024;
-const REDACTED_FIELDS = ["client_secret", "password"];
+/** An emulator started with `managedIdentity`: its managed-identity side is there. */
+export type EmulatorWithManagedIdentity = Emulator & { managedIdentity: ManagedIdentityEmulator };
 
 function appCertificate(cert: GeneratedCertificate): AppCertificate {
   return {
@@ -119,53 +124,14 @@ function loadDirectory(
   return value as Directory;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) reject(new Error("request body too large"));
-      else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function loggedForm(form: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of form) out[k] = REDACTED_FIELDS.includes(k) ? "[redacted]" : v;
-  return out;
-}
-
-function loggedHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined) continue;
-    out[k] = k === "authorization" || k === "cookie" ? "[redacted]" : Array.isArray(v) ? v.join(", ") : v;
-  }
-  return out;
-}
-
-function matchingFault(world: World, endpoint: string, req: EmuRequest): Fault | undefined {
-  const fault = world.faults.find(
-    (f) =>
-      (!f.endpoint || f.endpoint === endpoint) &&
-      (!f.path || req.url.pathname.includes(f.path)) &&
-      (!f.clientId || req.form.get("client_id") === f.clientId),
-  );
-  if (fault && fault.times !== "always") {
-    fault.times -= 1;
-    if (fault.times <= 0) world.faults.splice(world.faults.indexOf(fault), 1);
-  }
-  return fault;
-}
-
 /**
  * Starts an emulator on 127.0.0.1 with a new CA and `localhost` certificate (the CA is written to `caFile`)
  * and the seeded directory unless `options.directory` is given.
  */
+export async function startEmulator(
+  options: EmulatorOptions & { managedIdentity: true | ManagedIdentityOptions },
+): Promise<EmulatorWithManagedIdentity>;
+export async function startEmulator(options?: EmulatorOptions): Promise<Emulator>;
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const ca = options.certificateAuthority
     ? loadCertificateAuthority(options.certificateAuthority)
@@ -196,12 +162,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     consents: new Map(),
     faults: [],
     log: [],
+    requestCount: 0,
     caeEvents: new Map(),
   };
   // Created once the port is known: the STS puts its own URLs in the MEX document.
   let sts: FederatedSts | undefined;
   let faultCounter = 0;
-  let requestCounter = 0;
 
   const ops: ControlOperations = {
     directory: () => describeDirectory(world.directory),
@@ -246,76 +212,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       world.log.length = 0;
       world.settings = { ...DEFAULT_SETTINGS, ...options.settings };
       sts?.reset();
+      managedIdentity?.reset();
     },
   };
 
   async function handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawBody = await readBody(incoming);
-    const url = new URL(incoming.url ?? "/", world.baseUrl);
-    const isForm = (incoming.headers["content-type"] ?? "").includes("application/x-www-form-urlencoded");
-    const requestId = incoming.headers["client-request-id"];
-    const req: EmuRequest = {
-      method: incoming.method ?? "GET",
-      url,
-      headers: incoming.headers,
-      rawBody,
-      form: isForm ? new URLSearchParams(rawBody) : new URLSearchParams(),
-      correlationId: typeof requestId === "string" && requestId ? requestId : randomUUID(),
-      cookies: parseCookies(incoming.headers.cookie),
-    };
-    const path = url.pathname.split("/").filter(Boolean);
+    const req = await emuRequest(incoming, world.baseUrl);
+    const path = req.url.pathname.split("/").filter(Boolean);
     const endpoint = endpointName(path);
     if (endpoint === "control") return send(res, req, controlEndpoint(req, ops, path.slice(1)));
-    const entry: LoggedRequest = {
-      id: ++requestCounter,
-      time: new Date().toISOString(),
-      method: req.method,
-      path: url.pathname,
-      endpoint,
-      query: Object.fromEntries(url.searchParams),
-      headers: loggedHeaders(incoming),
-      ...(isForm ? { form: loggedForm(req.form) } : {}),
-    };
-    world.log.push(entry);
-    const fault = matchingFault(world, endpoint, req);
-    if (fault) {
-      entry.fault = fault.id;
-      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (fault.drop) {
-        incoming.socket.destroy();
-        return;
-      }
-      if (fault.status !== undefined) {
-        const body =
-          typeof fault.body === "string"
-            ? fault.body
-            : fault.body === undefined
-              ? ""
-              : JSON.stringify(fault.body);
-        const contentType =
-          typeof fault.body === "object" ? "application/json; charset=utf-8" : "text/plain; charset=utf-8";
-        entry.status = fault.status;
-        return send(res, req, {
-          status: fault.status,
-          headers: { "content-type": contentType, ...fault.headers },
-          body,
-        });
-      }
-    }
+    const entry = logRequest(world, req, endpoint);
+    const faulted = await applyFault(world, endpoint, req, entry, incoming);
+    if (faulted === "dropped") return;
+    if (faulted) return send(res, req, faulted);
     const response = route(req, world, sts as FederatedSts, path);
     entry.status = response.status;
     send(res, req, response);
   }
 
   const server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem }, (incoming, res) => {
-    handle(incoming, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        const message = err instanceof Error ? err.message : String(err);
-        res
-          .writeHead(500, { "content-type": "application/json" })
-          .end(JSON.stringify({ error: "server_error", error_description: message }));
-      }
-    });
+    handle(incoming, res).catch((err: unknown) => sendUnexpected(res, err));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -332,6 +248,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const caFile = join(dir, "ca.pem");
   writeFileSync(caFile, ca.certificatePem);
 
+  const managedIdentity = options.managedIdentity
+    ? await startManagedIdentity(world, options.managedIdentity === true ? {} : options.managedIdentity)
+    : undefined;
+
   const { directory: _ignored, ...control } = ops;
   return {
     ...control,
@@ -339,23 +259,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     caFile,
     caPem: ca.certificatePem,
     directory: describeDirectory(world.directory),
+    managedIdentity,
     stop: async () => {
+      await managedIdentity?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function send(res: ServerResponse, req: EmuRequest, response: EmuResponse): void {
-  res.writeHead(response.status, {
-    ...response.headers,
-    "client-request-id": req.correlationId,
-    "x-ms-request-id": randomUUID(),
-    "x-ms-ests-server": "msal-ts-emulator",
-    "content-length": Buffer.byteLength(response.body),
-  });
-  res.end(response.body);
 }
 
 function revokeGrants(world: World, what: RevokeRequest): number {

@@ -90,7 +90,11 @@ export interface BrowserSession {
 export interface Fault {
   /** The id {@link ControlOperations.injectFault} returned. */
   id: string;
-  /** Endpoint name (token, authorize, devicecode, discovery, instance, jwks, userrealm, mex, wstrust, logout) or a path substring. */
+  /**
+   * Endpoint name (token, authorize, devicecode, discovery, instance, jwks, userrealm, mex, wstrust,
+   * logout, resource; for managed identity imds, app-service, service-fabric, azure-arc, cloud-shell,
+   * machine-learning).
+   */
   endpoint?: string;
   /** Match requests whose path contains this. */
   path?: string;
@@ -151,6 +155,8 @@ export interface World {
   consents: Map<string, Set<string>>;
   faults: Fault[];
   log: LoggedRequest[];
+  /** Requests seen so far, on every listener: the next logged request's id is one more. */
+  requestCount: number;
   /** Continuous access evaluation: user object id to the epoch second of the latest revocation event. */
   caeEvents: Map<string, number>;
 }
