@@ -123,6 +123,10 @@ export type MsalErrorCode =
  * ```
  */
 export class MsalError extends Error {
+  /**
+   * What went wrong, stable across versions: compare it in code (docs/errors.md lists each code with its
+   * cause and fix).
+   */
   readonly code: MsalErrorCode;
 
   constructor(code: MsalErrorCode, message: string, options?: { cause?: unknown }) {
@@ -137,6 +141,7 @@ export class MsalError extends Error {
  * it was.
  */
 export class CacheDeserializationError extends MsalError {
+  /** Always `cache_deserialization_failed`. */
   declare readonly code: "cache_deserialization_failed";
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -146,6 +151,7 @@ export class CacheDeserializationError extends MsalError {
 
 /** An id_token failed validation (audience, issuer, nonce, lifetime) or could not be decoded. */
 export class IdTokenError extends MsalError {
+  /** Which check failed. */
   declare readonly code: IdTokenErrorCode;
 
   constructor(code: IdTokenErrorCode, message: string, options?: { cause?: unknown }) {
@@ -164,7 +170,9 @@ export class IdTokenError extends MsalError {
  * ```
  */
 export class ConfigurationError extends MsalError {
+  /** Always `invalid_configuration`. */
   declare readonly code: "invalid_configuration";
+  /** The name of the wrong option, e.g. `authority`. */
   readonly option: string;
 
   constructor(option: string, message: string, options?: { cause?: unknown }) {
@@ -178,7 +186,9 @@ export class ConfigurationError extends MsalError {
  * a claims challenge that is not JSON, an aborted signal).
  */
 export class ArgumentError extends MsalError {
+  /** Always `invalid_argument`. */
   declare readonly code: "invalid_argument";
+  /** The name of the wrong argument, e.g. `scopes`. */
   readonly argument: string;
 
   constructor(argument: string, message: string, options?: { cause?: unknown }) {
@@ -192,6 +202,7 @@ export class ArgumentError extends MsalError {
  * was already redeemed, or it asks for scopes the flow did not. Start the sign-in again.
  */
 export class AuthFlowError extends MsalError {
+  /** How the response does not fit the flow. */
   declare readonly code: AuthFlowErrorCode;
 
   constructor(code: AuthFlowErrorCode, message: string, options?: { cause?: unknown }) {
@@ -201,6 +212,7 @@ export class AuthFlowError extends MsalError {
 
 /** The user did not finish signing in in the browser before the `timeout`. */
 export class BrowserInteractionTimeoutError extends MsalError {
+  /** Always `browser_interaction_timeout`. */
   declare readonly code: "browser_interaction_timeout";
 
   constructor(message = "The user did not complete the sign-in in the browser in time.") {
@@ -213,6 +225,7 @@ export class BrowserInteractionTimeoutError extends MsalError {
  * code flow (`initiateDeviceFlow`) instead, or pass `openBrowser` to show the URL your own way.
  */
 export class BrowserUnavailableError extends MsalError {
+  /** Always `browser_unavailable`. */
   declare readonly code: "browser_unavailable";
 
   constructor(message: string, options?: { cause?: unknown }) {

@@ -35,6 +35,10 @@ import {
 } from "./options.js";
 import { defaultPlatform, type Platform } from "./platform.js";
 
+/**
+ * What public and confidential client applications share: accounts, the token cache, silent calls and the
+ * auth code flow. Create a {@link PublicClientApplication} or a {@link ConfidentialClientApplication}.
+ */
 export abstract class ClientApplication {
   /** The application (client) id. */
   readonly clientId: string;

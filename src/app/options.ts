@@ -48,6 +48,7 @@ export interface ClientApplicationOptions {
   clientClaims?: Record<string, unknown>;
   /** Sent as the `x-app-name` and `x-app-ver` headers of token requests. */
   appName?: string;
+  /** Sent as the `x-app-ver` header of token requests, with `appName`. */
   appVersion?: string;
   /** Client capabilities such as `["CP1"]`, sent as `xms_cc` in the claims parameter. */
   clientCapabilities?: string[];

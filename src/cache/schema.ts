@@ -127,10 +127,15 @@ export type Section = (typeof SECTIONS)[number];
 
 /** The entity type stored in each {@link Section}. */
 export interface EntityOf {
+  /** Section `AccessToken`. */
   AccessToken: AccessTokenEntity;
+  /** Section `RefreshToken`. */
   RefreshToken: RefreshTokenEntity;
+  /** Section `IdToken`. */
   IdToken: IdTokenEntity;
+  /** Section `Account`. */
   Account: AccountEntity;
+  /** Section `AppMetadata`. */
   AppMetadata: AppMetadataEntity;
 }
 

@@ -16,19 +16,35 @@ import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
+/**
+ * How the authorize endpoint returns its response to the redirect URI: in the `query` string, in the URL
+ * `fragment`, or as a `form_post` (a POST the server side can read).
+ */
 export type ResponseMode = "query" | "fragment" | "form_post";
 
+/**
+ * Options of {@link ClientApplication.initiateAuthCodeFlow}: where the response goes and how the user signs
+ * in.
+ */
 export interface AuthCodeFlowRequest extends AuthorityOverride {
+  /** Where the authorize endpoint sends the user back: one of the app registration's redirect URIs. */
   redirectUri?: string;
   /** Default: 32 random characters. */
   state?: string;
   /** `Prompt.LOGIN`, `Prompt.CONSENT`, `Prompt.SELECT_ACCOUNT`, `Prompt.NONE`, `Prompt.CREATE`. */
   prompt?: string;
+  /** The username to prefill (`login_hint`), e.g. of the account being signed in again. */
   loginHint?: string;
+  /** `domain_hint`: skips home realm discovery, e.g. `consumers` or a federated domain. */
   domainHint?: string;
+  /**
+   * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
+   * request.
+   */
   claimsChallenge?: string;
   /** Seconds: the user must have signed in this recently (the id_token's `auth_time` is checked). */
   maxAge?: number;
+  /** How the response comes back (`response_mode`); default: the query string. */
   responseMode?: ResponseMode;
   /** Scopes of other resources to consent to now, without a token for them. */
   extraScopesToConsent?: string[];
@@ -38,15 +54,21 @@ export interface AuthCodeFlowRequest extends AuthorityOverride {
 
 /** What the app keeps between sending the user to sign in and getting the response. Plain JSON. */
 export interface AuthCodeFlow {
+  /** The `state` sent; the response must carry it back. */
   state: string;
+  /** The redirect URI sent; redeeming the code sends it again. */
   redirect_uri?: string;
   /** The decorated scopes the flow asked for. */
   scope: string[];
+  /** The URL to send the user to. */
   auth_uri: string;
+  /** The PKCE code verifier (RFC 7636) redeeming the code proves possession of; keep it server-side. */
   code_verifier: string;
   /** The raw nonce; the authorize request carried its SHA-256 hex. */
   nonce: string;
+  /** The `max_age` sent, checked against the id_token's `auth_time`. */
   max_age?: number;
+  /** The claims challenge sent, sent again when the code is redeemed. */
   claims_challenge?: string;
   /** The authority the flow was started against. */
   authority: string;
@@ -119,10 +141,16 @@ export function authorizeUrl(endpoint: string, params: Record<string, string | u
   return `${endpoint}${endpoint.includes("?") ? "&" : "?"}${query}`;
 }
 
+/** Options of {@link ClientApplication.acquireTokenByAuthCodeFlow}. */
 export interface RedeemRequest {
   /** Scopes to redeem the code for: a subset of the flow's. Default: the flow's. */
   scopes?: string[];
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

@@ -13,10 +13,18 @@ import { type AuthCodeFlowRequest, authorizeUrl, signInParameters } from "./auth
 import { requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
+/**
+ * Options of {@link ClientApplication.getAuthorizationRequestUrl}: those of {@link AuthCodeFlowRequest}, plus
+ * the values {@link ClientApplication.initiateAuthCodeFlow} would make itself.
+ */
 export interface AuthorizationUrlRequest extends AuthCodeFlowRequest {
+  /** The `nonce` to send, as is; the id_token must carry it. */
   nonce?: string;
+  /** `response_type`; default `code`. */
   responseType?: string;
+  /** The PKCE code challenge (RFC 7636); recommended for every client. */
   codeChallenge?: string;
+  /** How {@link AuthorizationUrlRequest.codeChallenge} was made from the verifier; default `S256`. */
   codeChallengeMethod?: "S256" | "plain";
 }
 
@@ -45,15 +53,32 @@ export async function getAuthorizationRequestUrl(
   });
 }
 
+/**
+ * Options of {@link ClientApplication.acquireTokenByAuthorizationCode}: what the authorize request was sent
+ * with.
+ */
 export interface AuthorizationCodeRequest {
+  /** The redirect URI the authorize request was sent with. */
   redirectUri?: string;
   /** The nonce you sent; the id_token must carry it. */
   nonce?: string;
+  /** The PKCE code verifier whose challenge the authorize request carried. */
   codeVerifier?: string;
+  /**
+   * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
+   * request.
+   */
   claimsChallenge?: string;
+  /** A whole authority URL for this request instead of the app's. */
   authority?: string;
+  /** A tenant (id or domain) for this request instead of the app's. */
   tenant?: string;
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

@@ -27,12 +27,18 @@ import {
   skipReason,
 } from "./common.js";
 
+/** Options of {@link ConfidentialClientApplication.acquireTokenForClient}. */
 export interface ClientCredentialRequest extends AuthorityOverride {
   /** Skip the cache and ask the identity provider for a new token. */
   forceRefresh?: boolean;
   /** The claims challenge from a resource's `WWW-Authenticate` header; skips the cache. */
   claimsChallenge?: string;
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

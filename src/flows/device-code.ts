@@ -44,18 +44,25 @@ const PENDING = new Set(["authorization_pending", "slow_down"]);
 
 /** A device flow in progress. `message` is what to show the user. */
 export interface DeviceFlow {
+  /** The code the user enters at {@link DeviceFlow.verification_uri}. */
   user_code: string;
+  /** The code polling redeems; keep it to yourself. */
   device_code: string;
+  /** Where the user signs in, e.g. `https://microsoft.com/devicelogin`. */
   verification_uri: string;
+  /** The server's instructions for the user (the URL and the code): show it as it is. */
   message: string;
   /** Seconds between polls. */
   interval: number;
+  /** Seconds the code is valid for, from when it was issued. */
   expires_in: number;
   /** Epoch seconds after which polling stops; set it to 0 to stop early. */
   expires_at: number;
+  /** The correlation id the flow's requests are sent with. */
   correlation_id: string;
   /** The scopes asked for and the authority, for the token request. */
   scope: string[];
+  /** The authority URL the flow was started against (and polls). */
   authority: string;
   [field: string]: unknown;
 }

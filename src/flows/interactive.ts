@@ -10,6 +10,10 @@ import { ConfigurationError } from "../errors.js";
 import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthCodeFlowRequest, acquireTokenByAuthCodeFlow, initiateAuthCodeFlow } from "./auth-code.js";
 
+/**
+ * Options of {@link PublicClientApplication.acquireTokenInteractive}: those of {@link AuthCodeFlowRequest}
+ * but the redirect, which is a loopback listener's, and these.
+ */
 export interface InteractiveRequest extends Omit<AuthCodeFlowRequest, "redirectUri" | "responseMode"> {
   /** Port to listen on; default: the one in `redirectUri`, else one the system assigns. */
   port?: number;
@@ -21,6 +25,7 @@ export interface InteractiveRequest extends Omit<AuthCodeFlowRequest, "redirectU
   redirectUri?: string;
   /** Milliseconds to wait for the user; default: until `signal` aborts. */
   timeout?: number;
+  /** Aborts the sign-in: the listener stops and the call rejects. */
   signal?: AbortSignal;
   /** Opens the sign-in URL; default: the system browser. */
   openBrowser?: (url: string) => void | Promise<void>;
@@ -53,11 +58,17 @@ export interface LoopbackListener {
     successPage?: string;
     errorPage?: string;
   }): Promise<Record<string, string>>;
+  /** Stops listening, whether or not a response came. */
   close(): Promise<void>;
 }
 
 export interface InteractivePlatform {
+  /**
+   * Listens on a loopback port for the authorization response (`port` 0: one the system assigns); absent
+   * where no listener can run.
+   */
   startLoopbackListener?(port: number, options?: LoopbackOptions): Promise<LoopbackListener>;
+  /** Opens a URL in the system browser; absent where there is none. */
   openBrowser?(url: string): Promise<void>;
 }
 

@@ -28,10 +28,21 @@ import { decorateScopes } from "./scopes.js";
 
 export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/** Options of {@link ConfidentialClientApplication.acquireTokenOnBehalfOf}. */
 export interface OnBehalfOfRequest extends AuthorityOverride {
+  /** Skip the cache and ask the identity provider for a new token. */
   forceRefresh?: boolean;
+  /**
+   * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
+   * request. Skips the cache.
+   */
   claimsChallenge?: string;
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

@@ -11,8 +11,14 @@ import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
+/** Options of {@link ClientApplication.acquireTokenByRefreshToken}. */
 export interface RefreshTokenRequest extends AuthorityOverride {
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

@@ -42,10 +42,21 @@ export type AccountRef = Pick<AccountEntity, "home_account_id"> &
     >
   >;
 
+/** Options of {@link ClientApplication.acquireTokenSilent}. */
 export interface SilentRequest extends AuthorityOverride {
+  /** Skip cached access tokens and redeem the refresh token for a new one. */
   forceRefresh?: boolean;
+  /**
+   * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
+   * request. Skips cached access tokens.
+   */
   claimsChallenge?: string;
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

@@ -19,9 +19,19 @@ import type { WsTrustVersion } from "../wstrust/mex.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
+/** Options of {@link ClientApplication.acquireTokenByUsernamePassword}. */
 export interface UsernamePasswordRequest extends AuthorityOverride {
+  /**
+   * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
+   * request.
+   */
   claimsChallenge?: string;
+  /**
+   * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
+   * logs; default: a new one.
+   */
   correlationId?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

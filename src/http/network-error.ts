@@ -47,6 +47,7 @@ export type NetworkFailureKind =
 export class NetworkError extends MsalError {
   /** The request's URL, without query string, fragment or credentials. */
   readonly url: string;
+  /** Which transport failure it was (`code` is always `network_error`). */
   readonly kind: NetworkFailureKind;
   /** What to do about it (also the last sentence of `message`). */
   readonly hint: string;

@@ -42,6 +42,7 @@ export type { CredentialErrorCode };
  * ```
  */
 export class CredentialError extends MsalError {
+  /** Which part of the credential could not be read. */
   declare readonly code: CredentialErrorCode;
 
   constructor(code: CredentialErrorCode, message: string, options?: { cause?: unknown }) {

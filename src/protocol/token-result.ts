@@ -6,7 +6,9 @@
 import type { IdTokenClaims } from "./jwt.js";
 
 export interface TokenSuccess {
+  /** The access token, to send as `Authorization: <token_type> <access_token>`. */
   access_token: string;
+  /** `Bearer`, or the type of a proof-of-possession or SSH certificate token. */
   token_type: string;
   /** Seconds until the access token expires. */
   expires_in: number;
@@ -14,7 +16,9 @@ export interface TokenSuccess {
   refresh_on?: number;
   ext_expires_in?: number;
   scope?: string;
+  /** The refresh token, when the server issued one (user flows; it is cached too). */
   refresh_token?: string;
+  /** The id_token (a JWT), for sign-ins with the `openid` scope (user flows add it). */
   id_token?: string;
   id_token_claims?: IdTokenClaims;
   client_info?: string;
@@ -26,11 +30,19 @@ export interface TokenSuccess {
 }
 
 export interface TokenFailure {
+  /**
+   * Never set on a success: declared so that `result.error` can be read on a {@link TokenResult} before it is
+   * narrowed.
+   */
   error: string;
+  /** What went wrong, in words; from Entra ID it starts with the AADSTS code. */
   error_description?: string;
   error_codes?: number[];
+  /** The request's correlation id: quote it when asking the identity provider's support. */
   correlation_id?: string;
+  /** Entra ID's id of the request in its logs. */
   trace_id?: string;
+  /** When the server answered, as it wrote it. */
   timestamp?: string;
   suberror?: string;
   claims?: string;
@@ -43,6 +55,10 @@ export interface TokenFailure {
   [field: string]: unknown;
 }
 
+/**
+ * What a token call returns: a {@link TokenSuccess}, or a {@link TokenFailure} (a result, never an
+ * exception). Narrow it with `"error" in result`, `if (result.error)` or {@link isTokenError}.
+ */
 export type TokenResult = TokenSuccess | TokenFailure;
 
 /**
