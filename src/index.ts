@@ -99,6 +99,26 @@ export type { UsernamePasswordRequest } from "./flows/username-password.js";
 export { NetworkError, type NetworkFailureKind } from "./http/network-error.js";
 export type { FetchLike, HttpCacheStore } from "./http/types.js";
 export type { Logger, LogLevel } from "./logging.js";
+export {
+  ManagedIdentityClient,
+  type ManagedIdentityClientOptions,
+  type ManagedIdentityRequest,
+} from "./managed-identity/client.js";
+export { getManagedIdentitySource, type ManagedIdentitySource } from "./managed-identity/detect-source.js";
+export {
+  ArcPlatformNotSupportedError,
+  ManagedIdentityError,
+  type ManagedIdentityErrorCode,
+} from "./managed-identity/errors.js";
+export {
+  type ManagedIdentity,
+  type ManagedIdentityIdType,
+  SystemAssignedManagedIdentity,
+  type UserAssignedId,
+  UserAssignedManagedIdentity,
+} from "./managed-identity/identity.js";
+export type { ImdsRetryPolicy } from "./managed-identity/imds.js";
+export type { KeyFileContents, ManagedIdentityPlatform } from "./managed-identity/platform.js";
 export { decodeIdToken, decodePart, type IdTokenClaims } from "./protocol/jwt.js";
 export {
   isTokenError,

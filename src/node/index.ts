@@ -2,12 +2,15 @@
  * The Node.js entry of msal-ts: the same names as the portable entry, with the undici transport (proxy
  * from HTTPS_PROXY/NO_PROXY or `proxy`, extra CAs with `ca`, keep-alive) and certificate loading
  * (PFX, encrypted PEM) installed as the defaults.
- * @packageDocumentation
+ * @module msal-ts
  */
 import { setDefaultPlatform } from "../app/platform.js";
+import { setDefaultManagedIdentityPlatform } from "../managed-identity/platform.js";
+import { nodeManagedIdentityPlatform } from "./managed-identity.js";
 import { nodePlatform } from "./platform.js";
 
 setDefaultPlatform(nodePlatform);
+setDefaultManagedIdentityPlatform(nodeManagedIdentityPlatform);
 
 export { PersistedTokenCache } from "../cache/persisted-token-cache.js";
 export * from "../index.js";
@@ -21,4 +24,4 @@ export {
   type WorkloadIdentityOptions,
   workloadIdentity,
 } from "./workload-identity.js";
-export { nodePlatform };
+export { nodeManagedIdentityPlatform, nodePlatform };
