@@ -2,8 +2,14 @@
  * The emulator's workload identity federation: its Kubernetes-like service-account token issuer
  * (discovery, JWKS, TokenRequest), federated identity credentials on apps (seeded and added through
  * the control API), the exchange at the token endpoint and each of Entra's refusals, and an issuer
- * elsewhere (a second emulator) whose keys are fetched through its discovery document.
+ * elsewhere (a second emulator) whose keys are fetched through its discovery document. A peer
+ * nobody here wrote, `@azure/identity`'s WorkloadIdentityCredential (msal-node underneath), gets a
+ * token with the emulator's service-account token.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WorkloadIdentityCredential } from "@azure/identity";
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEEDED_SERVICE_ACCOUNT, seedDirectory } from "../../emulator/directory.js";
@@ -59,11 +65,19 @@ const issuerOf = (emulator: Emulator, cluster = "aks") =>
 
 describe("emulator: workload identity federation", () => {
   let emulator: Emulator;
+  /** A second emulator, playing an issuer elsewhere. */
+  let cluster: Emulator;
 
+  // Both start first: starting an emulator keeps the event loop busy long enough that an idle
+  // kept-alive connection to the other can reach the server's keep-alive timeout mid-request.
   beforeAll(async () => {
     emulator = await startTestEmulator();
+    cluster = await startTestEmulator();
   });
-  afterAll(() => emulator?.stop());
+  afterAll(async () => {
+    await emulator?.stop();
+    await cluster?.stop();
+  });
 
   describe("the service-account token issuer", () => {
     it("serves an OIDC discovery document and a JWKS that verifies the tokens it mints", async () => {
@@ -203,6 +217,26 @@ describe("emulator: workload identity federation", () => {
     });
   });
 
+  it("@azure/identity's WorkloadIdentityCredential exchanges the emulator's service-account token", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "msal-ts-wi-peer-"));
+    try {
+      const tokenFilePath = join(dir, "azure-identity-token");
+      writeFileSync(tokenFilePath, await mint(emulator));
+      const credential = new WorkloadIdentityCredential({
+        clientId: DAEMON_APP_ID,
+        tenantId: CONTOSO_TENANT_ID,
+        tokenFilePath,
+        authorityHost: emulator.url,
+        // The emulator is no Microsoft cloud: msal-node would ask login.microsoftonline.com about it.
+        disableInstanceDiscovery: true,
+      });
+      const token = await credential.getToken("https://graph.microsoft.com/.default");
+      expect(claims(token.token)).toMatchObject({ azp: DAEMON_APP_ID, tid: CONTOSO_TENANT_ID });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("federated credentials through the control API", () => {
     it("added to an app, it lets that cluster's service account in; removed, it does not", async () => {
       const added = await control(emulator, "POST", "workload-identity/federated-credentials", {
@@ -261,48 +295,9 @@ describe("emulator: workload identity federation", () => {
       expect(form.status).toBe(415);
       await form.body?.cancel();
     });
-
-    it("a directory's app may authenticate with federated credentials alone; a malformed one is refused", async () => {
-      const seeded = seedDirectory({
-        web: { privateKey: "", certificate: "", thumbprint: "" },
-        daemon: { privateKey: "", certificate: "", thumbprint: "" },
-      });
-      const workload = {
-        clientId: "77777777-7777-4777-8777-777777777777",
-        kind: "daemon" as const,
-        tenant: CONTOSO_TENANT_ID,
-        federatedCredentials: [
-          { issuer: "/_emulator/workload-identity/issuers/aks", subject: "system:serviceaccount:x:y" },
-        ],
-      };
-      const own = await startTestEmulator({
-        directory: { ...seeded, apps: [workload] },
-      });
-      try {
-        const token = await mint(own, { namespace: "x", account: "y" });
-        expect((await exchange(own, token, workload.clientId)).status).toBe(200);
-      } finally {
-        await own.stop();
-      }
-      await expect(
-        startTestEmulator({
-          directory: {
-            ...seeded,
-            apps: [{ ...workload, federatedCredentials: [{ issuer: "ftp://x", subject: "" }] }],
-          },
-        }),
-      ).rejects.toThrow(/federatedCredentials\[0\] needs non-empty string "issuer" and "subject"/);
-    });
   });
 
   describe("an issuer elsewhere", () => {
-    let cluster: Emulator;
-
-    beforeAll(async () => {
-      cluster = await startTestEmulator();
-    });
-    afterAll(() => cluster?.stop());
-
     async function keysOf(clientId: string, name: string): Promise<string> {
       const listed = await control(
         emulator,
@@ -360,5 +355,38 @@ describe("emulator: workload identity federation", () => {
       const token = await mint(cluster, { cluster: "down", account: "sa" });
       expectEntraError(await exchange(emulator, token), 400, "invalid_request", 50166);
     });
+  });
+
+  // Last: it starts a third emulator (see the note at beforeAll).
+  it("a directory's app may authenticate with federated credentials alone; a malformed one is refused", async () => {
+    const seeded = seedDirectory({
+      web: { privateKey: "", certificate: "", thumbprint: "" },
+      daemon: { privateKey: "", certificate: "", thumbprint: "" },
+    });
+    const workload = {
+      clientId: "77777777-7777-4777-8777-777777777777",
+      kind: "daemon" as const,
+      tenant: CONTOSO_TENANT_ID,
+      federatedCredentials: [
+        { issuer: "/_emulator/workload-identity/issuers/aks", subject: "system:serviceaccount:x:y" },
+      ],
+    };
+    const own = await startTestEmulator({
+      directory: { ...seeded, apps: [workload] },
+    });
+    try {
+      const token = await mint(own, { namespace: "x", account: "y" });
+      expect((await exchange(own, token, workload.clientId)).status).toBe(200);
+    } finally {
+      await own.stop();
+    }
+    await expect(
+      startTestEmulator({
+        directory: {
+          ...seeded,
+          apps: [{ ...workload, federatedCredentials: [{ issuer: "ftp://x", subject: "" }] }],
+        },
+      }),
+    ).rejects.toThrow(/federatedCredentials\[0\] needs non-empty string "issuer" and "subject"/);
   });
 });
