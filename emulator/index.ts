@@ -12,7 +12,7 @@
  * // Trust emulator.caFile (NODE_EXTRA_CA_CERTS) and use `${emulator.url}/${tenant}` as the authority.
  * await emulator.stop();
  * ```
- * @packageDocumentation
+ * @module msal-ts/emulator
  */
 
 export { runEmulatorCommand } from "./cli.js";
