@@ -116,7 +116,7 @@ export type MsalErrorCode =
  * @example
  * ```ts
  * try {
- *   cache.deserialize(text);
+ *   cache.deserialize(await readFile("token-cache.json", "utf8"));
  * } catch (e) {
  *   if (e instanceof MsalError && e.code === "cache_deserialization_failed") startFresh();
  * }

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { ClientCredential, TokenResult } from "../node/index.js";
+import type { ClientCredential, TokenResult, TokenSuccess } from "../node/index.js";
 import { createAppOnly } from "./app.js";
 import { type CommonOptions, UsageError } from "./options.js";
 import { fail, green, type Terminal } from "./terminal.js";
@@ -91,7 +91,7 @@ async function credentialFrom(
 
 const NO_CREDENTIAL_HINT = "pass --client-secret-stdin (the secret on stdin) or --certificate FILE.";
 
-function appTokenJson(result: TokenResult & { access_token: string }, clientId: string, withToken: boolean) {
+function appTokenJson(result: TokenSuccess, clientId: string, withToken: boolean) {
   const { access_token, token_type, expires_in, token_source, scope } = result;
   return JSON.stringify({
     ...(withToken ? { access_token } : {}),
@@ -118,8 +118,8 @@ export async function loginServicePrincipal(
     throw new UsageError("--service-principal needs the app's credential.", NO_CREDENTIAL_HINT);
   const app = createAppOnly(options, credential, t);
   const result = await app.acquireTokenForClient(options.scopes ?? [DEFAULT_APP_SCOPE]);
-  if ("error" in result) return describeAppFailure(t, result as { error: string });
-  const success = result as TokenResult & { access_token: string };
+  if (result.error) return describeAppFailure(t, result);
+  const success = result;
   if (options.json) t.out.write(`${appTokenJson(success, options.clientId, false)}\n`);
   else t.err.write(`${green(t, "Signed in")} as the app ${options.clientId}.\n`);
   return 0;
@@ -156,8 +156,8 @@ export async function appToken(
       3,
     );
   }
-  if ("error" in result) return describeAppFailure(t, result as { error: string });
-  const success = result as TokenResult & { access_token: string };
+  if (result.error) return describeAppFailure(t, result);
+  const success = result;
   t.out.write(
     options.json ? `${appTokenJson(success, options.clientId, true)}\n` : `${success.access_token}\n`,
   );

@@ -137,7 +137,7 @@ const login: Handler = async (options, flags, t) => {
   let result: TokenResult;
   if (useDeviceCode) {
     const flow = await app.initiateDeviceFlow(scopes);
-    if ("error" in flow) return describeFailure(t, flow as { error: string });
+    if (flow.error) return describeFailure(t, flow);
     t.err.write(`${bold(t, flow.message)}\n`);
     result = await withSpinner(
       t,
@@ -149,14 +149,11 @@ const login: Handler = async (options, flags, t) => {
     if (typeof outcome === "number") return outcome;
     result = outcome;
   }
-  if ("error" in result) return describeFailure(t, result as { error: string });
-  const claims = result.id_token_claims as { preferred_username?: string } | undefined;
-  const [account] = await app.getAccounts(
-    claims?.preferred_username ? { username: claims.preferred_username } : {},
-  );
-  const username = account?.username ?? claims?.preferred_username ?? "the user";
+  if (result.error) return describeFailure(t, result);
+  const { account } = result;
+  const username = account?.username ?? result.id_token_claims?.preferred_username ?? "the user";
   if (options.json) {
-    const { token_type, expires_in, scope } = result as TokenResult & { token_type: string };
+    const { token_type, expires_in, scope } = result;
     t.out.write(
       `${JSON.stringify({ ...(account ? accountJson(account) : { username }), token_type, expires_in, scope })}\n`,
     );
@@ -183,15 +180,14 @@ const token: Handler = async (options, flags, t) => {
       "run `msal-ts login`.",
       3,
     );
-  if ("error" in result) return describeFailure(t, result as { error: string });
-  const success = result as TokenResult & { access_token: string };
+  if (result.error) return describeFailure(t, result);
   if (options.json) {
-    const { access_token, token_type, expires_in, token_source, scope } = success;
+    const { access_token, token_type, expires_in, token_source, scope } = result;
     t.out.write(
       `${JSON.stringify({ access_token, token_type, expires_in, token_source, scope, username: account.username, home_account_id: account.home_account_id })}\n`,
     );
   } else {
-    t.out.write(`${success.access_token}\n`);
+    t.out.write(`${result.access_token}\n`);
   }
   return 0;
 };

@@ -9,6 +9,7 @@ import {
   isTokenError,
   PublicClientApplication,
   type TokenResult,
+  type TokenSuccess,
 } from "../node/index.js";
 import { bold, cyan, dim, green, type Terminal } from "./terminal.js";
 
@@ -16,10 +17,7 @@ import { bold, cyan, dim, green, type Terminal } from "./terminal.js";
 const SHORT_LIFETIME_SECONDS = 306;
 const WAIT_FOR_EXPIRY_MS = 7000;
 
-function check(
-  result: TokenResult | null,
-  what: string,
-): asserts result is Exclude<TokenResult, { error: string }> {
+function check(result: TokenResult | null, what: string): asserts result is TokenSuccess {
   if (!result || isTokenError(result))
     throw new Error(
       `${what} failed: ${result ? `${result.error} ${result.error_description ?? ""}` : "no token"}`,

@@ -36,7 +36,8 @@ export interface Account {
   account_source?: string;
 }
 
-function publicAccount(entry: AccountEntity): Account {
+/** The account as results and `getAccounts` give it: the entry's public fields only. */
+export function publicAccount(entry: AccountEntity): Account {
   const account: Account = {
     home_account_id: entry.home_account_id,
     environment: entry.environment,
@@ -47,6 +48,23 @@ function publicAccount(entry: AccountEntity): Account {
   };
   if (entry.account_source !== undefined) account.account_source = entry.account_source;
   return account;
+}
+
+/**
+ * The account a silent result carries: the caller's own when it is a whole account (it came from
+ * `getAccounts` or an earlier result), else the cache's entry of it, if the cache still has one.
+ */
+export function resultAccount(ctx: AppContext, ref: AccountRef, environment: string): Account | undefined {
+  if (
+    typeof ref.environment === "string" &&
+    typeof ref.username === "string" &&
+    typeof ref.authority_type === "string" &&
+    typeof ref.realm === "string" &&
+    ref.local_account_id !== undefined
+  )
+    return ref as Account;
+  const entry = ctx.cache.findAccounts({ homeAccountId: ref.home_account_id, environment }).at(-1);
+  return entry ? publicAccount(entry) : undefined;
 }
 
 export async function getAccounts(ctx: AppContext, options: { username?: string } = {}): Promise<Account[]> {

@@ -12,7 +12,7 @@ import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { decodePart } from "../protocol/jwt.js";
 import { pkcePair, randomString, sha256Hex } from "../protocol/pkce.js";
 import { mergeClaims } from "../protocol/token-request.js";
-import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
+import { oauthErrorCode, type TokenFailure, type TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
 
@@ -203,7 +203,7 @@ export async function acquireTokenByAuthCodeFlow(
   }
   if (authResponse.error !== undefined) {
     // Only the OAuth error fields: nothing else an attacker put in the response is echoed.
-    const failure: TokenFailure = { error: authResponse.error };
+    const failure: TokenFailure = { error: oauthErrorCode(authResponse.error) };
     if (authResponse.error_description !== undefined)
       failure.error_description = authResponse.error_description;
     if (authResponse.error_uri !== undefined) failure.error_uri = authResponse.error_uri;

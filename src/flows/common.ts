@@ -12,6 +12,7 @@ import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.
 import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
+import { type Account, publicAccount } from "./accounts.js";
 
 /** Access tokens within this many seconds of expiry are not served (MSAL's 5-minute buffer). */
 export const EXPIRY_BUFFER_SECONDS = 300;
@@ -99,18 +100,31 @@ export interface TokenCall {
   expectedErrors?: ReadonlySet<string>;
 }
 
-/** The user partition of a response: `client_info`'s uid.utid, else the id_token's subject. */
-function responsePartition(result: TokenResult): string | undefined {
+/** The user a response is for: `client_info`'s uid.utid, else the id_token's subject (as the cache keys it). */
+function responseHomeAccountId(result: TokenSuccess): string | undefined {
   if (typeof result.client_info === "string") {
     try {
       const { uid, utid } = decodePart(result.client_info);
-      if (uid && utid) return userPartition(`${uid}.${utid}`);
+      if (uid && utid) return `${uid}.${utid}`;
     } catch {
       // Falls back to the id_token.
     }
   }
-  const sub = (result.id_token_claims as { sub?: unknown } | undefined)?.sub;
-  return typeof sub === "string" ? userPartition(sub) : undefined;
+  const sub = result.id_token_claims?.sub;
+  return typeof sub === "string" ? sub : undefined;
+}
+
+/** The account entry a response was cached under, in the shape `getAccounts` returns. */
+function cachedAccount(
+  ctx: AppContext,
+  result: TokenSuccess,
+  home: string,
+  environment: string,
+): Account | undefined {
+  const entries = ctx.cache.findAccounts({ homeAccountId: home, environment });
+  const tenant = result.id_token_claims?.tid;
+  const entry = entries.find((e) => e.realm === tenant) ?? entries.at(-1);
+  return entry ? publicAccount(entry) : undefined;
 }
 
 /** Sends a token request with the client's authentication and telemetry, and caches a success. */
@@ -132,9 +146,9 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
     ...(call.signal ? { signal: call.signal } : {}),
     ...(call.retry === false ? { retry: false as const } : {}),
   });
-  recordOutcome(ctx.telemetry, call.api, correlationId, "error" in result ? String(result.error) : undefined);
-  if ("error" in result) {
-    const level = call.expectedErrors?.has(String(result.error)) ? "verbose" : "warning";
+  recordOutcome(ctx.telemetry, call.api, correlationId, result.error);
+  if (result.error) {
+    const level = call.expectedErrors?.has(result.error) ? "verbose" : "warning";
     if (logs(ctx.log, level))
       ctx.log(
         level,
@@ -162,10 +176,17 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
       response,
     };
     const refreshed = call.refreshedToken;
-    await withCacheAccess(ctx.cache, call.partitionKey ?? responsePartition(result), () => {
+    const home = responseHomeAccountId(result);
+    const partition = call.partitionKey ?? (home === undefined ? undefined : userPartition(home));
+    const createsAccount = home !== undefined && !call.cacheEvent.skipAccountCreation;
+    await withCacheAccess(ctx.cache, partition, () => {
       ctx.cache.add(event);
       if (refreshed && typeof newRefreshToken === "string")
         ctx.cache.updateRefreshToken(refreshed, newRefreshToken);
+      if (createsAccount) {
+        const account = cachedAccount(ctx, result, home, call.cacheEvent?.environment ?? ctx.authority.host);
+        if (account) result.account = account;
+      }
     });
   }
   if (logs(ctx.log, "info")) {

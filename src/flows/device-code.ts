@@ -10,7 +10,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import { ArgumentError } from "../errors.js";
 import { send } from "../http/client.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
-import { mergeClaims } from "../protocol/token-request.js";
+import { errorResponseToFailure, mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
@@ -64,7 +64,11 @@ export interface DeviceFlow {
   scope: string[];
   /** The authority URL the flow was started against (and polls). */
   authority: string;
-  [field: string]: unknown;
+  /** Fields the server sent that are not above (their wire names and values as sent). */
+  additional_fields?: Record<string, unknown>;
+  /** A flow is never an error: declared so that `if (flow.error)` narrows `DeviceFlow | TokenFailure`. */
+  error?: never;
+  [errorField: `error_${string}`]: never;
 }
 
 export async function initiateDeviceFlow(
@@ -100,12 +104,10 @@ export async function initiateDeviceFlow(
       status: response.status,
     };
   }
-  if (typeof json.user_code !== "string")
-    return { ...json, error: String(json.error ?? "invalid_response"), status: response.status };
+  if (typeof json.user_code !== "string") return errorResponseToFailure(json, response.status);
   const interval = pollingInterval(json.interval);
   const expiresIn = Math.trunc(Number(json.expires_in ?? 1800)) || 1800;
-  return {
-    ...json,
+  const flow: DeviceFlow = {
     user_code: json.user_code,
     device_code: String(json.device_code),
     verification_uri: String(json.verification_uri ?? json.verification_url ?? ""),
@@ -120,7 +122,20 @@ export async function initiateDeviceFlow(
     scope: decorated,
     authority: authority.url,
   };
+  const additional = Object.entries(json).filter(([key]) => !DEVICE_AUTHORIZATION_FIELDS.has(key));
+  if (additional.length > 0) flow.additional_fields = Object.fromEntries(additional);
+  return flow;
 }
+
+/** The fields of a device authorization response (RFC 8628 section 3.2) a flow carries under its own names. */
+const DEVICE_AUTHORIZATION_FIELDS = new Set([
+  "user_code",
+  "device_code",
+  "verification_uri",
+  "message",
+  "interval",
+  "expires_in",
+]);
 
 /**
  * Waits `seconds` in one-second steps, stopping early when the flow is stopped or the signal aborts.

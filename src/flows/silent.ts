@@ -14,7 +14,8 @@ import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { piiText } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
-import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
+import type { TokenFailure, TokenResult, TokenSuccess } from "../protocol/token-result.js";
+import { resultAccount } from "./accounts.js";
 import {
   type AuthorityOverride,
   cacheHitResult,
@@ -116,7 +117,7 @@ export async function acquireTokenSilentWithError(
   const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
   if (hit !== undefined) {
     ctx.telemetry.cacheHits++;
-    if (!aging) return cacheHitResult(hit, now);
+    if (!aging) return hitResult(ctx, hit, now, account, authority.host);
   }
   // Only a call that goes to the network (now or in the background) gathers the refresh's state.
   // A background renewal outlives the call, so the call's signal is not its caller's.
@@ -139,7 +140,11 @@ export async function acquireTokenSilentWithError(
       "verbose",
       `Silent: ${skipCache ? skipReason(request) : "no valid access token in the cache"} for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; redeeming a refresh token.`,
     );
-    return refresh(skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent, request.signal);
+    const refreshed = await refresh(
+      skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
+      request.signal,
+    );
+    return refreshed && withAccount(ctx, refreshed, account, authority.host);
   }
   ctx.log(
     "verbose",
@@ -148,7 +153,36 @@ export async function acquireTokenSilentWithError(
   refresh(REFRESH_REASON.aging).catch((error: unknown) =>
     ctx.log("warning", `Background refresh failed: ${String(error)}`),
   );
-  return cacheHitResult(hit, now);
+  return hitResult(ctx, hit, now, account, authority.host);
+}
+
+/** A cache hit as a result, with the account it is for. */
+function hitResult(
+  ctx: AppContext,
+  hit: AccessTokenHit,
+  now: number,
+  account: AccountRef,
+  environment: string,
+): TokenSuccess {
+  const result = cacheHitResult(hit, now);
+  const found = resultAccount(ctx, account, environment);
+  if (found) result.account = found;
+  return result;
+}
+
+/**
+ * A success with the account it is for (see `TokenSuccess.account`). A refresh's result is shared
+ * by the calls that joined it, so it gets a copy rather than the caller's account written into it.
+ */
+function withAccount(
+  ctx: AppContext,
+  result: TokenResult,
+  account: AccountRef,
+  environment: string,
+): TokenResult {
+  if (result.error) return result;
+  const found = resultAccount(ctx, account, environment);
+  return found ? { ...result, account: found } : result;
 }
 
 /** Spec 4.3: an app the cache has never seen tries family tokens first; a family member its family's; then its own. */
@@ -226,7 +260,7 @@ async function tryRefreshTokens(
         skipAccountCreation: true,
       },
     });
-    if (!("error" in last)) return last;
+    if (!last.error) return last;
     if (stopOnClientMismatch && last.suberror === "client_mismatch") break;
   }
   return last;

@@ -5,7 +5,7 @@
  */
 import { type HttpConfig, send } from "../http/client.js";
 import type { HttpResponse } from "../http/types.js";
-import type { TokenFailure, TokenResult, TokenSuccess } from "./token-result.js";
+import { oauthErrorCode, type TokenFailure, type TokenResult, type TokenSuccess } from "./token-result.js";
 
 export interface TokenRequest {
   tokenEndpoint: string;
@@ -55,7 +55,7 @@ function parseJson(body: string): Record<string, unknown> | undefined {
 export function tokenResult(response: HttpResponse, endpoint: string, now = Date.now()): TokenExchange {
   const json = parseJson(response.body);
   const result = json ? responseToResult(json, response) : malformed(response, endpoint);
-  if (response.throttledUntil !== undefined && "error" in result) {
+  if (response.throttledUntil !== undefined && result.error) {
     const seconds = Math.max(1, Math.ceil((response.throttledUntil - now) / 1000));
     result.retry_after = seconds;
     result.error_description = `${result.error_description ?? result.error} (msal-ts did not send this request: the server asked to wait after an identical request failed; try again in ${seconds} s.)`;
@@ -63,8 +63,82 @@ export function tokenResult(response: HttpResponse, endpoint: string, now = Date
   return json ? { result, raw: json } : { result };
 }
 
+/** Token response fields a success carries under their own names, with the type each must have. */
+const SUCCESS_FIELDS: Record<string, "string" | "number"> = {
+  scope: "string",
+  refresh_token: "string",
+  id_token: "string",
+  client_info: "string",
+  foci: "string",
+  ext_expires_in: "number",
+};
+
+/** Error response fields a failure carries under their own names (RFC 6749 section 5.2, Entra ID's extras). */
+const FAILURE_FIELDS: Record<string, "string" | "numbers"> = {
+  error_description: "string",
+  error_uri: "string",
+  correlation_id: "string",
+  trace_id: "string",
+  timestamp: "string",
+  suberror: "string",
+  claims: "string",
+  error_codes: "numbers",
+};
+
+/** Fields the library reads itself and does not pass on (`refresh_in` becomes `refresh_on`). */
+const CONSUMED_FIELDS = new Set(["access_token", "token_type", "expires_in", "refresh_in", "error"]);
+
+function fitsType(value: unknown, type: "string" | "number" | "numbers"): boolean {
+  if (type === "numbers") return Array.isArray(value) && value.every((n) => typeof n === "number");
+  // Entra ID's v1 endpoints send numbers as strings ("3599").
+  if (type === "number")
+    return (
+      typeof value === "number" ||
+      (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value)))
+    );
+  return typeof value === "string";
+}
+
+/**
+ * Copies the known fields of `json` onto `result` and the rest under `additional_fields`. A known
+ * field of the wrong type goes there too, so that what a server sent is never lost nor mistyped.
+ * Fields starting with `_` are the emulator's and identity providers' private ones and are dropped.
+ */
+function sortFields(
+  json: Record<string, unknown>,
+  known: Record<string, "string" | "number" | "numbers">,
+  result: Record<string, unknown>,
+): void {
+  let additional: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(json)) {
+    if (CONSUMED_FIELDS.has(key) || key.startsWith("_") || value === undefined) continue;
+    const type = known[key];
+    if (type !== undefined && fitsType(value, type)) {
+      result[key] = type === "number" ? Number(value) : value;
+    } else {
+      additional ??= {};
+      additional[key] = value;
+    }
+  }
+  if (additional) result.additional_fields = additional;
+}
+
+/**
+ * An OAuth error response (RFC 6749 section 5.2) as a failure; a JSON object without an `error`
+ * is an `invalid_response`. Its fields go where {@link sortFields} puts them.
+ */
+export function errorResponseToFailure(json: Record<string, unknown>, status: number): TokenFailure {
+  const failure: TokenFailure = {
+    error: typeof json.error === "string" ? oauthErrorCode(json.error) : "invalid_response",
+  };
+  sortFields(json, FAILURE_FIELDS, failure as unknown as Record<string, unknown>);
+  failure.status = status;
+  return failure;
+}
+
 function responseToResult(json: Record<string, unknown>, response: HttpResponse): TokenResult {
-  if (typeof json.error === "string") return { ...json, status: response.status } as TokenFailure;
+  if (typeof json.error === "string" && json.error !== "")
+    return errorResponseToFailure(json, response.status);
   if (response.status >= 300 || typeof json.access_token !== "string") {
     return {
       error: response.status >= 500 ? "server_error" : "invalid_response",
@@ -72,14 +146,15 @@ function responseToResult(json: Record<string, unknown>, response: HttpResponse)
       status: response.status,
     };
   }
-  const success: TokenSuccess = { ...json, token_source: "identity_provider" } as TokenSuccess;
-  success.token_type = typeof json.token_type === "string" ? json.token_type : "Bearer";
-  success.expires_in = Number(json.expires_in ?? 0);
-  if (json.refresh_in !== undefined) {
+  const success: TokenSuccess = {
+    access_token: json.access_token,
+    token_type: typeof json.token_type === "string" ? json.token_type : "Bearer",
+    expires_in: Number(json.expires_in ?? 0),
+    token_source: "identity_provider",
+  };
+  sortFields(json, SUCCESS_FIELDS, success as unknown as Record<string, unknown>);
+  if (json.refresh_in !== undefined)
     success.refresh_on = Math.floor(Date.now() / 1000) + Number(json.refresh_in);
-    delete success.refresh_in;
-  }
-  for (const key of Object.keys(success)) if (key.startsWith("_")) delete success[key];
   return success;
 }
 

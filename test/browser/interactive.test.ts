@@ -204,7 +204,7 @@ describe.skipIf(!available)("interactive sign-in in Chromium", () => {
     const first = interactive(pca);
     await first.authUrl;
     await signInOnPage(alice);
-    expect((await first.result).token_source).toBe("identity_provider");
+    expect(success(await first.result).token_source).toBe("identity_provider");
 
     // The emulator's session cookie skips the page: the browser lands on the loopback at once.
     const sso = interactive(pca, { timeout: 10_000 });
@@ -220,7 +220,7 @@ describe.skipIf(!available)("interactive sign-in in Chromium", () => {
     expect(await page.isVisible("#password")).toBe(true);
     await signInOnPage(alice);
     expect(await page.textContent("#message")).toBe(SUCCESS);
-    expect((await again.result).token_source).toBe("identity_provider");
+    expect(success(await again.result).token_source).toBe("identity_provider");
     expect(emulator.requests("token")).toHaveLength(3);
   });
 

@@ -419,7 +419,8 @@ describe("generic OpenID Connect against oidc-provider (a certified OP)", () => 
     expect(refreshed).toMatchObject({
       error: "invalid_scope",
       error_description: "refresh token missing requested scope",
-      scope: "offline_access",
+      // RFC 6749 has no `scope` on an error: a field msal-ts does not know is kept under additional_fields.
+      additional_fields: { scope: "offline_access" },
       requires_interaction: false,
     });
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../../emulator/index.js";
 import { NetworkError } from "../../../src/node/index.js";
 import { app, startTestEmulator } from "../../support/emulator.js";
-import { daemonWithSecret, GRAPH_DEFAULT, success, tokenRequests } from "./helpers.js";
+import { daemonWithSecret, failure, GRAPH_DEFAULT, success, tokenRequests } from "./helpers.js";
 
 const THROTTLED = {
   error: "temporarily_unavailable",
@@ -34,14 +34,14 @@ describe("client credentials through token endpoint faults", () => {
       body: THROTTLED,
     });
     const cca = daemonWithSecret(emulator);
-    const throttled = await cca.acquireTokenForClient(GRAPH_DEFAULT);
+    const throttled = failure(await cca.acquireTokenForClient(GRAPH_DEFAULT));
     expect(throttled).toMatchObject({ error: "temporarily_unavailable", error_codes: [50196], status: 429 });
     expect(throttled.retry_after).toBeUndefined();
     expect(tokenRequests(emulator)).toHaveLength(1);
 
     // The fault is used up: the emulator would answer now, but msal-ts holds the request back.
     expect(emulator.faults()).toEqual([]);
-    const held = await cca.acquireTokenForClient(GRAPH_DEFAULT);
+    const held = failure(await cca.acquireTokenForClient(GRAPH_DEFAULT));
     expect(tokenRequests(emulator)).toHaveLength(1);
     expect(held).toMatchObject({ error: "temporarily_unavailable", status: 429 });
     expect(held.retry_after).toBeGreaterThan(0);

@@ -17,6 +17,7 @@ import {
   ConfidentialClientApplication,
   type ConfidentialClientOptions,
   type LogLevel,
+  type TokenFailure,
   type TokenResult,
   type TokenSuccess,
 } from "../../../src/node/index.js";
@@ -90,9 +91,15 @@ export function form(request: LoggedRequest): Record<string, string> {
 
 /** Narrows a result to a success, failing with the server's error when it is not one. */
 export function success(result: TokenResult): TokenSuccess {
-  if ("error" in result)
-    throw new Error(`Expected a token, got ${String(result.error)}: ${String(result.error_description)}`);
-  return result as TokenSuccess;
+  if (result.error)
+    throw new Error(`Expected a token, got ${result.error}: ${String(result.error_description)}`);
+  return result;
+}
+
+/** Narrows a result to a failure, failing when it is a token. */
+export function failure(result: TokenResult): TokenFailure {
+  if (!result.error) throw new Error(`Expected an OAuth error, got a token from ${result.token_source}.`);
+  return result;
 }
 
 export const jwtHeader = (jwt: string): Record<string, unknown> =>

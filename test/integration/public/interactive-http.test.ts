@@ -137,7 +137,7 @@ describe("acquireTokenInteractive with a launcher of the app's own", () => {
         await browse(url);
       },
     });
-    expect(probe.token_source).toBe("identity_provider");
+    expect(!probe.error && probe.token_source).toBe("identity_provider");
     const port = Number(new URL(emulator.requests("token")[0]?.form?.redirect_uri ?? "").port);
     emulator.clearRequests();
     let sent = "";
