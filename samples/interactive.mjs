@@ -51,9 +51,7 @@ if (isTokenError(result)) {
   console.error(`Sign-in failed: ${result.error}: ${result.error_description}`);
   process.exit(1);
 }
-const username = result.id_token_claims?.preferred_username ?? "";
-console.log(`Signed in as ${username}; token from ${result.token_source}`);
+console.log(`Signed in as ${result.account?.username}; token from ${result.token_source}`);
 
-const [account] = await app.getAccounts({ username });
-const again = account ? await app.acquireTokenSilent(scopes, account) : null;
+const again = await app.acquireTokenSilent(scopes, result.account);
 console.log(`Silent call: ${again ? `token from ${again.token_source}` : "nothing cached, sign in again"}`);

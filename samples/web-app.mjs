@@ -130,7 +130,9 @@ app.get("/auth/callback", async (req, res) => {
     return res
       .status(401)
       .send(page(`<p>Sign-in failed: ${escapeHtml(`${result.error}: ${result.error_description}`)}</p>`));
-  const account = await signedInAccount(result.id_token_claims);
+  // The signed-in user's account, as getAccounts() would list it: in a cache shared by every
+  // user, this is how the app knows who just signed in.
+  const { account } = result;
   if (!account) return res.status(500).send(page("<p>The sign-in returned no account.</p>"));
   // A new session id once the user is signed in, so that an id seen before sign-in is worthless.
   await regenerate(req);
@@ -177,17 +179,6 @@ const onError = (error, _req, res, _next) => {
   res.status(500).send(page("<p>Something went wrong; see the server's log.</p>"));
 };
 app.use(onError);
-
-/**
- * The account the sign-in just cached for this user, found by the id token's object and tenant
- * ids: in a cache shared by every user, `getAccounts()` lists them all.
- * @param {import("msal-ts").IdTokenClaims | undefined} claims
- */
-async function signedInAccount(claims) {
-  // TODO(account on results): use `result.account` once token results carry it.
-  const accounts = await msal.getAccounts();
-  return accounts.find((a) => a.local_account_id === claims?.oid && a.realm === claims?.tid);
-}
 
 const server = app.listen(Number(env.PORT ?? 3000), "127.0.0.1", (error) => {
   if (error) throw error;
