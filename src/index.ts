@@ -72,12 +72,17 @@ export type {
 export {
   ArgumentError,
   AuthFlowError,
+  type AuthFlowErrorCode,
   BrowserInteractionTimeoutError,
   BrowserUnavailableError,
   CacheDeserializationError,
   ConfigurationError,
+  type CredentialErrorCode,
+  type GeneralErrorCode,
   IdTokenError,
+  type IdTokenErrorCode,
   MsalError,
+  type MsalErrorCode,
 } from "./errors.js";
 export type { Account } from "./flows/accounts.js";
 export type {
@@ -122,6 +127,7 @@ export type { KeyFileContents, ManagedIdentityPlatform } from "./managed-identit
 export { decodeIdToken, decodePart, type IdTokenClaims } from "./protocol/jwt.js";
 export {
   isTokenError,
+  type OAuthErrorCode,
   type TokenFailure,
   type TokenResult,
   type TokenSuccess,

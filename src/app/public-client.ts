@@ -78,16 +78,4 @@ export class PublicClientApplication extends ClientApplication {
   }
 }
 
-/** Values of the `prompt` option. */
-export const Prompt = {
-  /** `prompt=none`: no interaction; fails with `login_required` or `interaction_required` if it is needed. */
-  NONE: "none",
-  /** `prompt=login`: the user enters credentials again, even with a session. */
-  LOGIN: "login",
-  /** `prompt=consent`: the consent page is shown even when consent was given. */
-  CONSENT: "consent",
-  /** `prompt=select_account`: the account picker is shown. */
-  SELECT_ACCOUNT: "select_account",
-  /** `prompt=create`: the sign-up page (External ID self-service sign-up). */
-  CREATE: "create",
-} as const;
+export { Prompt } from "../flows/auth-code.js";

@@ -23,6 +23,38 @@ import { decorateScopes } from "./scopes.js";
 export type ResponseMode = "query" | "fragment" | "form_post";
 
 /**
+ * Values of the `prompt` option (OpenID Connect Core section 3.1.2.1, and Entra ID's `create`).
+ *
+ * @example
+ * ```ts
+ * const flow = app.initiateAuthCodeFlow(["User.Read"], { redirectUri: "http://localhost:3000/callback", prompt: Prompt.SELECT_ACCOUNT });
+ * ```
+ */
+export const Prompt = {
+  /** `prompt=none`: no interaction; fails with `login_required` or `interaction_required` if it is needed. */
+  NONE: "none",
+  /** `prompt=login`: the user enters credentials again, even with a session. */
+  LOGIN: "login",
+  /** `prompt=consent`: the consent page is shown even when consent was given. */
+  CONSENT: "consent",
+  /** `prompt=select_account`: the account picker is shown. */
+  SELECT_ACCOUNT: "select_account",
+  /** `prompt=create`: the sign-up page (External ID self-service sign-up). */
+  CREATE: "create",
+} as const;
+
+/**
+ * A `prompt` value: `"none"`, `"login"`, `"consent"`, `"select_account"` or `"create"`; a misspelt one
+ * is a compile error.
+ *
+ * @example
+ * ```ts
+ * const prompt: Prompt = account ? Prompt.NONE : Prompt.SELECT_ACCOUNT;
+ * ```
+ */
+export type Prompt = (typeof Prompt)[keyof typeof Prompt];
+
+/**
  * Options of {@link ClientApplication.initiateAuthCodeFlow}: where the response goes and how the user signs
  * in.
  */
@@ -32,7 +64,7 @@ export interface AuthCodeFlowRequest extends AuthorityOverride {
   /** Default: 32 random characters. */
   state?: string;
   /** `Prompt.LOGIN`, `Prompt.CONSENT`, `Prompt.SELECT_ACCOUNT`, `Prompt.NONE`, `Prompt.CREATE`. */
-  prompt?: string;
+  prompt?: Prompt;
   /** The username to prefill (`login_hint`), e.g. of the account being signed in again. */
   loginHint?: string;
   /** `domain_hint`: skips home realm discovery, e.g. `consumers` or a federated domain. */
