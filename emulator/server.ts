@@ -74,14 +74,20 @@ export interface Emulator extends Omit<ControlOperations, "directory"> {
   caPem: string;
   /** The directory, with secrets and certificates, as printed in the ready line. */
   directory: PublicDirectory;
-  /** Closes the server and its connections, and deletes the temporary directory that holds `caFile`. */
   /** The managed-identity listeners, when `managedIdentity` was asked for. */
   managedIdentity: ManagedIdentityEmulator | undefined;
+  /**
+   * Closes the server, its connections and the managed-identity listeners, and deletes the temporary
+   * directory that holds `caFile`.
+   */
   stop(): Promise<void>;
 }
 
 /** An emulator started with `managedIdentity`: its managed-identity side is there. */
-export type EmulatorWithManagedIdentity = Emulator & { managedIdentity: ManagedIdentityEmulator };
+export type EmulatorWithManagedIdentity = Emulator & {
+  /** The managed-identity listeners. */
+  managedIdentity: ManagedIdentityEmulator;
+};
 
 function appCertificate(cert: GeneratedCertificate): AppCertificate {
   return {

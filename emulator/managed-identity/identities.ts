@@ -16,6 +16,7 @@ export type ManagedIdentitySource =
   | "machineLearning"
   | "imds";
 
+/** Every {@link ManagedIdentitySource}. */
 export const MANAGED_IDENTITY_SOURCES: readonly ManagedIdentitySource[] = [
   "appService",
   "serviceFabric",
@@ -37,6 +38,9 @@ export interface ManagedIdentityRecord {
   resourceId: string;
 }
 
+/**
+ * The managed identities the emulator serves: one system-assigned identity per host, and user-assigned ones.
+ */
 export interface ManagedIdentityCatalog {
   /** The system-assigned identity of each host; Cloud Shell has none (it hands out the user's tokens). */
   systemAssigned: Record<Exclude<ManagedIdentitySource, "cloudShell">, ManagedIdentityRecord>;
@@ -61,6 +65,10 @@ export function userAssignedIdentity(name: string): ManagedIdentityRecord {
   return identity(name, `${RESOURCE_GROUP}/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`);
 }
 
+/**
+ * The seeded identities: a system-assigned one per host and two user-assigned ones, with ids derived from
+ * their names (the same in every run).
+ */
 export function seedManagedIdentities(): ManagedIdentityCatalog {
   return {
     systemAssigned: {

@@ -42,9 +42,11 @@ import {
 
 /** Settings as callers give them: any subset, lifetimes per source. */
 export type ManagedIdentitySettingsInput = Partial<Omit<ManagedIdentitySettings, "lifetimes">> & {
+  /** Token lifetimes in seconds for the sources named; the others keep theirs. */
   lifetimes?: Partial<Record<ManagedIdentitySource, number>>;
 };
 
+/** Options of the managed-identity listeners (`startEmulator({ managedIdentity })`). */
 export interface ManagedIdentityOptions {
   /** Port of the plain-HTTP listener on 127.0.0.1 (default 0: a free one). */
   port?: number;
@@ -77,6 +79,7 @@ export interface ManagedIdentityEmulator {
   identities: ManagedIdentityCatalog;
   /** The directory Azure Arc writes its key files into. */
   arcKeyDirectory: string;
+  /** Service Fabric's HTTPS listener: what a client must trust to reach it. */
   serviceFabric: {
     /** Upper-case hex SHA-1 of the listener's certificate: `IDENTITY_SERVER_THUMBPRINT`. */
     thumbprint: string;
@@ -84,12 +87,17 @@ export interface ManagedIdentityEmulator {
     certificatePem: string;
     /** The CA that issued it (PEM), and a file holding it, for `NODE_EXTRA_CA_CERTS`. */
     caPem: string;
+    /** The file holding {@link ManagedIdentityEmulator.serviceFabric}'s `caPem`. */
     caFile: string;
   };
   /** Changes settings from now on (and forgets the tokens sources kept); returns them all. */
   configure(settings: ManagedIdentitySettingsInput): ManagedIdentitySettings;
   /** Forgets the tokens sources kept and the Arc keys not yet used; settings back to the start. */
   reset(): void;
+  /**
+   * Closes both listeners, removes the Arc key files left, and deletes the temporary directory (certificates,
+   * default Arc key directory).
+   */
   stop(): Promise<void>;
 }
 

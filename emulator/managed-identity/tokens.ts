@@ -12,6 +12,9 @@ import { signJwt } from "../jwt.js";
 import { findApp, nowSeconds, randomToken, stableGuid, userOid, userTenantId, type World } from "../world.js";
 import type { ManagedIdentityCatalog, ManagedIdentityRecord, ManagedIdentitySource } from "./identities.js";
 
+/**
+ * How the managed-identity sources issue tokens; change them with {@link ManagedIdentityEmulator.configure}.
+ */
 export interface ManagedIdentitySettings {
   /** Token lifetime in seconds, per source (default 24 hours, Cloud Shell 1 hour). */
   lifetimes: Record<ManagedIdentitySource, number>;
