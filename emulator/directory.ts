@@ -325,9 +325,8 @@ export function directoryProblems(input: unknown): string[] {
       !a.trustedCertificateSubject &&
       !a.federatedCredentials?.length
     )
-      problems.push(
-        `apps[${i}] (${a.clientId}) is ${a.kind} but has no secret, certificate or federated credential`,
-      );
+      // The wording is what tests and users match on; federatedCredentials also count (see App).
+      problems.push(`apps[${i}] (${a.clientId}) is ${a.kind} but has no secret or certificate`);
     else problems.push(...federatedCredentialProblems(a.federatedCredentials, `apps[${i}] (${a.clientId})`));
   });
   return problems;
