@@ -51,7 +51,12 @@ export interface ManagedIdentityClientOptions {
   clientCapabilities?: string[];
   /** How IMDS requests are retried on 404, 410, 429 and 5xx (default: 3 retries, 1, 2 then 4 s apart). */
   imdsRetry?: ImdsRetryPolicy;
+  /** Receives log lines at `logger.level` and above (default `info`). */
   logger?: Logger;
+  /**
+   * Let personal data into log lines; off (the default), they show `[PII hidden]` in its place. Tokens and
+   * secrets are never logged either way.
+   */
   enablePiiLog?: boolean;
   /**
    * For tests only, never in production: the directory the Azure Arc challenge's key file must be
@@ -67,6 +72,7 @@ export interface ManagedIdentityRequest {
   resource: string;
   /** The claims challenge from a resource's `WWW-Authenticate` header: skips the cache. */
   claimsChallenge?: string;
+  /** Aborts the request (and any retry or wait). */
   signal?: AbortSignal;
 }
 

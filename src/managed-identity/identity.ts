@@ -9,6 +9,7 @@ export type ManagedIdentityIdType = "SystemAssigned" | "ClientId" | "ObjectId" |
 
 /** A managed identity as {@link ManagedIdentityClient} takes it. */
 export interface ManagedIdentity {
+  /** Which identity: the system-assigned one, or the kind of id naming a user-assigned one. */
   readonly idType: ManagedIdentityIdType;
   /** The user-assigned identity's id; `null` for the system-assigned one. */
   readonly id: string | null;
@@ -23,6 +24,7 @@ export interface ManagedIdentity {
  * ```
  */
 export class SystemAssignedManagedIdentity implements ManagedIdentity {
+  /** Always `SystemAssigned`. */
   readonly idType = "SystemAssigned" as const;
   readonly id = null;
 }
@@ -32,9 +34,30 @@ export class SystemAssignedManagedIdentity implements ManagedIdentity {
  * compile error.
  */
 export type UserAssignedId =
-  | { clientId: string; objectId?: never; resourceId?: never }
-  | { objectId: string; clientId?: never; resourceId?: never }
-  | { resourceId: string; clientId?: never; objectId?: never };
+  | {
+      /** The identity's client (application) id. */
+      clientId: string;
+      /** Give one id only. */
+      objectId?: never;
+      /** Give one id only. */
+      resourceId?: never;
+    }
+  | {
+      /** The identity's object (principal) id. */
+      objectId: string;
+      /** Give one id only. */
+      clientId?: never;
+      /** Give one id only. */
+      resourceId?: never;
+    }
+  | {
+      /** The identity's Azure resource id (`/subscriptions/.../userAssignedIdentities/<name>`). */
+      resourceId: string;
+      /** Give one id only. */
+      clientId?: never;
+      /** Give one id only. */
+      objectId?: never;
+    };
 
 const ID_TYPES = { clientId: "ClientId", objectId: "ObjectId", resourceId: "ResourceId" } as const;
 
@@ -52,6 +75,7 @@ const ID_TYPES = { clientId: "ClientId", objectId: "ObjectId", resourceId: "Reso
  * ```
  */
 export class UserAssignedManagedIdentity implements ManagedIdentity {
+  /** The kind of id the identity was given by. */
   readonly idType: Exclude<ManagedIdentityIdType, "SystemAssigned">;
   readonly id: string;
 

@@ -8,9 +8,24 @@
 import type { FetchLike } from "../http/types.js";
 
 /** A key file as read: its text, or only its size when it is larger than asked for. */
-export type KeyFileContents = { text: string } | { tooLarge: number };
+export type KeyFileContents =
+  | {
+      /** The file's text. */
+      text: string;
+    }
+  | {
+      /** The file's size in bytes, when larger than asked for. */
+      tooLarge: number;
+    };
 
+/**
+ * What a {@link ManagedIdentityClient} needs of its runtime: environment variables, files (Azure Arc's key
+ * file), the host name and transports. The Node entry installs its own.
+ */
 export interface ManagedIdentityPlatform {
+  /**
+   * The environment variables that say which source the app runs on (`IDENTITY_ENDPOINT`, `MSI_ENDPOINT`...).
+   */
   env(): Record<string, string | undefined>;
   /** The operating system as Node names it (`linux`, `win32`, `darwin`, ...). */
   os: string;
