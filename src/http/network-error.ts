@@ -45,6 +45,7 @@ export type NetworkFailureKind =
  * ```
  */
 export class NetworkError extends MsalError {
+  declare readonly code: "network_error";
   /** The request's URL, without query string, fragment or credentials. */
   readonly url: string;
   /** Which transport failure it was (`code` is always `network_error`). */

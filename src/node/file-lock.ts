@@ -28,6 +28,7 @@ import { nodeCrypto, nodeFs, nodeFsPromises, nodePath } from "./builtins.js";
  * ```
  */
 export class CacheLockTimeoutError extends MsalError {
+  declare readonly code: "cache_lock_timeout";
   /** The lock file that stayed locked. */
   readonly lockPath: string;
 
