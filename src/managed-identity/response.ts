@@ -159,7 +159,9 @@ export function oauthFailure(payload: Record<string, unknown>, status: number): 
   let additional: Record<string, unknown> | undefined;
   for (const [name, value] of Object.entries(payload)) {
     if (name === "error") continue;
-    if (FAILURE_FIELDS.includes(name) && typeof value === "string")
+    if (name === "error_codes" && Array.isArray(value) && value.every((n) => typeof n === "number"))
+      failure.error_codes = value;
+    else if (FAILURE_FIELDS.includes(name) && typeof value === "string")
       (failure as unknown as Record<string, unknown>)[name] = value;
     else {
       additional ??= {};
