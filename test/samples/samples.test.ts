@@ -5,27 +5,26 @@
  * HTTP, approves device codes through the control API, and calls the web samples as a browser or
  * a client would. NODE_EXTRA_CA_CERTS (test/global-setup.ts) makes the children trust the emulator.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/index.js";
 import { decodePart } from "../../src/node/index.js";
 import { ensureBuilt, ROOT } from "../support/build.js";
 import { startTestEmulator, user } from "../support/emulator.js";
 import { signInOverHttp } from "../support/sign-in.js";
+import {
+  cookieFrom,
+  finished,
+  get,
+  runSample,
+  SIGN_IN_TIMEOUT_MS,
+  standInBrowser,
+  unescapeHtml,
+} from "./run-sample.js";
 
-/** Generous ceilings: each step takes a second or two, more when the whole suite shares the machine. */
-const SIGN_IN_TIMEOUT_MS = 30_000;
+/** A generous ceiling: each sample takes a few seconds, more when the whole suite shares the machine. */
 const SAMPLE_TEST_TIMEOUT_MS = 60_000;
 
 let emulator: Emulator;
@@ -57,79 +56,9 @@ beforeAll(async () => {
 afterAll(() => emulator?.stop());
 beforeEach(() => emulator.reset());
 
-interface Sample {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** The first match of `pattern` in stdout, waiting for it to be printed. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  /** The exit code (null when a signal ended it). */
-  exited: Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of running) child.kill("SIGKILL");
-  running.clear();
-});
-
-/** Starts `node samples/<file> ...args` with the emulator's configuration plus `env`. */
-function startSample(
-  file: string,
-  env: Record<string, string | undefined> = {},
-  args: string[] = [],
-): Sample {
-  const child = spawn(process.execPath, [join("samples", file), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MSAL_AUTHORITY: authority, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("close", (code) => {
-      running.delete(child);
-      resolve(code);
-    }),
-  );
-  const waitFor = (pattern: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(out);
-        if (!match) return false;
-        child.stdout?.off("data", check);
-        clearTimeout(timer);
-        resolve(match);
-        return true;
-      };
-      const timer = setTimeout(
-        () => reject(new Error(`${file} did not print ${pattern}. stdout:\n${out}\nstderr:\n${err}`)),
-        SIGN_IN_TIMEOUT_MS,
-      );
-      if (check()) return;
-      child.stdout?.on("data", check);
-      void exited.then(() => {
-        if (!check()) {
-          clearTimeout(timer);
-          reject(new Error(`${file} exited without printing ${pattern}. stdout:\n${out}\nstderr:\n${err}`));
-        }
-      });
-    });
-  return { child, stdout: () => out, stderr: () => err, waitFor, exited };
-}
-
-/** Waits for a sample to exit by itself and returns its code and output. */
-async function finished(sample: Sample): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const code = await sample.exited;
-  return { code, stdout: sample.stdout(), stderr: sample.stderr() };
-}
+/** Starts `node samples/<file> ...args` configured for the emulator, plus `env`. */
+const startSample = (file: string, env: Record<string, string | undefined> = {}, args: string[] = []) =>
+  runSample(file, { MSAL_AUTHORITY: authority, ...env }, args);
 
 /** An access token from the emulator's token endpoint, for a client that calls an API. */
 function tokenFor(form: Record<string, string>): Promise<string> {
@@ -151,20 +80,6 @@ function passwordGrantToken(who: { username: string; password: string }, scope: 
 }
 
 const oidOf = (accessToken: string) => (decodePart(accessToken.split(".")[1] ?? "") as { oid: string }).oid;
-
-/** The text of HTML the web app escaped (it writes every special character as `&#<code>;`). */
-const unescapeHtml = (html: string) =>
-  html.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
-
-/** The `name=value` of a response's Set-Cookie, for the next request's Cookie header. */
-function cookieFrom(response: Response): string {
-  const cookie = response.headers.get("set-cookie")?.split(";")[0];
-  if (!cookie) throw new Error(`Expected a Set-Cookie header (status ${response.status}).`);
-  return cookie;
-}
-
-const get = (url: string, cookie?: string, headers: Record<string, string> = {}) =>
-  fetch(url, { redirect: "manual", headers: { ...headers, ...(cookie ? { cookie } : {}) } });
 
 describe("samples", { timeout: SAMPLE_TEST_TIMEOUT_MS }, () => {
   it("type-check as strict TypeScript (checkJs) against the package's published types", () => {
@@ -450,30 +365,15 @@ describe("samples", { timeout: SAMPLE_TEST_TIMEOUT_MS }, () => {
   it.runIf(process.platform === "linux")(
     "interactive sign-in through the system browser ($BROWSER)",
     async () => {
-      // A stand-in browser: the launcher runs $BROWSER <url>; this one hands the
-      // URL to the test, which signs in on the emulator's page and follows the redirect as a browser would.
-      const dir = mkdtempSync(join(tmpdir(), "msal-ts-samples-"));
+      const browser = standInBrowser();
       try {
-        const browser = join(dir, "browser");
-        const opened = join(dir, "opened-url");
-        writeFileSync(
-          browser,
-          `#!${process.execPath}\nconst fs = require("node:fs");\n` +
-            `fs.writeFileSync(${JSON.stringify(`${opened}.part`)}, process.argv[2]);\n` +
-            `fs.renameSync(${JSON.stringify(`${opened}.part`)}, ${JSON.stringify(opened)});\n`,
-        );
-        chmodSync(browser, 0o755);
         const desktop = startSample("interactive.mjs", {
           DISPLAY: ":0",
           WAYLAND_DISPLAY: undefined,
-          BROWSER: browser,
+          BROWSER: browser.path,
         });
-        await expect.poll(() => existsSync(opened), { timeout: SIGN_IN_TIMEOUT_MS }).toBe(true);
-        const { location } = await signInOverHttp(
-          readFileSync(opened, "utf8"),
-          alice.username,
-          alice.password,
-        );
+        await expect.poll(browser.openedUrl, { timeout: SIGN_IN_TIMEOUT_MS }).not.toBeUndefined();
+        const { location } = await signInOverHttp(browser.openedUrl() ?? "", alice.username, alice.password);
         expect((await fetch(location)).status).toBe(200);
         const run = await finished(desktop);
         expect(run).toMatchObject({ code: 0, stderr: "" });
@@ -481,7 +381,7 @@ describe("samples", { timeout: SAMPLE_TEST_TIMEOUT_MS }, () => {
           `Signed in as ${alice.username}; token from identity_provider\nSilent call: token from cache\n`,
         );
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        browser.remove();
       }
     },
   );
