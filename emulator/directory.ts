@@ -78,9 +78,18 @@ export const SEEDED_SERVICE_ACCOUNT = { namespace: "default", name: "workload-id
  * A federated identity credential: the app trusts tokens from `issuer` about `subject` for one of
  * `audiences`, compared exactly and case-sensitively, as Entra does.
  * https://learn.microsoft.com/entra/workload-id/workload-identity-federation
+ *
+ * @example
+ * ```ts
+ * const trustsCi: FederatedIdentityCredential = {
+ *   name: "ci-deployer",
+ *   issuer: "/_emulator/workload-identity/issuers/ci", // the emulator's cluster "ci"
+ *   subject: "system:serviceaccount:build:deployer",
+ * };
+ * ```
  */
 export interface FederatedIdentityCredential {
-  /** Unique per app, as in Entra (default: `fic-<n>`). */
+  /** Unique per app, as in Entra (default: `fic-<n>-<random>`). */
   name?: string;
   /**
    * The issuer URL, equal to the assertion's `iss`. A value starting with `/` is a path on the
