@@ -86,7 +86,20 @@ function byUserCode(world: World, userCode: string) {
   return undefined;
 }
 
-export type DeviceDecision = { ok: true } | { ok: false; status: number; message: string };
+/** What approving or denying a device code came to: done, or why not (with the control API's HTTP status). */
+export type DeviceDecision =
+  | {
+      /** The code was pending and is now approved or denied. */
+      ok: true;
+    }
+  | {
+      /** The code could not be decided. */
+      ok: false;
+      /** 404 (no such code or user), 409 (already decided) or 410 (expired). */
+      status: number;
+      /** What went wrong. */
+      message: string;
+    };
 
 /** Approves a pending device code as `username`, as if the user had signed in on another device. */
 export function approveDeviceCode(world: World, userCode: string, username: string): DeviceDecision {

@@ -18,6 +18,7 @@
 export { runEmulatorCommand } from "./cli.js";
 export type { ControlOperations, FaultInput, RevokeRequest } from "./control.js";
 export type { PublicDirectory } from "./describe.js";
+export type { DeviceDecision } from "./device.js";
 export {
   type App,
   type AppCertificate,
@@ -28,6 +29,7 @@ export {
   type Directory,
   type DirectoryInput,
   FABRIKAM_TENANT_ID,
+  type FederatedIdentityCredential,
   FOCI_APP_A_ID,
   FOCI_APP_B_ID,
   MIDDLE_TIER_APP_ID,
