@@ -337,6 +337,37 @@ describe("emulator: workload identity federation", () => {
       ]);
     });
 
+    it("a discovery document naming another issuer is not trusted (OIDC Discovery 4.3)", async () => {
+      const issuer = issuerOf(cluster, "impostor");
+      cluster.injectFault({
+        endpoint: "workload-identity",
+        path: "/issuers/impostor/.well-known/",
+        status: 200,
+        body: { issuer: "https://issuer.example", jwks_uri: `${issuer}/openid/v1/jwks` },
+      });
+      await control(emulator, "POST", "workload-identity/federated-credentials", {
+        clientId: DAEMON_APP_ID,
+        name: "impostor-cluster",
+        issuer,
+        subject: "system:serviceaccount:default:sa",
+      });
+      expect(await settled(DAEMON_APP_ID, "impostor-cluster")).toBe("failed");
+      const listed = await control(
+        emulator,
+        "GET",
+        `workload-identity/federated-credentials?client_id=${DAEMON_APP_ID}`,
+      );
+      expect(
+        (listed.body as Array<{ name: string; issuerKeysError?: string }>).find(
+          (c) => c.name === "impostor-cluster",
+        ),
+      ).toMatchObject({
+        issuerKeysError: `the discovery document names issuer https://issuer.example, not ${issuer}`,
+      });
+      const token = await mint(cluster, { cluster: "impostor", account: "sa" });
+      expectEntraError(await exchange(emulator, token), 400, "invalid_request", 50166);
+    });
+
     it("an issuer whose discovery fails: 400 invalid_request AADSTS50166", async () => {
       cluster.injectFault({
         endpoint: "workload-identity",
