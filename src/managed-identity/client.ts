@@ -168,7 +168,11 @@ export class ManagedIdentityClient {
    *
    * @example
    * ```ts
-   * const result = await client.acquireTokenForClient({ resource: "https://management.azure.com", signal });
+   * const client = new ManagedIdentityClient(new UserAssignedManagedIdentity({ clientId: "9f1c2d3e-0000-4000-8000-000000000001" }));
+   * const result = await client.acquireTokenForClient({
+   *   resource: "https://management.azure.com",
+   *   signal: AbortSignal.timeout(10_000),
+   * });
    * ```
    */
   async acquireTokenForClient(request: ManagedIdentityRequest): Promise<TokenResult> {

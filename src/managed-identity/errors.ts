@@ -26,10 +26,13 @@ export type ManagedIdentityErrorCode =
  *
  * @example
  * ```ts
+ * const client = new ManagedIdentityClient(new UserAssignedManagedIdentity({ clientId: "9f1c2d3e-0000-4000-8000-000000000001" }));
  * try {
  *   await client.acquireTokenForClient({ resource: "https://vault.azure.net" });
  * } catch (e) {
- *   if (e instanceof ManagedIdentityError && e.code === "user_assigned_not_supported") useSystemAssigned();
+ *   if (e instanceof ManagedIdentityError && e.code === "user_assigned_not_supported")
+ *     console.error("This host has only a system-assigned identity: use new SystemAssignedManagedIdentity().");
+ *   else throw e;
  * }
  * ```
  */
@@ -45,6 +48,7 @@ export class ManagedIdentityError extends MsalError {
  *
  * @example
  * ```ts
+ * const client = new ManagedIdentityClient(new SystemAssignedManagedIdentity());
  * try {
  *   await client.acquireTokenForClient({ resource: "https://management.azure.com" });
  * } catch (e) {

@@ -52,7 +52,8 @@ function createPinnedFetch(thumbprint: string, options: { timeoutMs?: number }):
  *
  * @example
  * ```ts
- * const onAppService = { ...nodeManagedIdentityPlatform, env: () => ({ IDENTITY_ENDPOINT: url, IDENTITY_HEADER: header }) };
+ * const env = { IDENTITY_ENDPOINT: "http://127.0.0.1:8081/msi/token", IDENTITY_HEADER: "test-header" };
+ * const onAppService = { ...nodeManagedIdentityPlatform, env: () => env };
  * const client = new ManagedIdentityClient(new SystemAssignedManagedIdentity(), {}, onAppService);
  * ```
  */
