@@ -9,10 +9,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EmulatorWithManagedIdentity, ManagedIdentityRecord } from "../../emulator/index.js";
+import {
+  type EmulatorWithManagedIdentity,
+  type ManagedIdentityRecord,
+  runEmulatorCommand,
+} from "../../emulator/index.js";
 import { startTestEmulator } from "../support/emulator.js";
 
 const ARM = "https://management.azure.com/";
@@ -509,5 +514,48 @@ describe("emulator managed-identity endpoints", () => {
     await call(mi().endpoints.machineLearning);
     expect(emulator.requests().map((r) => r.endpoint)).toEqual(["unknown", "machine-learning"]);
     expect(emulator.requests("machine-learning")[0]?.headers.secret).toBeUndefined();
+  });
+});
+
+describe("msal-ts emulator --managed-identity", () => {
+  it("puts each asked source's environment in the ready line and as export lines on stderr", async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const stop = new AbortController();
+    let stdout = "";
+    let stderr = "";
+    out.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    err.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exit = runEmulatorCommand(
+      ["--managed-identity", "imds", "--managed-identity", "serviceFabric"],
+      out,
+      err,
+      stop.signal,
+    );
+    await expect.poll(() => stdout.includes("\n"), { timeout: 10_000 }).toBe(true);
+    const ready = JSON.parse(stdout.split("\n")[0] as string);
+    const sf = ready.managedIdentity.environments.serviceFabric;
+    expect(Object.keys(ready.managedIdentity.environments)).toEqual(["imds", "serviceFabric"]);
+    expect(sf.IDENTITY_SERVER_THUMBPRINT).toBe(ready.managedIdentity.serviceFabric.thumbprint);
+    const imdsHost = ready.managedIdentity.environments.imds.AZURE_POD_IDENTITY_AUTHORITY_HOST;
+    expect(stderr).toContain(`export AZURE_POD_IDENTITY_AUTHORITY_HOST='${imdsHost}'`);
+    expect(stderr).toContain(`export IDENTITY_HEADER='${sf.IDENTITY_HEADER}'`);
+    const token = await call(
+      withQuery(`${imdsHost}/metadata/identity/oauth2/token`, { "api-version": "2018-02-01", resource: ARM }),
+      { headers: { Metadata: "true" } },
+    );
+    expect(token.status).toBe(200);
+    stop.abort();
+    expect(await exit).toBe(0);
+  });
+
+  it("refuses an unknown source", async () => {
+    await expect(runEmulatorCommand(["--managed-identity", "lambda"], new PassThrough())).rejects.toThrow(
+      /--managed-identity must be one of appService, .* or all, got "lambda"/,
+    );
   });
 });
