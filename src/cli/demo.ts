@@ -1,13 +1,18 @@
 /**
  * `msal-ts demo` (what `npm start` runs): starts the embedded Entra ID emulator and walks a newcomer
- * through device code sign-in, an app token, the cache, a refresh and the accounts, with the
- * library's public API. Nothing leaves this machine.
+ * through device code sign-in, an app token, a managed identity token, the cache, a refresh and the
+ * accounts, with the library's public API. Nothing leaves this machine.
  */
 import { startEmulator } from "../../emulator/index.js";
 import {
   ConfidentialClientApplication,
+  decodePart,
+  getManagedIdentitySource,
   isTokenError,
+  ManagedIdentityClient,
+  nodeManagedIdentityPlatform,
   PublicClientApplication,
+  SystemAssignedManagedIdentity,
   type TokenResult,
   type TokenSuccess,
 } from "../node/index.js";
@@ -29,6 +34,7 @@ export async function runDemo(t: Terminal): Promise<number> {
   const step = (n: number, title: string) => say(`\n${bold(t, `${n}. ${title}`)}`);
   const emulator = await startEmulator({
     settings: { deviceCodeInterval: 1, accessTokenLifetime: SHORT_LIFETIME_SECONDS },
+    managedIdentity: true,
   });
   try {
     const tenant = emulator.directory.tenants[0];
@@ -94,13 +100,42 @@ export async function runDemo(t: Terminal): Promise<number> {
     check(second, "Client credentials from the cache");
     say(`   first: ${first.token_source}, second: ${second.token_source}.`);
 
-    step(5, "The accounts in the cache:");
+    step(
+      5,
+      "A managed identity: code running on Azure gets tokens with no secret at all. The emulator plays App Service:",
+    );
+    // The variables App Service sets; an app on Azure reads them from process.env.
+    const env = emulator.managedIdentity.environment("appService");
+    const onAppService = { ...nodeManagedIdentityPlatform, env: () => env };
+    say(
+      dim(
+        t,
+        `   (IDENTITY_ENDPOINT=${env.IDENTITY_ENDPOINT} and IDENTITY_HEADER are set: getManagedIdentitySource() is "${getManagedIdentitySource(onAppService)}".)`,
+      ),
+    );
+    const identity = new ManagedIdentityClient(new SystemAssignedManagedIdentity(), {}, onAppService);
+    const arm = "https://management.azure.com";
+    const miFirst = await identity.acquireTokenForClient({ resource: arm });
+    const miSecond = await identity.acquireTokenForClient({ resource: arm });
+    check(miFirst, "Managed identity");
+    check(miSecond, "Managed identity from the cache");
+    const claims = decodePart(miFirst.access_token.split(".")[1] ?? "");
+    say(`   first: ${miFirst.token_source}, second: ${miSecond.token_source}; a token for ${arm}`);
+    say(`   as the app's identity ${String(claims.xms_mirid)}`);
+    say(
+      `   (idtyp "${String(claims.idtyp)}"), renewed after ${Math.round(((miFirst.refresh_on ?? 0) - Date.now() / 1000) / 3600)} hours, half its lifetime.`,
+    );
+
+    step(6, "The accounts in the cache:");
     for (const a of await app.getAccounts()) say(`   ${a.username}  (home account ${a.home_account_id})`);
 
     say(
       `\n${bold(t, "Next:")} read README.md for the API, run \`npx msal-ts emulator\` to test your own app offline`,
     );
-    say("(docs/emulator.md), and `npx msal-ts login --help` to get tokens for scripts against Entra ID.");
+    say(
+      "(docs/emulator.md), docs/azure.md for managed identity, and `npx msal-ts login --help` to get tokens",
+    );
+    say("for scripts against Entra ID.");
     return 0;
   } finally {
     await emulator.stop();
