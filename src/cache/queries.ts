@@ -26,7 +26,7 @@ export interface AccessTokenQuery {
   homeAccountId: string | null;
   /** The authority's host, e.g. `login.microsoftonline.com`; known aliases of it match too. */
   environment: string;
-  /** The tenant id the token was issued in. */
+  /** The realm the token was cached under (see {@link AccessTokenEntity.realm}). */
   realm: string;
   /** The scopes the token must have (a subset of its cached `target`). */
   scopes: readonly string[];

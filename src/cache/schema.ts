@@ -17,7 +17,10 @@ export interface AccessTokenEntity extends Open {
   credential_type: "AccessToken";
   /** The access token itself. */
   secret: string;
-  /** `<uid>.<utid>` of the signed-in user, or `null` when the response had no `client_info` (app-only tokens). */
+  /**
+   * The user's `<uid>.<utid>` (from `client_info`, else the id_token's `sub`); for app-only tokens
+   * `null`, or `""` with `appTokenHomeAccountId: ""`.
+   */
   home_account_id: string | null;
   /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
@@ -25,7 +28,10 @@ export interface AccessTokenEntity extends Open {
   client_id: string;
   /** Space-joined scopes, sorted. */
   target: string;
-  /** The tenant id the token was issued in. */
+  /**
+   * The tenant as the token endpoint's path names it: usually a tenant id, else a domain,
+   * `organizations` or `common`.
+   */
   realm: string;
   /** The response's `token_type`: `Bearer` unless the server said otherwise. */
   token_type?: string;
@@ -55,7 +61,7 @@ export interface RefreshTokenEntity extends Open {
   credential_type: "RefreshToken";
   /** The refresh token itself. */
   secret: string;
-  /** `<uid>.<utid>` of the user, or `null` when the response had no `client_info`. */
+  /** The user's `<uid>.<utid>` (from `client_info`, else the id_token's `sub`), or `null` when neither came. */
   home_account_id: string | null;
   /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
@@ -80,11 +86,14 @@ export interface IdTokenEntity extends Open {
   credential_type: "IdToken";
   /** The ID token (a JWT). */
   secret: string;
-  /** `<uid>.<utid>` of the user it describes. */
+  /** The user's `<uid>.<utid>` (from `client_info`, else the id_token's `sub`). */
   home_account_id: string | null;
   /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
-  /** The tenant id the token was issued in. */
+  /**
+   * The tenant as the token endpoint's path names it: usually a tenant id, else a domain,
+   * `organizations` or `common`.
+   */
   realm: string;
   /** The application (client) id the token was issued to. */
   client_id: string;
@@ -92,11 +101,14 @@ export interface IdTokenEntity extends Open {
 
 /** An account as cached: one per home account, environment and tenant (realm). */
 export interface AccountEntity extends Open {
-  /** `<uid>.<utid>` from the response's `client_info`: the same in every tenant the user signs in to. */
+  /** The user's `<uid>.<utid>` (from `client_info`, else the id_token's `sub`): the same in every tenant. */
   home_account_id: string;
   /** The authority's host, e.g. `login.microsoftonline.com`. */
   environment: string;
-  /** The tenant id of this sign-in. */
+  /**
+   * The tenant as the token endpoint's path names it: usually a tenant id, else a domain,
+   * `organizations` or `common`.
+   */
   realm: string;
   /** The user's object id (`oid`) in this tenant, when the ID token has one. */
   local_account_id: string | null;

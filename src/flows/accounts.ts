@@ -27,7 +27,10 @@ export interface Account {
    * none.
    */
   local_account_id: string | null;
-  /** The tenant id of the user's sign-in. */
+  /**
+   * The tenant of the sign-in, as the token endpoint's path names it: usually a tenant id, else a
+   * domain, `organizations` or `common`.
+   */
   realm: string;
   /**
    * The grant that signed the account in, e.g. `authorization_code` or
