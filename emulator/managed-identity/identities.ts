@@ -17,6 +17,7 @@ export type ManagedIdentitySource =
   | "imds";
 
 /** Every {@link ManagedIdentitySource}. */
+/** Every source, in the order clients detect them. */
 export const MANAGED_IDENTITY_SOURCES: readonly ManagedIdentitySource[] = [
   "appService",
   "serviceFabric",
@@ -68,6 +69,20 @@ export function userAssignedIdentity(name: string): ManagedIdentityRecord {
 /**
  * The seeded identities: a system-assigned one per host and two user-assigned ones, with ids derived from
  * their names (the same in every run).
+ */
+/**
+ * The identities a new emulator serves: a system-assigned identity per host and two user-assigned
+ * ones, `emulator-identity-one` and `emulator-identity-two`.
+ *
+ * @example
+ * ```ts
+ * import { seedManagedIdentities, startEmulator, userAssignedIdentity } from "msal-ts/emulator";
+ *
+ * const seeded = seedManagedIdentities();
+ * const identities = { ...seeded, userAssigned: [...seeded.userAssigned, userAssignedIdentity("mine")] };
+ * const emulator = await startEmulator({ managedIdentity: { identities } });
+ * await emulator.stop();
+ * ```
  */
 export function seedManagedIdentities(): ManagedIdentityCatalog {
   return {

@@ -67,7 +67,22 @@ export interface ManagedIdentityOptions {
   cloudShellUser?: string;
 }
 
-/** The managed-identity side of a running emulator. */
+/**
+ * The managed-identity side of a running emulator (`emulator.managedIdentity`).
+ *
+ * @example
+ * ```ts
+ * import { startEmulator } from "msal-ts/emulator";
+ *
+ * const emulator = await startEmulator({ managedIdentity: true });
+ * const env = emulator.managedIdentity.environment("imds");
+ * const res = await fetch(
+ *   `${env.AZURE_POD_IDENTITY_AUTHORITY_HOST}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`,
+ *   { headers: { Metadata: "true" } },
+ * );
+ * await emulator.stop();
+ * ```
+ */
 export interface ManagedIdentityEmulator {
   /** `http://127.0.0.1:<port>`: the plain-HTTP listener. */
   url: string;
