@@ -309,7 +309,16 @@ export class ManagedIdentityClient {
   }
 
   #transport(detected: DetectedSource): FetchLike {
-    if (this.#options.fetch) return this.#options.fetch;
+    if (this.#options.fetch) {
+      if (detected.thumbprint && !this.#transports.has("pinned-by-caller")) {
+        this.#transports.set("pinned-by-caller", this.#options.fetch);
+        this.#log(
+          "warning",
+          "Service Fabric: with a fetch of your own, checking the endpoint's certificate against IDENTITY_SERVER_THUMBPRINT is that fetch's job.",
+        );
+      }
+      return this.#options.fetch;
+    }
     const timeoutMs = this.#options.timeout ?? DEFAULT_TIMEOUT_MS;
     const key = detected.thumbprint ? `pinned:${detected.thumbprint}` : "direct";
     let transport = this.#transports.get(key);
