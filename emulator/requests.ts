@@ -81,7 +81,8 @@ function matchingFault(world: World, endpoint: string, req: EmuRequest): Fault |
     (f) =>
       (!f.endpoint || f.endpoint === endpoint) &&
       (!f.path || req.url.pathname.includes(f.path)) &&
-      (!f.clientId || req.form.get("client_id") === f.clientId),
+      // Token requests carry client_id in the form; managed-identity requests in the query.
+      (!f.clientId || (req.form.get("client_id") ?? req.url.searchParams.get("client_id")) === f.clientId),
   );
   if (fault && fault.times !== "always") {
     fault.times -= 1;

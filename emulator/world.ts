@@ -98,7 +98,7 @@ export interface Fault {
   endpoint?: string;
   /** Match requests whose path contains this. */
   path?: string;
-  /** Match requests whose form has this `client_id`. */
+  /** Match requests whose form (or, at managed-identity endpoints, query) has this `client_id`. */
   clientId?: string;
   /** Answer with this HTTP status instead of the real response. */
   status?: number;

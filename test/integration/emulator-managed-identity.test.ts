@@ -240,6 +240,12 @@ describe("emulator managed-identity endpoints", () => {
       expect(statuses).toEqual([410, 410, 200]);
       expect(emulator.requests("imds").map((r) => r.status)).toEqual([410, 410, 200]);
     });
+
+    it("aims a fault at one user-assigned identity by its client_id", async () => {
+      emulator.injectFault({ endpoint: "imds", clientId: uami().clientId, status: 429, times: "always" });
+      expect((await imds({ client_id: uami().clientId })).status).toBe(429);
+      expect((await imds({})).status).toBe(200);
+    });
   });
 
   describe("App Service", () => {
