@@ -9,6 +9,7 @@ import type { AccessTokenHit } from "../cache/queries.js";
 import { TokenCache } from "../cache/token-cache.js";
 import { ArgumentError, ConfigurationError } from "../errors.js";
 import { send } from "../http/client.js";
+import { NetworkError } from "../http/network-error.js";
 import { joinSharedCall, type SharedCall, startSharedCall } from "../http/shared-call.js";
 import type { FetchLike, HttpCacheStore, HttpResponse } from "../http/types.js";
 import { type Logger, type LogSink, logSink, logs } from "../logging.js";
@@ -110,6 +111,19 @@ function managedIdentityCause(error: unknown): ManagedIdentityError | undefined 
     link = (link as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * A transport failure where nothing in the environment named a source: most likely no managed
+ * identity here at all (a laptop, a build agent), which the bare network error would not say.
+ */
+function unavailable(detected: DetectedSource, error: unknown): ManagedIdentityError | undefined {
+  if (detected.source !== "DefaultToImds" || !(error instanceof NetworkError)) return undefined;
+  return new ManagedIdentityError(
+    "managed_identity_unavailable",
+    `No managed identity source is configured here (none of IDENTITY_ENDPOINT, MSI_ENDPOINT, IMDS_ENDPOINT is set), and the VM's instance metadata service at ${detected.endpoint} could not be reached (${error.kind}). Run on an Azure resource with a managed identity, or, locally, use a developer credential or the emulator (docs/azure.md).`,
+    { cause: error },
+  );
 }
 
 /**
@@ -271,7 +285,7 @@ export class ManagedIdentityClient {
           : await SOURCES[detected.source](call);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw managedIdentityCause(error) ?? error;
+      throw managedIdentityCause(error) ?? unavailable(detected, error) ?? error;
     }
     if (isFailure(result)) {
       if (throttledUntil !== undefined)

@@ -16,6 +16,7 @@ export type ManagedIdentityErrorCode =
   | "arc_key_file_unreadable"
   | "service_fabric_certificate_mismatch"
   | "service_fabric_certificate_unverifiable"
+  | "managed_identity_unavailable"
   | "arc_platform_not_supported";
 
 /**

@@ -299,6 +299,21 @@ describe("ManagedIdentityClient", () => {
     expect(seen[0]?.headers).toMatchObject({ Metadata: "true" });
   });
 
+  it("says there is no managed identity when nothing names a source and IMDS cannot be reached", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 169.254.169.254:80"), {
+      code: "ECONNREFUSED",
+    });
+    const platform: ManagedIdentityPlatform = {
+      ...host({}, () => token(0)).platform,
+      createFetch: () => () => Promise.reject(new TypeError("fetch failed", { cause: refused })),
+    };
+    const client = new ManagedIdentityClient(new SystemAssignedManagedIdentity(), {}, platform);
+    const error = await client.acquireTokenForClient({ resource: "r" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ManagedIdentityError);
+    expect(error).toMatchObject({ code: "managed_identity_unavailable", cause: { name: "NetworkError" } });
+    expect((error as Error).message).toContain("169.254.169.254");
+  });
+
   it("refuses a missing resource and a claims challenge that is not JSON", async () => {
     const { platform } = host(IMDS, () => token(0));
     const client = new ManagedIdentityClient(new SystemAssignedManagedIdentity(), {}, platform);
