@@ -13,6 +13,21 @@ export { canonicalEnvironment, environmentAliases, registerAliasGroup } from "./
 export { AuthorityBuilder, AZURE_CHINA, AZURE_PUBLIC, AZURE_US_GOVERNMENT } from "./authority/authority.js";
 export { ATTEMPT_REGION_DISCOVERY, type AzureRegionOption } from "./authority/region.js";
 export {
+  AuthenticationError,
+  AuthenticationRequiredError,
+  type AzureCredentialErrorCode,
+  CredentialUnavailableError,
+} from "./azure/errors.js";
+export {
+  type AzureAbortSignalLike,
+  type AzureAccessToken,
+  type AzureGetTokenOptions,
+  type MsalTokenCredential,
+  type TokenCredentialClient,
+  type TokenCredentialOptions,
+  tokenCredential,
+} from "./azure/token-credential.js";
+export {
   DistributedTokenCache,
   type DistributedTokenCacheOptions,
   type PartitionStore,
