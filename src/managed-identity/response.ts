@@ -52,7 +52,7 @@ export interface SourceCall {
   warn(message: string): void;
 }
 
-/** `endpoint` with `params` added to its query (those it already has are kept); undefined values left out. */
+/** `endpoint` with `params` set in its query (its other parameters kept); undefined values left out. */
 export function withQuery(endpoint: string, params: Record<string, string | undefined>): string {
   const url = new URL(endpoint);
   for (const [name, value] of Object.entries(params))
