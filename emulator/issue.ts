@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { App, User } from "./directory.js";
 import { base64url, signJwt } from "./jwt.js";
 import type { ParsedScopes } from "./scopes.js";
+import { accessTokenClaims } from "./storage.js";
 import { nowSeconds, randomToken, stableGuid, userOid, userTenantId, type World } from "./world.js";
 
 export function issuerFor(world: World, tenantId: string): string {
@@ -65,24 +66,27 @@ export function issueUserTokens(world: World, req: UserTokenRequest): Record<str
   const tid = userTenantId(world, req.user);
   const profile = { name: req.user.name ?? req.user.username, preferred_username: req.user.username };
   const cc = capabilities(req.claims);
-  const accessToken = signToken(world, {
-    aud: req.scopes.audience,
-    iss: issuerFor(world, tid),
-    iat: now,
-    nbf: now,
-    exp: now + world.settings.accessTokenLifetime,
-    ...profile,
-    oid,
-    sub: pairwiseSubject(oid, req.scopes.audience),
-    tid,
-    azp: req.app.clientId,
-    azpacr: req.app.secret || req.app.certificate ? "1" : "0",
-    scp: req.scopes.permissions.filter((p) => p !== ".default").join(" ") || "User.Read",
-    amr: req.amr ?? ["pwd"],
-    uti: randomToken("", 16),
-    ver: "2.0",
-    ...(cc ? { xms_cc: cc } : {}),
-  });
+  const accessToken = signToken(
+    world,
+    accessTokenClaims(req.scopes, {
+      aud: req.scopes.audience,
+      iss: issuerFor(world, tid),
+      iat: now,
+      nbf: now,
+      exp: now + world.settings.accessTokenLifetime,
+      ...profile,
+      oid,
+      sub: pairwiseSubject(oid, req.scopes.audience),
+      tid,
+      azp: req.app.clientId,
+      azpacr: req.app.secret || req.app.certificate ? "1" : "0",
+      scp: req.scopes.permissions.filter((p) => p !== ".default").join(" ") || "User.Read",
+      amr: req.amr ?? ["pwd"],
+      uti: randomToken("", 16),
+      ver: "2.0",
+      ...(cc ? { xms_cc: cc } : {}),
+    }),
+  );
   const response: Record<string, unknown> = {
     token_type: "Bearer",
     scope: req.scopes.granted.join(" "),
@@ -140,23 +144,26 @@ export function issueAppToken(
   const now = nowSeconds();
   const spId = servicePrincipalId(app.clientId, tenantId);
   const cc = capabilities(claims);
-  const accessToken = signToken(world, {
-    aud: scopes.audience,
-    iss: issuerFor(world, tenantId),
-    iat: now,
-    nbf: now,
-    exp: now + world.settings.accessTokenLifetime,
-    azp: app.clientId,
-    azpacr: "1",
-    idtyp: "app",
-    oid: spId,
-    sub: spId,
-    tid: tenantId,
-    roles: [],
-    uti: randomToken("", 16),
-    ver: "2.0",
-    ...(cc ? { xms_cc: cc } : {}),
-  });
+  const accessToken = signToken(
+    world,
+    accessTokenClaims(scopes, {
+      aud: scopes.audience,
+      iss: issuerFor(world, tenantId),
+      iat: now,
+      nbf: now,
+      exp: now + world.settings.accessTokenLifetime,
+      azp: app.clientId,
+      azpacr: "1",
+      idtyp: "app",
+      oid: spId,
+      sub: spId,
+      tid: tenantId,
+      roles: [],
+      uti: randomToken("", 16),
+      ver: "2.0",
+      ...(cc ? { xms_cc: cc } : {}),
+    }),
+  );
   return {
     token_type: "Bearer",
     ...lifetimes(world),

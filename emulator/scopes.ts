@@ -5,6 +5,7 @@
  * One token is for one resource, so scopes for two resources are refused (AADSTS28000).
  */
 import type { App } from "./directory.js";
+import { storageScopes } from "./storage.js";
 import type { World } from "./world.js";
 
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
@@ -87,6 +88,8 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
       granted: [...granted, ...grantedOidc(oidc)],
     };
   }
+  const storage = storageScopes(resource, permissions, oidc, grantedOidc(oidc));
+  if (storage) return storage;
   const app = resourceApp(world, resource);
   if (!app) {
     return {
