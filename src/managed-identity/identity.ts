@@ -80,6 +80,12 @@ export class UserAssignedManagedIdentity implements ManagedIdentity {
   readonly id: string;
 
   constructor(id: UserAssignedId) {
+    if (typeof id === "string") {
+      throw new ManagedIdentityError(
+        "invalid_managed_identity",
+        `UserAssignedManagedIdentity takes an object naming the kind of id: new UserAssignedManagedIdentity({ clientId: ${JSON.stringify(id)} }) (or { objectId }, or { resourceId }).`,
+      );
+    }
     const given = Object.entries(ID_TYPES).filter(
       ([name]) => (id as Record<string, unknown> | null)?.[name] !== undefined,
     );

@@ -46,6 +46,9 @@ describe("managed identities", () => {
     expect(invalid(() => new UserAssignedManagedIdentity({} as UserAssignedId)).message).toContain("none");
     expect(invalid(() => new UserAssignedManagedIdentity({ clientId: " " })).message).toContain("non-empty");
     invalid(() => new UserAssignedManagedIdentity(null as unknown as UserAssignedId));
+    expect(
+      invalid(() => new UserAssignedManagedIdentity("abc" as unknown as UserAssignedId)).message,
+    ).toContain('{ clientId: "abc" }');
   });
 
   it("accepts plain { idType, id } objects and refuses others", () => {
