@@ -34,6 +34,7 @@ export {
   type StoredPartition,
 } from "./cache/distributed-token-cache.js";
 export type { CacheEntities, TokenCacheEvent } from "./cache/event.js";
+export { FilePersistence } from "./cache/file-persistence-portable.js";
 export { type PartitionContents, partitionContents, replacePartition } from "./cache/partition.js";
 export {
   appPartition,
