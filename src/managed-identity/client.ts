@@ -194,7 +194,9 @@ export class ManagedIdentityClient {
     if (typeof resource !== "string" || resource.trim() === "")
       throw new ArgumentError(
         "resource",
-        'acquireTokenForClient needs { resource }, the resource the token is for, e.g. { resource: "https://vault.azure.net" }.',
+        typeof request === "string"
+          ? `acquireTokenForClient takes an object: acquireTokenForClient({ resource: ${JSON.stringify(request)} }).`
+          : 'acquireTokenForClient needs { resource }, the resource the token is for, e.g. { resource: "https://vault.azure.net" }.',
       );
     validateClaimsChallenge(claimsChallenge);
     signal?.throwIfAborted();

@@ -320,6 +320,9 @@ describe("ManagedIdentityClient", () => {
     await expect(client.acquireTokenForClient({ resource: "" })).rejects.toMatchObject({
       code: "invalid_argument",
     });
+    await expect(client.acquireTokenForClient("r" as never)).rejects.toThrow(
+      'acquireTokenForClient({ resource: "r" })',
+    );
     await expect(
       client.acquireTokenForClient({ resource: "r", claimsChallenge: "nope" }),
     ).rejects.toMatchObject({ code: "invalid_argument" });
