@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { CONTOSO_TENANT_ID } from "../directory.js";
 import { signJwt } from "../jwt.js";
+import { publicIssuer, STORAGE_RESOURCE } from "../storage.js";
 import { findApp, nowSeconds, randomToken, stableGuid, userOid, userTenantId, type World } from "../world.js";
 import type { ManagedIdentityCatalog, ManagedIdentityRecord, ManagedIdentitySource } from "./identities.js";
 
@@ -146,6 +147,17 @@ function sourceToken(
   return fresh;
 }
 
+/**
+ * Managed-identity tokens are Entra's v1.0 form. Their issuer is the emulator's v1 issuer, except
+ * for Azure Storage, whose tokens carry Entra's public `https://sts.windows.net/<tenant>/` as the
+ * emulator's other Storage tokens do (storage.ts), so Azurite accepts them.
+ */
+function v1Issuer(state: ManagedIdentityState, tenantId: string, resource: string): string {
+  return normalized(resource) === STORAGE_RESOURCE
+    ? publicIssuer(tenantId)
+    : `${state.world.baseUrl}/${tenantId}/`;
+}
+
 function signed(state: ManagedIdentityState, payload: Record<string, unknown>): string {
   return signJwt({ typ: "JWT", kid: state.world.keyId }, payload, state.world.signingKey);
 }
@@ -162,7 +174,7 @@ export function managedIdentityToken(
   return sourceToken(state, key, ask, () => {
     const now = nowSeconds();
     const tid = tenantOf(state);
-    const issuer = `${state.world.baseUrl}/${tid}/`;
+    const issuer = v1Issuer(state, tid, ask.resource);
     const expiresOn = now + state.settings.lifetimes[ask.source];
     const accessToken = signed(state, {
       aud: ask.resource,
@@ -205,7 +217,7 @@ export function cloudShellToken(state: ManagedIdentityState, ask: TokenAsk): Iss
   return sourceToken(state, key, ask, () => {
     const now = nowSeconds();
     const tid = userTenantId(state.world, user);
-    const issuer = `${state.world.baseUrl}/${tid}/`;
+    const issuer = v1Issuer(state, tid, ask.resource);
     const expiresOn = now + state.settings.lifetimes.cloudShell;
     const accessToken = signed(state, {
       aud: ask.resource,

@@ -165,6 +165,16 @@ describe("emulator managed-identity endpoints", () => {
       expect(await resourceAccepts(body.access_token as string)).toBe(200);
     });
 
+    it("issues Azure Storage tokens with Entra's public v1 issuer, as the emulator's other Storage tokens", async () => {
+      const { body } = await imds({ resource: "https://storage.azure.com/" });
+      const tid = emulator.directory.tenants[0]?.id;
+      expect(decodeJwt(body.access_token as string)).toMatchObject({
+        aud: "https://storage.azure.com/",
+        iss: `https://sts.windows.net/${tid}/`,
+        idp: `https://sts.windows.net/${tid}/`,
+      });
+    });
+
     it.each([
       ["client_id", "clientId"],
       ["object_id", "objectId"],
