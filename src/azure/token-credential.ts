@@ -116,7 +116,15 @@ export interface TokenCredentialOptions {
   account?: AccountRef;
 }
 
-/** The clients {@link tokenCredential} takes. */
+/**
+ * The clients {@link tokenCredential} takes: either application, or a managed identity client.
+ *
+ * @example
+ * ```ts
+ * const clients: TokenCredentialClient[] = [app, publicApp];
+ * const credentials = clients.map((client) => tokenCredential(client));
+ * ```
+ */
 export type TokenCredentialClient = ClientApplication | ManagedIdentityClient;
 
 /**
