@@ -19,6 +19,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { build } from "rolldown";
 import { ensureBuilt, ROOT } from "../support/build.js";
 import { signInOverHttp } from "../support/sign-in.js";
 
@@ -154,4 +155,29 @@ export async function runProgram(
 export function environmentWithoutCa(): NodeJS.ProcessEnv {
   const { NODE_EXTRA_CA_CERTS: _ignored, ...env } = process.env;
   return env;
+}
+
+/**
+ * What Wrangler does before upload: bundle a Worker script from `project` into one ES module,
+ * resolving packages with the conditions Workers' bundlers use (`workerd`, `worker`, `browser`), so
+ * `msal-ts` comes from the portable entry. Dynamic imports (WS-Trust's XML reader) are inlined.
+ */
+export async function bundleWorker(
+  project: InstalledProject,
+  entry: string,
+  minify = false,
+): Promise<string> {
+  const result = await build({
+    input: join(project.dir, entry),
+    cwd: project.dir,
+    platform: "browser",
+    logLevel: "silent",
+    resolve: { conditionNames: ["workerd", "worker", "browser", "import", "default"] },
+    write: false,
+    output: { format: "esm", codeSplitting: false, minify },
+  });
+  const [chunk, ...more] = result.output;
+  if (chunk?.type !== "chunk" || more.length > 0)
+    throw new Error(`Expected one module from ${entry}, got ${result.output.length} files.`);
+  return chunk.code;
 }

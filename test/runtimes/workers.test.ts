@@ -1,0 +1,166 @@
+/**
+ * Cloudflare Workers, through miniflare and workerd from npm: a Worker bundled from the installed
+ * package (the `workerd` condition: the portable entry) gets its own token and an on-behalf-of token
+ * per request, keeping the cache in a KV namespace. workerd cannot be told to trust the emulator's
+ * CA from inside a Worker, so its outbound requests go to miniflare's outbound service: a function
+ * here, in Node, that forwards them to the emulator over HTTPS with the CA trusted.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, type Request as MiniflareRequest, Response as MiniflareResponse } from "miniflare";
+import { Agent, fetch as undiciFetch } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Emulator } from "../../emulator/index.js";
+import { directoryUser, form, middleTierAssertion } from "../integration/confidential/helpers.js";
+import { app, authority, startTestEmulator } from "../support/emulator.js";
+import { expectedExtraError } from "./portable-flows.js";
+import { bundleWorker, type InstalledProject, installPackage, workerd } from "./support.js";
+
+const runtime = workerd();
+const GRAPH = "https://graph.microsoft.com";
+
+/** The part of a KV namespace binding the test reads (workers-types are not installed). */
+interface KvNamespace {
+  list(): Promise<{ keys: Array<{ name: string }> }>;
+  get(key: string): Promise<string | null>;
+}
+
+describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} through miniflare): the installed package's portable entry in a Worker`, () => {
+  let emulator: Emulator | undefined;
+  let project: InstalledProject | undefined;
+  let script = "";
+  let kvDir = "";
+  let dispatcher: Agent;
+  /** The URLs the Worker fetched, in order, as the outbound service saw them. */
+  const outbound: string[] = [];
+  const workers: Miniflare[] = [];
+  const test = it.skipIf(runtime.unavailable);
+
+  /** A fresh workerd isolate running the Worker, its KV namespace persisted in `kvDir`. */
+  async function startWorker(): Promise<Miniflare> {
+    const target = emulator as Emulator;
+    const middleTier = app(target, "middle-tier");
+    const worker = new Miniflare({
+      modules: true,
+      script,
+      compatibilityDate: "2026-07-01",
+      kvNamespaces: ["TOKEN_CACHE"],
+      kvPersist: kvDir,
+      bindings: {
+        AUTHORITY: authority(target),
+        CLIENT_ID: middleTier.clientId,
+        CLIENT_SECRET: middleTier.secret as string,
+      },
+      outboundService: async (request: MiniflareRequest) => {
+        outbound.push(request.url);
+        const body =
+          request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+        const answer = await undiciFetch(request.url, {
+          method: request.method,
+          headers: [...request.headers],
+          body,
+          redirect: "manual",
+          dispatcher,
+        });
+        return new MiniflareResponse(await answer.arrayBuffer(), {
+          status: answer.status,
+          headers: [...answer.headers],
+        });
+      },
+    });
+    workers.push(worker);
+    await worker.ready;
+    return worker;
+  }
+
+  async function call(worker: Miniflare, path: string, assertion?: string) {
+    const response = await worker.dispatchFetch(`http://api.example${path}`, {
+      headers: assertion ? { authorization: `Bearer ${assertion}` } : {},
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    return (await response.json()) as Record<string, Record<string, unknown>>;
+  }
+
+  beforeAll(async () => {
+    if (runtime.unavailable) return;
+    [emulator, project] = await Promise.all([startTestEmulator(), installPackage(["worker.mjs"])]);
+    dispatcher = new Agent({ connect: { ca: emulator.caPem } });
+    script = await bundleWorker(project, "worker.mjs");
+    kvDir = mkdtempSync(join(tmpdir(), "msal-ts-worker-kv-"));
+  }, 60_000);
+  afterAll(async () => {
+    for (const worker of workers) await worker.dispose();
+    await dispatcher?.close();
+    await emulator?.stop();
+    project?.remove();
+    if (kvDir) rmSync(kvDir, { recursive: true, force: true });
+  });
+
+  test("the bundle takes the portable entry: no Node built-in, no undici", () => {
+    expect(script).not.toMatch(/from\s*["']node:|from\s*["']undici["']/);
+    expect(script).toContain("ConfidentialClientApplication");
+  });
+
+  test("a request gets the API's client-credentials token and an on-behalf-of token, all through the outbound service; a new isolate finds both in KV", async () => {
+    const target = emulator as Emulator;
+    const middleTier = app(target, "middle-tier");
+    const alice = directoryUser(target, "alice@contoso.onmicrosoft.com");
+    const assertion = await middleTierAssertion(target, alice);
+    target.clearRequests();
+    outbound.length = 0;
+
+    const first = await call(await startWorker(), "/", assertion);
+    expect(first).toEqual({
+      app: { source: "identity_provider", aud: GRAPH, azp: middleTier.clientId, user: undefined },
+      obo: { source: "identity_provider", aud: GRAPH, azp: middleTier.clientId, user: alice.username },
+    });
+    expect(target.requests("token").map((r) => form(r).grant_type)).toEqual([
+      "client_credentials",
+      "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]);
+    // Every request the Worker sent went through the outbound service to the emulator.
+    expect(outbound.length).toBeGreaterThanOrEqual(2);
+    expect(outbound.every((url) => url.startsWith(`${target.url}/`))).toBe(true);
+    expect(outbound.filter((url) => url.endsWith("/oauth2/v2.0/token"))).toHaveLength(2);
+
+    // One KV entry per partition: the app's tokens and the assertion's (keyed by its hash, never the token).
+    const kv = (await (workers[0] as Miniflare).getKVNamespace("TOKEN_CACHE")) as unknown as KvNamespace;
+    const keys = (await kv.list()).keys.map((k) => k.name).sort();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(`app:${middleTier.clientId}:${target.directory.tenants[0]?.id}`.toLowerCase());
+    expect(keys[1]).toMatch(/^obo:[A-Za-z0-9_-]{43}$/);
+    for (const key of keys) expect(await kv.get(key)).not.toContain(assertion);
+
+    // A cold isolate, the same KV: both tokens come from the cache, no token request is sent.
+    await (workers[0] as Miniflare).dispose();
+    workers.shift();
+    target.clearRequests();
+    const again = await call(await startWorker(), "/", assertion);
+    expect(again).toEqual({
+      app: { ...first.app, source: "cache" },
+      obo: { ...first.obo, source: "cache" },
+    });
+    expect(target.requests("token")).toHaveLength(0);
+
+    // Another user's token: the app token still from the cache, a new on-behalf-of exchange.
+    const bob = directoryUser(target, "bob@contoso.onmicrosoft.com");
+    const forBob = await call(workers[0] as Miniflare, "/", await middleTierAssertion(target, bob));
+    expect(forBob).toMatchObject({
+      app: { source: "cache" },
+      obo: { source: "identity_provider", user: bob.username },
+    });
+  });
+
+  test("proxy, ca, PFX, FilePersistence and interactive sign-in throw ConfigurationError in the Worker", async () => {
+    const worker = workers[0] ?? (await startWorker());
+    const extras = await call(worker, "/extras");
+    expect(extras).toEqual({
+      proxy: expectedExtraError("proxy"),
+      ca: expectedExtraError("ca"),
+      pfx: expectedExtraError("pfx"),
+      filePersistence: expectedExtraError("filePersistence"),
+      interactive: expectedExtraError("interactive"),
+    });
+  });
+});
