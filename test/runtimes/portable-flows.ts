@@ -34,6 +34,7 @@ export type Launch = (
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const ALICE = "alice@contoso.onmicrosoft.com";
+const DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code";
 
 /** What the portable entry throws for each extra of the Node entry: [class, option, message]. */
 export const EXTRAS_ERRORS = {
@@ -85,12 +86,13 @@ interface Run {
   assertion: string;
   username: string;
   signIns: number;
+  approvals: number;
 }
 
 /** Writes the script's input, runs it in the runtime, and collects what the emulator saw. */
 async function runFlows(emulator: Emulator, project: InstalledProject, launch: Launch): Promise<Run> {
   const workspace = new Workspace();
-  const signIn = await startSignInService(directoryUser(emulator, ALICE));
+  const signIn = await startSignInService(emulator, directoryUser(emulator, ALICE));
   try {
     const daemon = app(emulator, "daemon");
     const middleTier = app(emulator, "middle-tier");
@@ -126,6 +128,7 @@ async function runFlows(emulator: Emulator, project: InstalledProject, launch: L
         publicClientId: app(emulator, "public").clientId,
         assertion,
         signInUrl: signIn.url,
+        approveDeviceUrl: signIn.approveDeviceUrl,
         caPem: emulator.caPem,
         pfxBase64url: Buffer.from(pfx).toString("base64url"),
         encryptedKeyPem: workspace.read("encrypted.pem"),
@@ -143,6 +146,7 @@ async function runFlows(emulator: Emulator, project: InstalledProject, launch: L
       assertion,
       username: ALICE,
       signIns: signIn.signIns,
+      approvals: signIn.approvals,
     };
   } finally {
     await signIn.close();
@@ -253,12 +257,22 @@ export function describePortableFlows(
       });
     });
 
+    test("the device code flow: the user code approved elsewhere, then redeemed by polling", () => {
+      expect(run.out.deviceCode).toEqual({
+        source: "identity_provider",
+        username: run.username,
+        messageHasCode: true,
+      });
+      expect(run.approvals).toBe(1);
+      expect(run.tokens[5]?.grant_type).toBe(DEVICE_CODE);
+    });
+
     test("proxy, ca, PFX, encrypted PEM, FilePersistence and interactive sign-in throw ConfigurationError, sending nothing", () => {
       const extras = run.out.extras as Record<string, unknown>;
       for (const extra of Object.keys(EXTRAS_ERRORS) as Array<keyof typeof EXTRAS_ERRORS>)
         expect(extras[extra], extra).toEqual(expectedExtraError(extra));
-      // Exactly the five token requests of the flows above: the extras reached no endpoint.
-      expect(run.tokens).toHaveLength(5);
+      // Exactly the six token requests of the flows above: the extras reached no endpoint.
+      expect(run.tokens).toHaveLength(6);
     });
   });
 }

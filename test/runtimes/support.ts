@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "rolldown";
+import type { Emulator } from "../../emulator/index.js";
 import { ensureBuilt, ROOT } from "../support/build.js";
 import { signInOverHttp } from "../support/sign-in.js";
 
@@ -96,22 +97,48 @@ export async function installPackage(fixtures: string[]): Promise<InstalledProje
 }
 
 /**
- * A plain-HTTP endpoint on the Node side that plays the user's browser: the script POSTs the
- * authorize URL, this signs the user in on the emulator's page and answers with the authorization
- * response's parameters as JSON.
+ * A plain-HTTP endpoint on the Node side that plays the user: the script POSTs the authorize URL
+ * to `url`, this signs the user in on the emulator's page and answers with the authorization
+ * response's parameters as JSON; it POSTs a device flow's user code to `approveDeviceUrl`, and this
+ * approves it as the user through the emulator's control API (what the user does on the device
+ * login page).
  */
 export interface SignInService {
   url: string;
+  approveDeviceUrl: string;
   /** How many sign-ins it performed. */
   signIns: number;
+  /** How many device codes it approved. */
+  approvals: number;
   close(): Promise<void>;
 }
 
-export async function startSignInService(user: {
-  username: string;
-  password: string;
-}): Promise<SignInService> {
-  const service: SignInService = { url: "", signIns: 0, close: async () => {} };
+export async function startSignInService(
+  emulator: Emulator,
+  user: { username: string; password: string },
+): Promise<SignInService> {
+  const service: SignInService = {
+    url: "",
+    approveDeviceUrl: "",
+    signIns: 0,
+    approvals: 0,
+    close: async () => {},
+  };
+  async function answer(path: string | undefined, body: string): Promise<unknown> {
+    if (path === "/approve-device") {
+      const approval = await fetch(`${emulator.url}/_emulator/device/approve`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user_code: body, username: user.username }),
+      });
+      if (approval.status !== 200) throw new Error(`Approving ${body} failed: ${await approval.text()}`);
+      service.approvals++;
+      return approval.json();
+    }
+    const { params } = await signInOverHttp(body, user.username, user.password);
+    service.signIns++;
+    return Object.fromEntries(params);
+  }
   const server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -119,19 +146,16 @@ export async function startSignInService(user: {
       body += chunk;
     });
     req.on("end", () => {
-      signInOverHttp(body, user.username, user.password).then(
-        ({ params }) => {
-          service.signIns++;
-          res
-            .writeHead(200, { "content-type": "application/json" })
-            .end(JSON.stringify(Object.fromEntries(params)));
-        },
+      answer(req.url, body).then(
+        (json) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(json)),
         (error: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(error.message),
       );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  service.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sign-in`;
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  service.url = `${base}/sign-in`;
+  service.approveDeviceUrl = `${base}/approve-device`;
   service.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return service;
 }
