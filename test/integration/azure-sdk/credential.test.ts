@@ -136,6 +136,57 @@ describe("tokenCredential in @azure/identity's ChainedTokenCredential", () => {
   });
 });
 
+describe("tokenCredential of a client with signed-in users", () => {
+  const users = () => emulator.directory.users.filter((u) => /^(alice|bob)@/.test(u.username));
+
+  it("a public client with two signed-in users needs { account }, then gives that user's token from the cache", async () => {
+    const client = signedOutPublicClient();
+    for (const user of users())
+      expect(
+        (await client.acquireTokenByUsernamePassword(user.username, user.password as string, ["User.Read"]))
+          .error,
+      ).toBeUndefined();
+    const [, bob] = users();
+    const [bobsAccount] = await client.getAccounts({ username: bob?.username as string });
+    emulator.clearRequests();
+
+    const error = await rejection(tokenCredential(client).getToken("User.Read"));
+    const token = await tokenCredential(client, { account: bobsAccount }).getToken("User.Read");
+
+    expect(error).toBeInstanceOf(CredentialUnavailableError);
+    expect((error as Error).message).toMatch(
+      /^2 users are signed in to this app: choose one with tokenCredential\(app, \{ account \}\)/,
+    );
+    expect(claimsOf(token.token)).toMatchObject({ preferred_username: bob?.username, scp: "User.Read" });
+    expect(emulator.requests("token")).toHaveLength(0);
+  });
+
+  it("a confidential client given { account } gives that user's token, not an app token", async () => {
+    const web = app(emulator, "confidential");
+    const client = new ConfidentialClientApplication(web.clientId, {
+      authority: authority(emulator),
+      validateAuthority: false,
+      clientCredential: web.secret as string,
+    });
+    const [alice] = users();
+    const signed = await client.acquireTokenByUsernamePassword(
+      alice?.username as string,
+      alice?.password as string,
+      ["User.Read"],
+    );
+    if (signed.error) throw new Error(signed.error);
+    const account = signed.account;
+    emulator.clearRequests();
+
+    const token = await tokenCredential(client, { account }).getToken(["User.Read"]);
+
+    expect(token.token).toBe(signed.access_token);
+    expect(claimsOf(token.token)).toMatchObject({ preferred_username: alice?.username, azp: web.clientId });
+    expect(claimsOf(token.token)).not.toHaveProperty("idtyp");
+    expect(emulator.requests("token")).toHaveLength(0);
+  });
+});
+
 describe("tokenCredential of a managed identity client", () => {
   it("asks the source for the scope's resource, without /.default, and passes refresh_on on", async () => {
     const client = clientOn(emulator, "appService", new SystemAssignedManagedIdentity());
