@@ -105,6 +105,31 @@ describe("tokenCredential of a confidential client", () => {
     expect((error as Error).name).toBe("AbortError");
     expect(emulator.requests("token")).toHaveLength(0);
   });
+
+  it("an AbortSignalLike that fires during the request aborts it", async () => {
+    emulator.injectFault({ endpoint: "token", delayMs: 10_000 });
+    const listeners = new Set<() => void>();
+    const signal = {
+      aborted: false,
+      addEventListener: (_type: "abort", listener: () => void) => listeners.add(listener),
+      removeEventListener: (_type: "abort", listener: () => void) => listeners.delete(listener),
+    };
+    const started = Date.now();
+    const pending = rejection(
+      tokenCredential(daemonClient()).getToken(GRAPH_DEFAULT, { abortSignal: signal }),
+    );
+    setTimeout(() => {
+      signal.aborted = true;
+      for (const listener of listeners) listener();
+    }, 200);
+
+    const error = await pending;
+
+    expect((error as Error).name).toBe("AbortError");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The credential removed its listener when the call ended.
+    expect(listeners.size).toBe(0);
+  });
 });
 
 describe("tokenCredential in @azure/identity's ChainedTokenCredential", () => {
