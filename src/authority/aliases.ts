@@ -26,10 +26,10 @@ export function aliasGroupsVersion(): number {
 /**
  * Makes hosts one authority for the cache, as instance discovery metadata does (see {@link
  * environmentAliases}): tokens cached under any of them serve requests made under another. Groups that share
- * a host merge.
+ * a host merge. Ports are ignored, as the cache ignores them.
  */
 export function registerAliasGroup(aliases: readonly string[]): void {
-  const hosts = aliases.map((a) => a.toLowerCase());
+  const hosts = aliases.map((a) => hostWithoutPort(a.toLowerCase()));
   const canonical = hosts.map((h) => canonicalByHost.get(h)).find((c) => c !== undefined) ?? hosts[0];
   if (canonical === undefined) return;
   const group = [...new Set([...(groupByCanonical.get(canonical) ?? [canonical]), ...hosts])];
@@ -43,8 +43,29 @@ for (const group of KNOWN_GROUPS) registerAliasGroup(group);
 
 /** The name that stands for a host's whole alias group; an unknown host stands for itself. */
 export function canonicalEnvironment(host: string): string {
-  const lower = host.toLowerCase();
-  return canonicalByHost.get(lower) ?? lower;
+  const bare = hostWithoutPort(host.toLowerCase());
+  return canonicalByHost.get(bare) ?? bare;
+}
+
+/**
+ * A host without its port. The cache's `environment` is a host name: MSAL Python writes the
+ * authority's `hostname` (no port), msal-node its host and port. On port 443 they agree; on another
+ * port (an emulator, a test server) msal-ts writes the name without the port, as MSAL Python does,
+ * and reads both, so that one cache file serves either peer.
+ *
+ * @example
+ * ```ts
+ * hostWithoutPort("localhost:8443"); // "localhost"
+ * hostWithoutPort("[::1]:8443"); // "[::1]"
+ * ```
+ */
+export function hostWithoutPort(host: string): string {
+  const colon = host.lastIndexOf(":");
+  if (colon === -1) return host;
+  const beforePort = host.slice(0, colon);
+  // An IPv6 literal has colons of its own: its port comes after the closing bracket.
+  if (beforePort.includes(":") && !beforePort.endsWith("]")) return host;
+  return /^[0-9]+$/.test(host.slice(colon + 1)) ? beforePort : host;
 }
 
 /** Every name of a host's group, the host itself included. */

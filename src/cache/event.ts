@@ -4,6 +4,7 @@
  * home account id from `client_info` (`uid.utid`), else the id_token's `sub`; an account is written
  * only for user tokens.
  */
+import { hostWithoutPort } from "../authority/aliases.js";
 import { decodeIdToken, decodePart, type IdTokenClaims } from "../protocol/jwt.js";
 import type {
   AccessTokenEntity,
@@ -99,6 +100,8 @@ export interface EntityOptions {
    * its app tokens only with `""`. See `TokenCacheOptions.appTokenHomeAccountId`.
    */
   appTokenHomeAccountId?: null | "";
+  /** Keep the port in `environment` (msal-node's form); see `TokenCacheOptions.environmentWithPort`. */
+  environmentWithPort?: boolean;
 }
 
 export function entitiesFromEvent(
@@ -108,7 +111,8 @@ export function entitiesFromEvent(
 ): CacheEntities {
   const { response } = event;
   const { host, tenant: realm } = endpointParts(event.tokenEndpoint);
-  const environment = (event.environment ?? host).toLowerCase();
+  const named = (event.environment ?? host).toLowerCase();
+  const environment = options.environmentWithPort ? named : hostWithoutPort(named);
   const idToken = typeof response.id_token === "string" ? response.id_token : undefined;
   const claims =
     response.id_token_claims && typeof response.id_token_claims === "object"

@@ -14,6 +14,14 @@ export interface TokenCacheOptions {
    * do not depend on it, and `findAccessToken` finds app tokens stored either way.
    */
   appTokenHomeAccountId?: null | "";
+  /**
+   * Whether `environment` keeps the authority's port. MSAL Python writes the host name alone
+   * (`localhost`), the default; msal-node writes host and port (`localhost:8443`) and finds its
+   * entries only so: set `true` when msal-node is to read the cache of an authority on a port other
+   * than 443 (an emulator, a test server). On port 443 both write the host name. Lookups find
+   * entries written either way.
+   */
+  environmentWithPort?: boolean;
   /** Persistence: hooks every flow calls around its cache reads and writes. */
   plugin?: CachePlugin;
 }

@@ -95,17 +95,22 @@ export class TokenCache {
   #recency = new Map<string, true>();
   readonly #maxAccessTokens: number | undefined;
   readonly #appTokenHomeAccountId: null | "";
+  readonly #environmentWithPort: boolean;
 
   constructor(options: TokenCacheOptions = {}) {
     this.#maxAccessTokens = options.maxAccessTokens;
     this.plugin = options.plugin;
     this.#appTokenHomeAccountId = options.appTokenHomeAccountId ?? null;
+    this.#environmentWithPort = options.environmentWithPort ?? false;
   }
 
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
     this.#ensureIndexes();
-    const entities = entitiesFromEvent(event, now, { appTokenHomeAccountId: this.#appTokenHomeAccountId });
+    const entities = entitiesFromEvent(event, now, {
+      appTokenHomeAccountId: this.#appTokenHomeAccountId,
+      environmentWithPort: this.#environmentWithPort,
+    });
     if (entities.accessToken) this.#replace("AccessToken", entities.accessToken);
     if (entities.account) this.#replace("Account", entities.account);
     if (entities.idToken) this.#replace("IdToken", entities.idToken);

@@ -338,8 +338,11 @@ describe("the token cache shared with real MSAL clients", () => {
       expect(appKey).not.toBe(accessTokenKey(appToken as AccessTokenEntity));
     });
 
-    it('msal-node reads the cache msal-ts wrote with appTokenHomeAccountId "": accounts, silent user tokens, the app token', async () => {
-      const { text, tokens } = await writeWithMsalTs(host, { appTokenHomeAccountId: "" });
+    it('msal-node reads the cache msal-ts wrote with appTokenHomeAccountId "" and environmentWithPort: accounts, silent user tokens, the app token', async () => {
+      const { text, tokens } = await writeWithMsalTs(host, {
+        appTokenHomeAccountId: "",
+        environmentWithPort: true,
+      });
       expect(appTokenOf(JSON.parse(text))?.[1]).toMatchObject({
         home_account_id: "",
         environment: host,

@@ -340,7 +340,7 @@ describe("generic OpenID Connect against oidc-provider (a certified OP)", () => 
     expect(account).toMatchObject({
       // No client_info from a generic OP: the home account is the id_token's sub.
       home_account_id: "alice-0001",
-      environment: new URL(issuer).host,
+      environment: new URL(issuer).hostname,
       username: "alice@example.test",
     });
     if (!account) throw new Error("no account");

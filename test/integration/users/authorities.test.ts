@@ -111,7 +111,7 @@ describe("signing a user in at each kind of authority", () => {
     expect(await client.getAccounts()).toEqual([
       {
         home_account_id: homeAccountIdOf(signed.result),
-        environment: new URL(emulator.url).host,
+        environment: new URL(emulator.url).hostname,
         username: alice.username,
         authority_type: c.authorityType,
         local_account_id: signed.result.id_token_claims?.oid,

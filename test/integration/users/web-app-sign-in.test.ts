@@ -51,7 +51,7 @@ describe("a web app signing users in with the auth code flow", () => {
       expect(signed.result.id_token_claims?.aud).toBe(client.clientId);
       expect(signed.result.id_token_claims?.tid).toBe(who.tenant);
     }
-    const host = new URL(emulator.url).host;
+    const host = new URL(emulator.url).hostname;
     const expected = [a, b].map((signed, i) => ({
       home_account_id: homeAccountIdOf(signed.result),
       environment: host,
