@@ -3,6 +3,7 @@
  * mismatches, a cache that cannot be read). A server's OAuth error is never thrown: it comes back
  * as a result with `error` and `error_description`, as in MSAL Python.
  */
+import type { AzureCredentialErrorCode } from "./azure/errors.js";
 import type { ManagedIdentityErrorCode } from "./managed-identity/errors.js";
 
 /**
@@ -101,6 +102,7 @@ export type MsalErrorCode =
   | AuthFlowErrorCode
   | CredentialErrorCode
   | ManagedIdentityErrorCode
+  | AzureCredentialErrorCode
   | "cache_deserialization_failed"
   | "invalid_configuration"
   | "invalid_argument"

@@ -4,7 +4,7 @@
  * (and so `DefaultAzureCredential`) moves on to its next credential when one throws a
  * `CredentialUnavailableError` or an `AuthenticationRequiredError`, and stops at anything else.
  */
-import { MsalError, type MsalErrorCode } from "../errors.js";
+import { MsalError } from "../errors.js";
 import type { TokenFailure } from "../protocol/token-result.js";
 
 /**
@@ -35,9 +35,9 @@ export type AzureCredentialErrorCode =
  * ```
  */
 export class CredentialUnavailableError extends MsalError {
+  declare readonly code: "credential_unavailable";
   constructor(message: string, options?: { cause?: unknown }) {
-    // The cast: `MsalErrorCode` (src/errors.ts) does not list the Azure credential codes yet.
-    super("credential_unavailable" as string as MsalErrorCode, message, options);
+    super("credential_unavailable", message, options);
   }
 }
 
@@ -59,6 +59,7 @@ export class CredentialUnavailableError extends MsalError {
  * ```
  */
 export class AuthenticationRequiredError extends MsalError {
+  declare readonly code: "authentication_required";
   /** The scopes the token was asked for: ask for them in the interactive sign-in. */
   readonly scopes: string[];
   /** The claims challenge to pass as `claimsChallenge` to the sign-in, when there is one. */
@@ -70,8 +71,7 @@ export class AuthenticationRequiredError extends MsalError {
     message: string,
     details: { scopes: string[]; claims?: string | undefined; result?: TokenFailure | undefined },
   ) {
-    // The cast: `MsalErrorCode` (src/errors.ts) does not list the Azure credential codes yet.
-    super("authentication_required" as string as MsalErrorCode, message);
+    super("authentication_required", message);
     this.scopes = details.scopes;
     this.claims = details.claims;
     this.result = details.result;
@@ -93,14 +93,14 @@ export class AuthenticationRequiredError extends MsalError {
  * ```
  */
 export class AuthenticationError extends MsalError {
+  declare readonly code: "authentication_failed";
   /** The identity provider's error result. */
   readonly result: TokenFailure;
   /** The HTTP status of the answer, when known. */
   readonly statusCode: number | undefined;
 
   constructor(message: string, result: TokenFailure) {
-    // The cast: `MsalErrorCode` (src/errors.ts) does not list the Azure credential codes yet.
-    super("authentication_failed" as string as MsalErrorCode, message);
+    super("authentication_failed", message);
     this.result = result;
     this.statusCode = result.status;
   }

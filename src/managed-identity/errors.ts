@@ -38,6 +38,7 @@ export type ManagedIdentityErrorCode =
  * ```
  */
 export class ManagedIdentityError extends MsalError {
+  declare readonly code: ManagedIdentityErrorCode;
   constructor(code: ManagedIdentityErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
