@@ -34,10 +34,13 @@ export {
   FOCI_APP_B_ID,
   MIDDLE_TIER_APP_ID,
   PUBLIC_APP_ID,
+  SEEDED_SERVICE_ACCOUNT,
   type Tenant,
+  TOKEN_EXCHANGE_AUDIENCE,
   type User,
   type UserKind,
   WEB_APP_ID,
+  WORKLOAD_ISSUERS_PATH,
 } from "./directory.js";
 export {
   CLOUD_SHELL_APP_ID,
@@ -59,4 +62,5 @@ export {
   type EmulatorWithManagedIdentity,
   startEmulator,
 } from "./server.js";
+export { STORAGE_RESOURCE, storageEmulatorCertificate } from "./storage.js";
 export type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
