@@ -12,13 +12,22 @@ import { Miniflare, type Request as MiniflareRequest, Response as MiniflareRespo
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/index.js";
-import { directoryUser, form, middleTierAssertion } from "../integration/confidential/helpers.js";
+import {
+  derBase64,
+  directoryUser,
+  form,
+  jwtHeader,
+  middleTierAssertion,
+} from "../integration/confidential/helpers.js";
 import { app, authority, startTestEmulator } from "../support/emulator.js";
+import { signInOverHttp } from "../support/sign-in.js";
 import { expectedExtraError } from "./portable-flows.js";
 import { bundleWorker, type InstalledProject, installPackage, workerd } from "./support.js";
 
 const runtime = workerd();
 const GRAPH = "https://graph.microsoft.com";
+/** A redirect URI the emulator's seeded web app has registered. */
+const WEB_REDIRECT_URI = "http://localhost:3000/auth/callback";
 
 /** The part of a KV namespace binding the test reads (workers-types are not installed). */
 interface KvNamespace {
@@ -41,6 +50,8 @@ describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} throug
   async function startWorker(): Promise<Miniflare> {
     const target = emulator as Emulator;
     const middleTier = app(target, "middle-tier");
+    const web = app(target, "confidential");
+    const daemon = app(target, "daemon");
     const worker = new Miniflare({
       modules: true,
       script,
@@ -51,6 +62,13 @@ describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} throug
         AUTHORITY: authority(target),
         CLIENT_ID: middleTier.clientId,
         CLIENT_SECRET: middleTier.secret as string,
+        PUBLIC_ID: app(target, "public").clientId,
+        WEB_ID: web.clientId,
+        WEB_SECRET: web.secret as string,
+        WEB_REDIRECT_URI: WEB_REDIRECT_URI,
+        DAEMON_ID: daemon.clientId,
+        DAEMON_KEY: daemon.certificate?.privateKey as string,
+        DAEMON_CERTIFICATE: daemon.certificate?.certificate as string,
       },
       outboundService: async (request: MiniflareRequest) => {
         outbound.push(request.url);
@@ -126,7 +144,10 @@ describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} throug
 
     // One KV entry per partition: the app's tokens and the assertion's (keyed by its hash, never the token).
     const kv = (await (workers[0] as Miniflare).getKVNamespace("TOKEN_CACHE")) as unknown as KvNamespace;
-    const keys = (await kv.list()).keys.map((k) => k.name).sort();
+    const keys = (await kv.list()).keys
+      .map((k) => k.name)
+      .filter((name) => /^(app|obo):/.test(name))
+      .sort();
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(`app:${middleTier.clientId}:${target.directory.tenants[0]?.id}`.toLowerCase());
     expect(keys[1]).toMatch(/^obo:[A-Za-z0-9_-]{43}$/);
@@ -149,6 +170,74 @@ describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} throug
     expect(forBob).toMatchObject({
       app: { source: "cache" },
       obo: { source: "identity_provider", user: bob.username },
+    });
+  });
+
+  test("a web app's sign-in: the auth code flow with PKCE across requests (the flow kept in KV), then the token silently and refreshed", async () => {
+    const target = emulator as Emulator;
+    const worker = workers[0] ?? (await startWorker());
+    const alice = directoryUser(target, "alice@contoso.onmicrosoft.com");
+    target.clearRequests();
+
+    const { auth_uri } = (await call(worker, "/login")) as unknown as { auth_uri: string };
+    expect(new URL(auth_uri).searchParams.get("code_challenge_method")).toBe("S256");
+    const { location, params } = await signInOverHttp(auth_uri, alice.username, alice.password);
+    expect(location.startsWith(`${WEB_REDIRECT_URI}?`)).toBe(true);
+    const signedIn = await call(worker, `/callback?${params}`);
+    expect(signedIn).toMatchObject({ source: "identity_provider", aud: GRAPH, user: alice.username });
+    const account = encodeURIComponent(String(signedIn.account));
+
+    const fresh = await startWorker();
+    expect(await call(fresh, `/me?account=${account}`)).toMatchObject({
+      source: "cache",
+      user: alice.username,
+    });
+    expect(await call(fresh, `/me?account=${account}&refresh=1`)).toMatchObject({
+      source: "identity_provider",
+      user: alice.username,
+    });
+    const tokens = target.requests("token").map(form);
+    expect(tokens.map((f) => f.grant_type)).toEqual(["authorization_code", "refresh_token"]);
+    expect(tokens[0]?.code_verifier).toMatch(/^[A-Za-z0-9._~-]{43,128}$/);
+  });
+
+  test("the device code flow over two requests: started, approved by the user elsewhere, redeemed", async () => {
+    const target = emulator as Emulator;
+    const worker = workers[0] ?? (await startWorker());
+    const alice = directoryUser(target, "alice@contoso.onmicrosoft.com");
+    target.clearRequests();
+    const started = (await call(worker, "/device")) as unknown as { user_code: string; message: string };
+    expect(started.message).toContain(started.user_code);
+    const approval = await fetch(`${target.url}/_emulator/device/approve`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user_code: started.user_code, username: alice.username }),
+    });
+    expect(approval.status).toBe(200);
+    expect(await call(worker, `/device-poll?code=${encodeURIComponent(started.user_code)}`)).toMatchObject({
+      source: "identity_provider",
+      user: alice.username,
+    });
+    expect(target.requests("token").map((r) => form(r).grant_type)).toEqual([
+      "urn:ietf:params:oauth:grant-type:device_code",
+    ]);
+  });
+
+  test("client credentials with a PEM certificate: the assertion signed by workerd's Web Crypto (PS256, x5c)", async () => {
+    const target = emulator as Emulator;
+    const worker = workers[0] ?? (await startWorker());
+    const daemon = app(target, "daemon");
+    target.clearRequests();
+    expect(await call(worker, "/certificate")).toEqual({
+      source: "identity_provider",
+      aud: GRAPH,
+      azp: daemon.clientId,
+      user: undefined,
+    });
+    const [request] = target.requests("token").map(form);
+    expect(jwtHeader(request?.client_assertion as string)).toMatchObject({
+      alg: "PS256",
+      x5c: [derBase64(daemon.certificate?.certificate as string)],
     });
   });
 
