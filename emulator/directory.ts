@@ -72,7 +72,12 @@ export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 export const WORKLOAD_ISSUERS_PATH = "/_emulator/workload-identity/issuers";
 
 /** The service account the seeded daemon app trusts on the emulator's "aks" cluster. */
-export const SEEDED_SERVICE_ACCOUNT = { namespace: "default", name: "workload-identity-sa" } as const;
+export const SEEDED_SERVICE_ACCOUNT = {
+  /** The Kubernetes namespace. */
+  namespace: "default",
+  /** The service account's name. */
+  name: "workload-identity-sa",
+} as const;
 
 /**
  * A federated identity credential: the app trusts tokens from `issuer` about `subject` for one of

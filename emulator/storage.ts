@@ -90,7 +90,9 @@ export function accessTokenClaims(
  * ```
  */
 export function storageEmulatorCertificate(ca: { certificatePem: string; privateKeyPem: string }): {
+  /** The certificate (PEM), for Azurite's `--cert`. */
   certificatePem: string;
+  /** Its private key (PEM, PKCS#8), for Azurite's `--key`. */
   privateKeyPem: string;
 } {
   const cert = new X509Certificate(ca.certificatePem);
