@@ -9,6 +9,7 @@ import { createPublicKey } from "node:crypto";
 import { jsonRequestBody } from "./control.js";
 import { type EmuRequest, type EmuResponse, json } from "./http.js";
 import { decodeJwt, verifyJwtSignature } from "./jwt.js";
+import { popResourceResponse } from "./pop.js";
 import { findUser, nowSeconds, userOid, type World } from "./world.js";
 
 function eventsOf(world: World): Map<string, number> {
@@ -32,6 +33,8 @@ function unauthorized(error: string, description: string, claims?: string): EmuR
 
 /** `GET /_emulator/resource` with `Authorization: Bearer <access token>`. */
 export function resourceEndpoint(req: EmuRequest, world: World): EmuResponse {
+  const pop = popResourceResponse(req, world); // Authorization: PoP <signed HTTP request> (pop.ts)
+  if (pop) return pop;
   if (req.method !== "GET")
     return json(405, { error: "invalid_request", error_description: "Use GET at the resource." });
   const header = req.headers.authorization ?? "";
