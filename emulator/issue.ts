@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { App, User } from "./directory.js";
 import { base64url, signJwt } from "./jwt.js";
-import type { ParsedScopes } from "./scopes.js";
+import { delegatedScope, type ParsedScopes } from "./scopes.js";
 import { accessTokenClaims } from "./storage.js";
 import { nowSeconds, randomToken, stableGuid, userOid, userTenantId, type World } from "./world.js";
 
@@ -80,7 +80,7 @@ export function issueUserTokens(world: World, req: UserTokenRequest): Record<str
       tid,
       azp: req.app.clientId,
       azpacr: req.app.secret || req.app.certificate ? "1" : "0",
-      scp: req.scopes.permissions.filter((p) => p !== ".default").join(" ") || "User.Read",
+      scp: delegatedScope(req.scopes),
       amr: req.amr ?? ["pwd"],
       uti: randomToken("", 16),
       ver: "2.0",

@@ -9,6 +9,20 @@ import { storageScopes } from "./storage.js";
 import type { World } from "./world.js";
 
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
+
+/**
+ * Azure Resource Manager's two identifier URIs (the Azure CLI and Azure PowerShell ask for the
+ * first, as `https://management.core.windows.net//.default`; the Azure SDKs for the second). Either
+ * is accepted with or without its trailing slash, and a token's `aud` is the URI as asked, as Entra
+ * issues it.
+ */
+export const ARM_RESOURCES = [
+  "https://management.core.windows.net/",
+  "https://management.azure.com/",
+] as const;
+
+/** The one delegated permission Azure Resource Manager exposes. */
+const ARM_PERMISSIONS = ["user_impersonation"];
 export const OIDC_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 
 export interface ParsedScopes {
@@ -23,6 +37,11 @@ export interface ParsedScopes {
   permissions: string[];
   /** The scopes to return in the `scope` field of the response (Graph permissions stay bare). */
   granted: string[];
+  /**
+   * The delegated permissions the resource exposes, which `.default` grants to a user token's `scp`;
+   * absent for resources that grant `User.Read` (Graph).
+   */
+  exposed?: string[];
 }
 
 export type ScopeProblem = { code: number; error: string; message: string };
@@ -89,7 +108,20 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
     };
   }
   const storage = storageScopes(resource, permissions, oidc, grantedOidc(oidc));
-  if (storage) return storage;
+  if (storage) return { ...storage, exposed: ["user_impersonation"] };
+  const arm = ARM_RESOURCES.find((r) => r.replace(/\/$/, "") === resource.replace(/\/+$/, "").toLowerCase());
+  if (arm) {
+    const unknown = permissions.filter((p) => p !== ".default" && !ARM_PERMISSIONS.includes(p));
+    if (unknown.length > 0) return unknownPermission(unknown, arm);
+    return {
+      oidc,
+      resource,
+      audience: resource,
+      permissions,
+      granted: [...permissions.map((p) => `${resource}/${p}`), ...grantedOidc(oidc)],
+      exposed: ARM_PERMISSIONS,
+    };
+  }
   const app = resourceApp(world, resource);
   if (!app) {
     return {
@@ -100,13 +132,7 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
   }
   const exposed = new Set((app.scopes ?? []).map((s) => splitScope(s).permission));
   const unknown = permissions.filter((p) => p !== ".default" && !exposed.has(p));
-  if (unknown.length > 0) {
-    return {
-      code: 65005,
-      error: "invalid_client",
-      message: `The application asked for scope '${unknown.join(" ")}' that doesn't exist on the resource '${resource}'. Contact the app vendor.`,
-    };
-  }
+  if (unknown.length > 0) return unknownPermission(unknown, resource);
   return {
     oidc,
     resource,
@@ -114,7 +140,32 @@ export function parseScopes(world: World, scopeParam: string): ParsedScopes | Sc
     resourceApp: app,
     permissions,
     granted: [...permissions.map((p) => `${resource}/${p}`), ...grantedOidc(oidc)],
+    exposed: [...exposed],
   };
+}
+
+function unknownPermission(unknown: string[], resource: string): ScopeProblem {
+  return {
+    code: 65005,
+    error: "invalid_client",
+    message: `The application asked for scope '${unknown.join(" ")}' that doesn't exist on the resource '${resource}'. Contact the app vendor.`,
+  };
+}
+
+/**
+ * A user token's `scp`: the permissions asked for, and for `<resource>/.default` every permission
+ * the resource exposes (the emulator treats them all as consented), as Entra grants an app's
+ * static consent. Microsoft Graph's `.default`, and a request with only OpenID Connect scopes, get
+ * `User.Read`; a resource that exposes nothing gets no `scp`.
+ * https://learn.microsoft.com/entra/identity-platform/scopes-oidc#the-default-scope
+ */
+export function delegatedScope(scopes: ParsedScopes): string | undefined {
+  const asked = scopes.permissions.filter((p) => p !== ".default");
+  const wantsDefault = asked.length < scopes.permissions.length || scopes.permissions.length === 0;
+  if (!wantsDefault) return asked.join(" ");
+  if (!scopes.exposed) return [...new Set([...asked, "User.Read"])].join(" ");
+  const granted = [...new Set([...asked, ...scopes.exposed])];
+  return granted.length > 0 ? granted.join(" ") : undefined;
 }
 
 /** Entra answers `openid profile` with `openid profile email` in the granted scope. */
