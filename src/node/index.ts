@@ -14,8 +14,26 @@ setDefaultManagedIdentityPlatform(nodeManagedIdentityPlatform);
 
 export { PersistedTokenCache } from "../cache/persisted-token-cache.js";
 export * from "../index.js";
+export {
+  decryptCacheFile,
+  EncryptedCacheFileError,
+  type EncryptedCacheFileProblem,
+  EncryptedFilePersistence,
+  type EncryptedFilePersistenceOptions,
+  encryptCacheFile,
+} from "./encrypted-file-persistence.js";
 export { createNodeFetch, type NodeFetch, type NodeFetchOptions } from "./fetch.js";
 export { CacheLockTimeoutError, FilePersistence, type FilePersistenceOptions } from "./file-persistence.js";
+export {
+  DEFAULT_KEYRING_SERVICE,
+  KeyringPersistence,
+  type KeyringPersistenceOptions,
+  KeyringUnavailableError,
+  keyringAccountOf,
+  type SecurePersistence,
+  type SecurePersistenceOptions,
+  securePersistence,
+} from "./keyring-persistence.js";
 export { CredentialError } from "./private-key.js";
 export {
   type ClientAssertionCallback,
