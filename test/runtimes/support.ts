@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -54,6 +55,37 @@ export const deno = (): RuntimeBinary => probe(join(ROOT, "node_modules/.bin/den
 export const workerd = (): RuntimeBinary =>
   probe(join(ROOT, "node_modules/workerd/bin/workerd"), "workerd (through miniflare)", ["--version"]);
 
+const BUILD_LOCK = join(
+  tmpdir(),
+  `msal-ts-runtime-build-${Buffer.from(ROOT).toString("base64url").slice(-24)}.lock`,
+);
+const STALE_LOCK_MS = 180_000;
+
+/**
+ * {@link ensureBuilt} for test files that run at the same time: the runtime tests start together,
+ * and two builds at once would each empty dist/lib under the other. A lock directory (mkdir is
+ * atomic) makes them take turns; the second finds dist current and does not build again.
+ */
+async function buildOnce(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // A lock left by a killed run: take it over.
+      const since = statSync(BUILD_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - since > STALE_LOCK_MS) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    ensureBuilt();
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
+
 /** A project directory with msal-ts installed from its tarball, and the test's scripts copied in. */
 export interface InstalledProject {
   dir: string;
@@ -66,7 +98,7 @@ export interface InstalledProject {
  * linked beside it, as `npm install <tarball>` lays it out; then the named fixtures copied to `dir`.
  */
 export async function installPackage(fixtures: string[]): Promise<InstalledProject> {
-  ensureBuilt();
+  await buildOnce();
   const dir = mkdtempSync(join(tmpdir(), "msal-ts-runtime-"));
   const { stdout } = await exec("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], {
     cwd: ROOT,
