@@ -111,11 +111,12 @@ export type {
 export type { AuthorizationCodeRequest, AuthorizationUrlRequest } from "./flows/authorization-code.js";
 export type { ClientCredentialRequest } from "./flows/client-credentials.js";
 export type { AuthorityOverride } from "./flows/common.js";
-export type { DeviceFlow } from "./flows/device-code.js";
+export type { DeviceFlow, DeviceFlowRequest } from "./flows/device-code.js";
 export type { InteractiveRequest, LoopbackListener, LoopbackOptions } from "./flows/interactive.js";
 export type { OnBehalfOfRequest } from "./flows/on-behalf-of.js";
 export type { RefreshTokenRequest } from "./flows/refresh-token.js";
 export type { AccountRef, SilentRequest } from "./flows/silent.js";
+export type { PopRequestOptions, TokenRequestOptions } from "./flows/token-extras.js";
 export type { UsernamePasswordRequest } from "./flows/username-password.js";
 export { NetworkError, type NetworkFailureKind } from "./http/network-error.js";
 export type { FetchLike, HttpCacheStore } from "./http/types.js";
@@ -140,6 +141,17 @@ export {
 } from "./managed-identity/identity.js";
 export type { ImdsRetryPolicy } from "./managed-identity/imds.js";
 export type { KeyFileContents, ManagedIdentityPlatform } from "./managed-identity/platform.js";
+export { isPopSupported, PopAuthScheme, type PopHttpMethod } from "./pop/auth-scheme.js";
+export {
+  inMemoryPopKeyStore,
+  jwkThumbprint,
+  type PopKey,
+  type PopKeyStore,
+  type PopPublicJwk,
+  popKeyFromKeyPair,
+} from "./pop/key-store.js";
+export { type ShrPayload, signHttpRequest } from "./pop/shr.js";
+export { publicKeyToJwk, type SshCertificateData, sshCertificateRequestData } from "./pop/ssh-key.js";
 export { decodeIdToken, decodePart, type IdTokenClaims } from "./protocol/jwt.js";
 export {
   isTokenError,
@@ -148,4 +160,11 @@ export {
   type TokenResult,
   type TokenSuccess,
 } from "./protocol/token-result.js";
+export {
+  type AuthChallenge,
+  MAX_CHALLENGE_PARAMETERS,
+  MAX_CHALLENGES,
+  MAX_WWW_AUTHENTICATE_LENGTH,
+  parseWwwAuthenticate,
+} from "./protocol/www-authenticate.js";
 export { VERSION } from "./version.js";

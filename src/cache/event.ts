@@ -42,6 +42,11 @@ export interface TokenCacheEvent {
   skipAccountCreation?: boolean;
   /** On-behalf-of: the hash of the user assertion, stored so repeated calls find their tokens. */
   userAssertionHash?: string;
+  /**
+   * `pop`: the access token is bound to the app's PoP key (`data.key_id`) and is stored as an
+   * `AccessToken_With_AuthScheme`, apart from Bearer tokens.
+   */
+  authScheme?: "pop";
 }
 
 /**
@@ -132,7 +137,7 @@ export function entitiesFromEvent(
     const expiresIn = seconds(response.expires_in) ?? (expiresOn !== undefined ? expiresOn - now : 600);
     const extExpiresIn = seconds(response.ext_expires_in) ?? expiresIn;
     const at: AccessTokenEntity = {
-      credential_type: "AccessToken",
+      credential_type: event.authScheme === "pop" ? "AccessToken_With_AuthScheme" : "AccessToken",
       secret: response.access_token,
       home_account_id: home ?? options.appTokenHomeAccountId ?? null,
       environment,

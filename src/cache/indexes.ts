@@ -157,10 +157,11 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
   const sorted = lowerScopes.size === 1 ? [...lowerScopes] : [...lowerScopes].sort();
   const target = sorted.join(" ");
   // On-behalf-of tokens are also found by the hash of the user assertion they were obtained with.
-  const owners =
+  const plainOwners =
     typeof e.userAssertionHash === "string"
       ? [e.home_account_id, oboOwner(e.userAssertionHash)]
       : [e.home_account_id];
+  const owners = isPopToken(e) ? plainOwners.map(popOwner) : plainOwners;
   const bucketKeys = owners.map((owner) => accessTokenBucketKey(e.client_id, owner, e.environment, e.realm));
   const account = accountBucketKey(e.home_account_id, e.environment);
   const shortTarget = targetWithoutSignInScopes(sorted);
@@ -206,6 +207,19 @@ export function indexAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEn
 /** The bucket owner of on-behalf-of tokens: never a real home account id, which has no colon. */
 export function oboOwner(userAssertionHash: string): string {
   return `obo:${userAssertionHash}`;
+}
+
+/**
+ * The bucket owner of proof-of-possession tokens: their own buckets, so that a Bearer token and a
+ * PoP token for the same scopes are both exact hits and neither replaces the other.
+ */
+export function popOwner(owner: string | null): string {
+  return `pop:${owner ?? ""}`;
+}
+
+/** Whether an entry is a proof-of-possession token (`token_type` `pop`, any case). */
+export function isPopToken(e: { token_type?: unknown }): boolean {
+  return typeof e.token_type === "string" && e.token_type.toLowerCase() === "pop";
 }
 
 export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshTokenEntity, add: boolean): void {

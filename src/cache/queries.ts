@@ -38,8 +38,13 @@ export interface AccessTokenQuery {
   realm: string;
   /** The scopes the token must have (a subset of its cached `target`). */
   scopes: readonly string[];
-  /** Proof-of-possession or SSH certificate key id: only tokens bound to this key match. */
+  /**
+   * Proof-of-possession or SSH certificate key id: only tokens bound to this key match. Without it only
+   * tokens bound to no key match, so a Bearer request never gets a PoP token or an SSH certificate.
+   */
   keyId?: string;
+  /** `pop`: look among proof-of-possession tokens (`token_type` `pop`), which Bearer lookups never see. */
+  tokenType?: "pop";
   /** Find on-behalf-of tokens by the hash of the user assertion (`homeAccountId` is then ignored). */
   userAssertionHash?: string;
   /** Skip tokens that expire within this many seconds (MSAL refreshes 5 minutes early). */

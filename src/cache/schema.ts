@@ -13,8 +13,11 @@ type Open = { [field: string]: unknown };
  * Python's, so other MSAL libraries read the same entry.
  */
 export interface AccessTokenEntity extends Open {
-  /** Always `AccessToken`. */
-  credential_type: "AccessToken";
+  /**
+   * `AccessToken`; `AccessToken_With_AuthScheme` for a proof-of-possession token bound to the app's key
+   * (msal-node's name and key format for it), which never serves a Bearer request.
+   */
+  credential_type: "AccessToken" | "AccessToken_With_AuthScheme";
   /** The access token itself. */
   secret: string;
   /**
@@ -157,10 +160,19 @@ export type CacheSections = { [S in Section]: Map<string, EntityOf[S]> };
 const text = (value: unknown): string =>
   typeof value === "string" ? value : value == null ? "" : String(value);
 
-/** `home_account_id-environment-accesstoken-client_id-realm-target`, lower-cased. */
+/**
+ * `home_account_id-environment-accesstoken-client_id-realm-target`, lower-cased. The key has no
+ * `key_id`, so a new SSH certificate for the same scopes replaces the old one (MSAL Python's rule).
+ * A proof-of-possession token (`AccessToken_With_AuthScheme`) is keyed as msal-node keys it,
+ * `...-accesstoken_with_authscheme-client_id-realm-target-pop`, so it lives beside the Bearer token
+ * for the same scopes.
+ */
 export function accessTokenKey(
-  e: Pick<AccessTokenEntity, "home_account_id" | "environment" | "client_id" | "realm" | "target">,
+  e: Pick<AccessTokenEntity, "home_account_id" | "environment" | "client_id" | "realm" | "target"> &
+    Partial<Pick<AccessTokenEntity, "credential_type" | "token_type">>,
 ): string {
+  if (e.credential_type === "AccessToken_With_AuthScheme")
+    return `${text(e.home_account_id)}-${text(e.environment)}-accesstoken_with_authscheme-${text(e.client_id)}-${text(e.realm)}-${text(e.target)}-${text(e.token_type)}`.toLowerCase();
   return `${text(e.home_account_id)}-${text(e.environment)}-accesstoken-${text(e.client_id)}-${text(e.realm)}-${text(e.target)}`.toLowerCase();
 }
 

@@ -23,6 +23,7 @@ import {
   indexRefreshToken,
   normalisedTarget,
   oboOwner,
+  popOwner,
 } from "./indexes.js";
 import type { CachePlugin } from "./plugin.js";
 import type {
@@ -149,8 +150,9 @@ export class TokenCache {
   findAccessTokenHit(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenHit | undefined {
     this.#ensureIndexes();
     const ix = this.#indexes;
-    const owner =
+    const plainOwner =
       query.userAssertionHash !== undefined ? oboOwner(query.userAssertionHash) : query.homeAccountId;
+    const owner = query.tokenType === "pop" ? popOwner(plainOwner) : plainOwner;
     const bucket = this.#buckets.find(ix, query, owner);
     if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
@@ -168,8 +170,8 @@ export class TokenCache {
       this.remove("AccessToken", record.key);
       return false;
     }
-    if (record.expiresOn < deadline || (query.keyId !== undefined && record.entry.key_id !== query.keyId))
-      return false;
+    // A lookup without a key id finds only tokens bound to no key (`key_id` absent).
+    if (record.expiresOn < deadline || (record.entry.key_id ?? undefined) !== query.keyId) return false;
     if (this.#maxAccessTokens !== undefined) {
       this.#recency.delete(record.key);
       this.#recency.set(record.key, true);

@@ -9,7 +9,9 @@ import {
   appMetadataIndexKey,
   type CacheIndexes,
   idTokenIndexKey,
+  isPopToken,
   normalisedTarget,
+  popOwner,
 } from "./indexes.js";
 import {
   type AccessTokenEntity,
@@ -35,8 +37,9 @@ export function storedTwins<S extends Section>(
   switch (section) {
     case "AccessToken": {
       const at = entity as AccessTokenEntity;
+      const owner = isPopToken(at) ? popOwner(at.home_account_id) : at.home_account_id;
       const bucket = ix.accessTokensByBucket.get(
-        accessTokenBucketKey(at.client_id, at.home_account_id, at.environment, at.realm),
+        accessTokenBucketKey(at.client_id, owner, at.environment, at.realm),
       );
       const target = normalisedTarget(at.target.split(" "));
       // A bucket also holds short targets (without the sign-in scopes): only the same full target is a twin.

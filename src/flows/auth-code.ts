@@ -15,6 +15,13 @@ import { mergeClaims } from "../protocol/token-request.js";
 import { oauthErrorCode, type TokenFailure, type TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 /**
  * How the authorize endpoint returns its response to the redirect URI: in the `query` string, in the URL
@@ -174,7 +181,7 @@ export function authorizeUrl(endpoint: string, params: Record<string, string | u
 }
 
 /** Options of {@link ClientApplication.acquireTokenByAuthCodeFlow}. */
-export interface RedeemRequest {
+export interface RedeemRequest extends TokenRequestOptions, PopRequestOptions {
   /** Scopes to redeem the code for: a subset of the flow's. Default: the flow's. */
   scopes?: string[];
   /**
@@ -250,6 +257,7 @@ export async function acquireTokenByAuthCodeFlow(
       "This authorization response was already redeemed: each sign-in response can be used once. Start the sign-in again.",
     );
   }
+  const extras = await prepareExtras(ctx, request);
   ctx.redeemedStates.add(flow.state);
   const authority = requestAuthority(ctx, { authority: flow.authority });
   const endpoints = await ctx.discover(authority, request.signal);
@@ -265,7 +273,7 @@ export async function acquireTokenByAuthCodeFlow(
       `The authorization response comes from ${authResponse.iss}, not from ${endpoints.issuer} where the sign-in started. Start the sign-in again.`,
     );
   }
-  return requestToken({
+  const result = await requestToken({
     ctx,
     endpoints,
     form: {
@@ -286,5 +294,7 @@ export async function acquireTokenByAuthCodeFlow(
     ...(request.correlationId ? { correlationId: request.correlationId } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     cacheEvent: { scopes: wanted, environment: authority.host, grantType: "authorization_code" },
+    ...(extras === NO_EXTRAS ? {} : { extras }),
   });
+  return finishResult(extras, result);
 }

@@ -12,6 +12,13 @@ import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthCodeFlowRequest, authorizeUrl, signInParameters } from "./auth-code.js";
 import { requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 /**
  * Options of {@link ClientApplication.getAuthorizationRequestUrl}: those of {@link AuthCodeFlowRequest}, plus
@@ -57,7 +64,7 @@ export async function getAuthorizationRequestUrl(
  * Options of {@link ClientApplication.acquireTokenByAuthorizationCode}: what the authorize request was sent
  * with.
  */
-export interface AuthorizationCodeRequest {
+export interface AuthorizationCodeRequest extends TokenRequestOptions, PopRequestOptions {
   /** The redirect URI the authorize request was sent with. */
   redirectUri?: string;
   /** The nonce you sent; the id_token must carry it. */
@@ -95,10 +102,11 @@ export async function acquireTokenByAuthorizationCode(
     );
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
+  const extras = await prepareExtras(ctx, request);
   const authority = requestAuthority(ctx, request);
   const endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
-  return requestToken({
+  const result = await requestToken({
     ctx,
     endpoints,
     form: {
@@ -115,5 +123,7 @@ export async function acquireTokenByAuthorizationCode(
     ...(request.correlationId ? { correlationId: request.correlationId } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     cacheEvent: { scopes: decorated, environment: authority.host, grantType: "authorization_code" },
+    ...(extras === NO_EXTRAS ? {} : { extras }),
   });
+  return finishResult(extras, result);
 }

@@ -26,9 +26,17 @@ import {
   scopeParameter,
   skipReason,
 } from "./common.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  type PreparedExtras,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 /** Options of {@link ConfidentialClientApplication.acquireTokenForClient}. */
-export interface ClientCredentialRequest extends AuthorityOverride {
+export interface ClientCredentialRequest extends AuthorityOverride, TokenRequestOptions, PopRequestOptions {
   /** Skip the cache and ask the identity provider for a new token. */
   forceRefresh?: boolean;
   /** The claims challenge from a resource's `WWW-Authenticate` header; skips the cache. */
@@ -53,6 +61,8 @@ export async function acquireTokenForClient(
 ): Promise<TokenResult> {
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
+  const prepared = prepareExtras(ctx, request);
+  const extras = prepared instanceof Promise ? await prepared : prepared;
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority, request.signal);
@@ -61,13 +71,16 @@ export async function acquireTokenForClient(
   const now = nowSeconds();
   if (skipCache && logs(ctx.log, "verbose"))
     ctx.log("verbose", `Client credentials: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
-  const hit = skipCache ? undefined : cachedAppToken(ctx, authority, endpoints, scopes, now);
+  const hit = skipCache ? undefined : cachedAppToken(ctx, authority, endpoints, scopes, now, extras);
   const found = hit instanceof Promise ? await hit : hit;
   // The request's state is gathered only for a call that goes to the network.
   if (found === undefined)
-    return send(
-      { ctx, authority, endpoints, scopes, request, regionalEndpoint },
-      skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
+    return finishResult(
+      extras,
+      await send(
+        { ctx, authority, endpoints, scopes, request, regionalEndpoint, extras },
+        skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
+      ),
     );
   ctx.telemetry.cacheHits++;
   // `!(refresh_on >= now)`: a refresh_on that is not a number counts as due, not as never.
@@ -77,11 +90,12 @@ export async function acquireTokenForClient(
       "verbose",
       "Client credentials: the cached access token is past its refresh_on; renewing it in the background.",
     );
-    send({ ctx, authority, endpoints, scopes, request, regionalEndpoint }, REFRESH_REASON.aging).catch(
-      (error: unknown) => ctx.log("warning", `Background refresh failed: ${String(error)}`),
-    );
+    send(
+      { ctx, authority, endpoints, scopes, request, regionalEndpoint, extras },
+      REFRESH_REASON.aging,
+    ).catch((error: unknown) => ctx.log("warning", `Background refresh failed: ${String(error)}`));
   }
-  return cacheHitResult(found, now);
+  return finishResult(extras, cacheHitResult(found, now));
 }
 
 /** The app's cached token for `scopes`; without persistence, at once (a hit then costs no promise but the call's own). */
@@ -91,6 +105,7 @@ function cachedAppToken(
   endpoints: Endpoints,
   scopes: string[],
   now: number,
+  extras: PreparedExtras,
 ): AccessTokenHit | undefined | Promise<AccessTokenHit | undefined> {
   const query = {
     clientId: ctx.clientId,
@@ -99,7 +114,11 @@ function cachedAppToken(
     realm: endpoints.realm,
     scopes,
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    slot: appTokenSlot(ctx, authority),
+    // A slot belongs to the app's plain bucket; PoP tokens are in another.
+    ...(extras.tokenType === undefined
+      ? { slot: appTokenSlot(ctx, authority) }
+      : { tokenType: extras.tokenType }),
+    ...(extras.keyId !== undefined ? { keyId: extras.keyId } : {}),
   };
   if (!ctx.cache.plugin) return lookupAccessToken(ctx, query, now, "Client credentials");
   return withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
@@ -124,6 +143,7 @@ interface ClientCredentialCall {
   scopes: string[];
   request: ClientCredentialRequest;
   regionalEndpoint: RegionalEndpoint;
+  extras: PreparedExtras;
 }
 
 /** The token request; identical concurrent ones share one network call. */
@@ -132,7 +152,7 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   return singleFlight(
     ctx,
-    `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}`,
+    `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}\n${call.extras.flightKey}`,
     async (signal) =>
       requestToken({
         ctx,
@@ -145,6 +165,7 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
         signal,
         cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
         partitionKey: appPartition(ctx.clientId, endpoints.realm),
+        ...(call.extras === NO_EXTRAS ? {} : { extras: call.extras }),
       }),
     request.signal,
   );

@@ -13,6 +13,7 @@ import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 import { type Account, publicAccount } from "./accounts.js";
+import { type PreparedExtras, popMismatch, withQuery } from "./token-extras.js";
 
 /** Access tokens within this many seconds of expiry are not served (MSAL's 5-minute buffer). */
 export const EXPIRY_BUFFER_SECONDS = 300;
@@ -98,6 +99,8 @@ export interface TokenCall {
   partitionKey?: string;
   /** Errors that are a normal step of the flow (a device code poll's `authorization_pending`): logged at verbose. */
   expectedErrors?: ReadonlySet<string>;
+  /** The caller's `data`, query parameters, headers and PoP key binding (see `prepareExtras`). */
+  extras?: PreparedExtras;
 }
 
 /** The user a response is for: `client_info`'s uid.utid, else the id_token's subject (as the cache keys it). */
@@ -133,12 +136,15 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
   const correlationId = call.correlationId ?? crypto.randomUUID();
   const started = logs(ctx.log, "verbose") ? Date.now() : 0;
   const auth = ctx.clientAuth ? await ctx.clientAuth(endpoints.tokenEndpoint) : {};
-  const tokenEndpoint = call.postUrl ?? endpoints.tokenEndpoint;
+  const extras = call.extras;
+  const tokenEndpoint = withQuery(call.postUrl ?? endpoints.tokenEndpoint, extras?.query);
   const { result, raw } = await postTokenRequest(ctx.http, {
     tokenEndpoint,
-    form: { client_id: ctx.clientId, ...call.form, client_info: "1", ...auth },
+    // `data` may add fields but never replaces the client's authentication.
+    form: { client_id: ctx.clientId, ...call.form, ...extras?.form, client_info: "1", ...auth },
     headers: {
       ...ctx.defaultHeaders,
+      ...extras?.headers,
       "client-request-id": correlationId,
       ...telemetryHeaders(ctx.telemetry, call.api, call.reason),
       ...call.headers,
@@ -156,6 +162,8 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
       );
     return result;
   }
+  const mismatch = popMismatch(extras, result);
+  if (mismatch) return mismatch;
   if (typeof result.id_token === "string") {
     // Checked before anything is cached: a token that fails validation must not be used later.
     const issuer = ctx.authority.kind === "adfs" ? undefined : endpoints.issuer;
@@ -169,8 +177,10 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
     const response = { ...raw };
     const newRefreshToken = call.refreshedToken ? raw.refresh_token : undefined;
     if (typeof newRefreshToken === "string") delete response.refresh_token;
-    const event = {
+    const event: TokenCacheEvent = {
       ...call.cacheEvent,
+      ...(extras?.keyId !== undefined ? { data: { ...call.cacheEvent.data, key_id: extras.keyId } } : {}),
+      ...(extras?.authScheme ? { authScheme: extras.authScheme } : {}),
       clientId: ctx.clientId,
       tokenEndpoint: endpoints.tokenEndpoint,
       response,

@@ -14,6 +14,7 @@ import { errorResponseToFailure, mergeClaims } from "../protocol/token-request.j
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import { NO_EXTRAS, prepareExtras, type TokenRequestOptions } from "./token-extras.js";
 
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -160,15 +161,24 @@ async function pause(flow: DeviceFlow, seconds: number, signal?: AbortSignal): P
   return flow.expires_at >= Date.now() / 1000;
 }
 
+/** Options of {@link PublicClientApplication.acquireTokenByDeviceFlow}. */
+export interface DeviceFlowRequest extends TokenRequestOptions {
+  /** The claims challenge from a resource's `WWW-Authenticate` header, sent with the request. */
+  claimsChallenge?: string;
+  /** Stops polling. */
+  signal?: AbortSignal;
+}
+
 export async function acquireTokenByDeviceFlow(
   ctx: AppContext,
   flow: DeviceFlow,
-  request: { claimsChallenge?: string; signal?: AbortSignal },
+  request: DeviceFlowRequest,
 ): Promise<TokenResult> {
   if (typeof flow !== "object" || flow === null || typeof flow.device_code !== "string") {
     throw new ArgumentError("flow", "Pass the flow initiateDeviceFlow returned (it has a device_code).");
   }
   validateClaimsChallenge(request.claimsChallenge);
+  const extras = await prepareExtras(ctx, request);
   const authority = requestAuthority(ctx, { authority: flow.authority });
   const endpoints = await ctx.discover(authority, request.signal);
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
@@ -185,6 +195,7 @@ export async function acquireTokenByDeviceFlow(
       ...(request.signal ? { signal: request.signal } : {}),
       cacheEvent: { scopes: flow.scope, environment: authority.host, grantType: DEVICE_CODE_GRANT },
       expectedErrors: PENDING,
+      ...(extras === NO_EXTRAS ? {} : { extras }),
     });
     if (!("error" in result) || (result.error !== "authorization_pending" && result.error !== "slow_down"))
       return result;

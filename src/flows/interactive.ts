@@ -9,12 +9,16 @@ import type { AppContext } from "../app/context.js";
 import { ConfigurationError } from "../errors.js";
 import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthCodeFlowRequest, acquireTokenByAuthCodeFlow, initiateAuthCodeFlow } from "./auth-code.js";
+import { type PopRequestOptions, type TokenRequestOptions, validateTokenData } from "./token-extras.js";
 
 /**
  * Options of {@link PublicClientApplication.acquireTokenInteractive}: those of {@link AuthCodeFlowRequest}
  * but the redirect, which is a loopback listener's, and these.
  */
-export interface InteractiveRequest extends Omit<AuthCodeFlowRequest, "redirectUri" | "responseMode"> {
+export interface InteractiveRequest
+  extends Omit<AuthCodeFlowRequest, "redirectUri" | "responseMode">,
+    TokenRequestOptions,
+    PopRequestOptions {
   /** Port to listen on; default: the one in `redirectUri`, else one the system assigns. */
   port?: number;
   /**
@@ -135,6 +139,7 @@ export async function acquireTokenInteractive(
       "No browser launcher on this platform: pass openBrowser, or use the device code flow.",
     );
   const target = loopbackTarget(request);
+  validateTokenData(request.data); // Before the user signs in for nothing.
   request.signal?.throwIfAborted();
   const listener = await platform.startLoopbackListener(target.port, target.options);
   if (target.options.host === "localhost" && !listener.redirectUri.startsWith("http://localhost")) {
@@ -154,6 +159,10 @@ export async function acquireTokenInteractive(
       openBrowser: _open,
       successPage,
       errorPage,
+      data,
+      headers,
+      authScheme,
+      popKeyStore,
       ...flowOptions
     } = request;
     const flow = await initiateAuthCodeFlow(ctx, scopes, {
@@ -172,9 +181,15 @@ export async function acquireTokenInteractive(
     response.catch(() => undefined); // Awaited below; a rejection while the browser opens is not unhandled.
     ctx.log("info", `Opening the browser for sign-in; redirect URI ${listener.redirectUri}.`);
     await open(flow.auth_uri);
+    // The token request carries the caller's extras; extraQueryParameters go to both requests.
     return await acquireTokenByAuthCodeFlow(ctx, flow, await response, {
       scopes,
       ...(signal ? { signal } : {}),
+      ...(data ? { data } : {}),
+      ...(headers ? { headers } : {}),
+      ...(authScheme ? { authScheme } : {}),
+      ...(popKeyStore ? { popKeyStore } : {}),
+      ...(flowOptions.extraQueryParameters ? { extraQueryParameters: flowOptions.extraQueryParameters } : {}),
     });
   } finally {
     ended.abort();

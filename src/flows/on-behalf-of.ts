@@ -25,11 +25,18 @@ import {
   skipReason,
 } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /** Options of {@link ConfidentialClientApplication.acquireTokenOnBehalfOf}. */
-export interface OnBehalfOfRequest extends AuthorityOverride {
+export interface OnBehalfOfRequest extends AuthorityOverride, TokenRequestOptions, PopRequestOptions {
   /** Skip the cache and ask the identity provider for a new token. */
   forceRefresh?: boolean;
   /**
@@ -69,9 +76,10 @@ export async function acquireTokenOnBehalfOf(
   validateClaimsChallenge(request.claimsChallenge);
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
-  const [endpoints, hash] = await Promise.all([
+  const [endpoints, hash, extras] = await Promise.all([
     ctx.discover(authority, request.signal),
     assertionHash(userAssertion),
+    prepareExtras(ctx, request),
   ]);
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   const skipCache = request.forceRefresh || request.claimsChallenge;
@@ -85,21 +93,23 @@ export async function acquireTokenOnBehalfOf(
       realm: endpoints.realm,
       scopes,
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+      ...(extras.tokenType !== undefined ? { tokenType: extras.tokenType } : {}),
+      ...(extras.keyId !== undefined ? { keyId: extras.keyId } : {}),
     };
     const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
       lookupAccessToken(ctx, query, now, "On-behalf-of"),
     );
     if (hit) {
       ctx.telemetry.cacheHits++;
-      return cacheHitResult(hit, now);
+      return finishResult(extras, cacheHitResult(hit, now));
     }
   }
   if (skipCache && logs(ctx.log, "verbose"))
     ctx.log("verbose", `On-behalf-of: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
-  return singleFlight(
+  const result = await singleFlight(
     ctx,
-    `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}`,
+    `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}\n${extras.flightKey}`,
     (signal) =>
       requestToken({
         ctx,
@@ -117,7 +127,9 @@ export async function acquireTokenOnBehalfOf(
         signal,
         cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
         partitionKey: oboPartition(hash),
+        ...(extras === NO_EXTRAS ? {} : { extras }),
       }),
     request.signal,
   );
+  return finishResult(extras, result);
 }

@@ -10,9 +10,10 @@ import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import type { TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import { NO_EXTRAS, prepareExtras, type TokenRequestOptions } from "./token-extras.js";
 
 /** Options of {@link ClientApplication.acquireTokenByRefreshToken}. */
-export interface RefreshTokenRequest extends AuthorityOverride {
+export interface RefreshTokenRequest extends AuthorityOverride, TokenRequestOptions {
   /**
    * A correlation id (a GUID) sent as `client-request-id`, to find this request in the identity provider's
    * logs; default: a new one.
@@ -31,6 +32,7 @@ export async function acquireTokenByRefreshToken(
   if (typeof refreshToken !== "string" || refreshToken === "")
     throw new ArgumentError("refreshToken", "refreshToken must be a non-empty string.");
   validateScopes(scopes);
+  const extras = await prepareExtras(ctx, request);
   const authority = requestAuthority(ctx, request);
   const endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
@@ -43,5 +45,6 @@ export async function acquireTokenByRefreshToken(
     ...(request.correlationId ? { correlationId: request.correlationId } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     cacheEvent: { scopes: decorated, environment: authority.host },
+    ...(extras === NO_EXTRAS ? {} : { extras }),
   });
 }

@@ -29,6 +29,14 @@ import {
   skipReason,
 } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  type PreparedExtras,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 /**
  * An account as `getAccounts` returns it (or a cache entry of one); only `home_account_id` is
@@ -44,7 +52,7 @@ export type AccountRef = Pick<AccountEntity, "home_account_id"> &
   >;
 
 /** Options of {@link ClientApplication.acquireTokenSilent}. */
-export interface SilentRequest extends AuthorityOverride {
+export interface SilentRequest extends AuthorityOverride, TokenRequestOptions, PopRequestOptions {
   /** Skip cached access tokens and redeem the refresh token for a new one. */
   forceRefresh?: boolean;
   /**
@@ -79,6 +87,7 @@ interface RefreshContext {
   claims: string | undefined;
   reason: number;
   request: SilentRequest;
+  extras: PreparedExtras;
 }
 
 export async function acquireTokenSilentWithError(
@@ -90,6 +99,8 @@ export async function acquireTokenSilentWithError(
   if (!account) return null;
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
+  const prepared = prepareExtras(ctx, request);
+  const extras = prepared instanceof Promise ? await prepared : prepared;
   request.signal?.throwIfAborted();
   const authority = requestAuthority(ctx, request);
   const known = endpointsOf(ctx, authority, request.signal);
@@ -105,6 +116,8 @@ export async function acquireTokenSilentWithError(
       realm: endpoints.realm,
       scopes,
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+      ...(extras.tokenType !== undefined ? { tokenType: extras.tokenType } : {}),
+      ...(extras.keyId !== undefined ? { keyId: extras.keyId } : {}),
     };
     // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
     hit = ctx.cache.plugin
@@ -117,7 +130,7 @@ export async function acquireTokenSilentWithError(
   const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
   if (hit !== undefined) {
     ctx.telemetry.cacheHits++;
-    if (!aging) return hitResult(ctx, hit, now, account, authority.host);
+    if (!aging) return finishResult(extras, hitResult(ctx, hit, now, account, authority.host));
   }
   // Only a call that goes to the network (now or in the background) gathers the refresh's state.
   // A background renewal outlives the call, so the call's signal is not its caller's.
@@ -132,6 +145,7 @@ export async function acquireTokenSilentWithError(
         claims: mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge),
         reason,
         request,
+        extras,
       },
       signal,
     );
@@ -144,7 +158,7 @@ export async function acquireTokenSilentWithError(
       skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.absent,
       request.signal,
     );
-    return refreshed && withAccount(ctx, refreshed, account, authority.host);
+    return refreshed && finishResult(extras, withAccount(ctx, refreshed, account, authority.host));
   }
   ctx.log(
     "verbose",
@@ -153,7 +167,7 @@ export async function acquireTokenSilentWithError(
   refresh(REFRESH_REASON.aging).catch((error: unknown) =>
     ctx.log("warning", `Background refresh failed: ${String(error)}`),
   );
-  return hitResult(ctx, hit, now, account, authority.host);
+  return finishResult(extras, hitResult(ctx, hit, now, account, authority.host));
 }
 
 /** A cache hit as a result, with the account it is for. */
@@ -187,7 +201,7 @@ function withAccount(
 
 /** Spec 4.3: an app the cache has never seen tries family tokens first; a family member its family's; then its own. */
 async function refreshWithFamily(r: RefreshContext, callerSignal?: AbortSignal): Promise<TokenResult | null> {
-  const key = `silent\n${r.authority.url}\n${r.account.home_account_id}\n${scopeParameter(r.scopes)}\n${r.claims ?? ""}\n${r.reason}`;
+  const key = `silent\n${r.authority.url}\n${r.account.home_account_id}\n${scopeParameter(r.scopes)}\n${r.claims ?? ""}\n${r.reason}\n${r.extras.flightKey}`;
   return singleFlight(
     r.ctx,
     key,
@@ -248,6 +262,7 @@ async function tryRefreshTokens(
         claims: r.claims,
       },
       headers: { "X-AnchorMailbox": `Oid:${r.account.home_account_id.replace(".", "@")}` },
+      ...(r.extras === NO_EXTRAS ? {} : { extras: r.extras }),
       api: API_ID.silent,
       reason: r.reason,
       refreshedToken: rt,

@@ -18,9 +18,16 @@ import type { TokenResult } from "../protocol/token-result.js";
 import type { WsTrustVersion } from "../wstrust/mex.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
+import {
+  finishResult,
+  NO_EXTRAS,
+  type PopRequestOptions,
+  prepareExtras,
+  type TokenRequestOptions,
+} from "./token-extras.js";
 
 /** Options of {@link ClientApplication.acquireTokenByUsernamePassword}. */
-export interface UsernamePasswordRequest extends AuthorityOverride {
+export interface UsernamePasswordRequest extends AuthorityOverride, TokenRequestOptions, PopRequestOptions {
   /**
    * The claims challenge from a resource's `WWW-Authenticate` header (or conditional access), sent with the
    * request.
@@ -157,6 +164,7 @@ export async function acquireTokenByUsernamePassword(
     throw new ArgumentError("password", "password must be a non-empty string.");
   validateScopes(scopes);
   validateClaimsChallenge(request.claimsChallenge);
+  const extras = await prepareExtras(ctx, request);
   const authority = requestAuthority(ctx, request);
   const endpoints: Endpoints = await ctx.discover(authority, request.signal);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
@@ -169,6 +177,7 @@ export async function acquireTokenByUsernamePassword(
     reason: REFRESH_REASON.notSilent,
     correlationId,
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(extras === NO_EXTRAS ? {} : { extras }),
   };
   const realm =
     authority.kind === "adfs"
@@ -176,17 +185,28 @@ export async function acquireTokenByUsernamePassword(
       : await userRealm(ctx, authority.host, username, correlationId, request.signal);
   if (realm.account_type === "Federated") {
     const { grantType, assertion } = await federatedAssertion(ctx, realm, username, password, request.signal);
-    return requestToken({
-      ...common,
-      form: { grant_type: grantType, assertion, scope: scopeParameter(decorated), claims },
-      cacheEvent: { scopes: decorated, environment: authority.host, grantType, username },
-    });
+    return finishResult(
+      extras,
+      await requestToken({
+        ...common,
+        form: { grant_type: grantType, assertion, scope: scopeParameter(decorated), claims },
+        cacheEvent: { scopes: decorated, environment: authority.host, grantType, username },
+      }),
+    );
   }
-  return requestToken({
-    ...common,
-    form: { grant_type: "password", username, password, scope: scopeParameter(decorated), claims },
-    retry: false,
-    headers: { "X-AnchorMailbox": `upn:${username}` },
-    cacheEvent: { scopes: decorated, environment: authority.host, grantType: "password", data: { username } },
-  });
+  return finishResult(
+    extras,
+    await requestToken({
+      ...common,
+      form: { grant_type: "password", username, password, scope: scopeParameter(decorated), claims },
+      retry: false,
+      headers: { "X-AnchorMailbox": `upn:${username}` },
+      cacheEvent: {
+        scopes: decorated,
+        environment: authority.host,
+        grantType: "password",
+        data: { username },
+      },
+    }),
+  );
 }
