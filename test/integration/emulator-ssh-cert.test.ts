@@ -7,13 +7,14 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/index.js";
 import { SSH_CERT_SCOPE, sshCaPublicKey } from "../../emulator/ssh.js";
+import { PublicClientApplication, sshCertificateRequestData } from "../../src/node/index.js";
 import { app, authority, startTestEmulator, user } from "../support/emulator.js";
 
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
@@ -299,6 +300,38 @@ describe.skipIf(!haveClient)("emulator SSH certificates read and trusted by Open
           `Accepted publickey for ${login} from 127\\.0\\.0\\.1 port \\d+ ssh2: RSA-CERT ${fingerprint(key.publicKeyFile).replace(/[+/]/g, "\\$&")} ID ${key.keyId} \\(serial \\d+\\) CA ED25519 ${fingerprint(caFile).replace(/[+/]/g, "\\$&")}`,
         ),
       );
+    });
+
+    it("lets ssh sign in with the certificate msal-ts gets silently, as az ssh does", async () => {
+      const alice = user(emulator, "managed");
+      const key = userKey(dir, "msal-ts");
+      const pca = new PublicClientApplication(app(emulator, "public").clientId, {
+        authority: authority(emulator),
+        validateAuthority: false,
+      });
+      const signIn = await pca.acquireTokenByUsernamePassword(alice.username, alice.password as string, [
+        "User.Read",
+      ]);
+      expect("access_token" in signIn).toBe(true);
+      const [account] = await pca.getAccounts();
+      const data = await sshCertificateRequestData(readFileSync(key.publicKeyFile, "utf8"), key.keyId);
+      emulator.clearRequests();
+      const result = await pca.acquireTokenSilent([SSH_CERT_SCOPE], account, { data });
+      expect(result?.token_type).toBe("ssh-cert");
+      const [sent] = emulator.requests("token");
+      expect(sent?.form).toMatchObject({
+        grant_type: "refresh_token",
+        token_type: "ssh-cert",
+        key_id: key.keyId,
+      });
+      const certFile = `${key.privateKeyFile}-cert.pub`;
+      writeFileSync(certFile, `ssh-rsa-cert-v01@openssh.com ${String(result?.access_token)}\n`);
+      const listed = run(SSH_KEYGEN, ["-L", "-f", certFile]).stdout;
+      expect(listed).toContain(`Key ID: "${key.keyId}"`);
+      expect(listed).toContain(`Public key: RSA-CERT ${fingerprint(key.publicKeyFile)}`);
+      const out = ssh(key, certFile);
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stdout.trim()).toBe("signed-in");
     });
 
     it("refuses the same key without the certificate, and a certificate for a principal it does not list", async () => {
