@@ -47,7 +47,7 @@ function tsconfig(file: string, options: Record<string, unknown>): string {
   });
 }
 
-describe("the types each export condition resolves to", () => {
+describe("the types each export condition resolves to", { timeout: 60_000 }, () => {
   let project: InstalledProject | undefined;
 
   beforeAll(async () => {

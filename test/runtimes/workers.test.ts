@@ -35,7 +35,9 @@ interface KvNamespace {
   get(key: string): Promise<string | null>;
 }
 
-describe(`Cloudflare Workers (workerd ${runtime.version ?? "unavailable"} through miniflare): the installed package's portable entry in a Worker`, () => {
+describe(`Cloudflare Workers (workerd ${runtime.version ?? `unavailable: ${runtime.unavailable}`} through miniflare): the installed package's portable entry in a Worker`, {
+  timeout: 60_000,
+}, () => {
   let emulator: Emulator | undefined;
   let project: InstalledProject | undefined;
   let script = "";
