@@ -1,5 +1,5 @@
 /**
- * `msal-ts emulator [--port N] [--directory FILE] [--access-token-lifetime S] [--device-code-interval S]
+ * `msal-ts emulator [--port N] [--directory FILE [--directory-mode add|replace]] [--access-token-lifetime S] [--device-code-interval S]
  * [--managed-identity SOURCE]... [--arc-key-directory DIR]`: starts the emulator and prints exactly
  * one JSON line on stdout when ready: `{"event":"ready","url":...,"caFile":...,"directory":{...}}`,
  * plus `"managedIdentity":{...}` with each asked source's environment when managed identity is on.
@@ -18,7 +18,10 @@ Starts a local Microsoft Entra ID emulator over HTTPS on 127.0.0.1 and prints on
 
 Options:
   --port N                     port to listen on (default 0: a free port)
-  --directory FILE             JSON directory (tenants, users, apps) to use instead of the seeded one
+  --directory FILE             JSON directory (tenants, users, apps) to add to the seeded one; the
+                               ready line's "directory" can be given as is
+  --directory-mode MODE        add (default: entries with a seeded tenant id, username or client
+                               id replace those) or replace (use only FILE's directory)
   --access-token-lifetime S    access token lifetime in seconds (default 3599)
   --device-code-interval S     device code polling interval in seconds (default 5)
   --managed-identity SOURCE    also serve managed identity, and print the environment an app on
@@ -89,6 +92,7 @@ export async function runEmulatorCommand(
     options: {
       port: { type: "string" },
       directory: { type: "string" },
+      "directory-mode": { type: "string" },
       "access-token-lifetime": { type: "string" },
       "device-code-interval": { type: "string" },
       "managed-identity": { type: "string", multiple: true },
@@ -107,10 +111,15 @@ export async function runEmulatorCommand(
   const deviceCodeInterval = seconds("--device-code-interval", values["device-code-interval"]);
   const sources = managedIdentitySources(values["managed-identity"]);
   const arcKeyDirectory = values["arc-key-directory"];
+  const directoryMode = values["directory-mode"];
+  if (directoryMode !== undefined && directoryMode !== "add" && directoryMode !== "replace")
+    throw new Error(`--directory-mode must be add or replace, got "${directoryMode}".`);
+  if (directoryMode !== undefined && !values.directory)
+    throw new Error("--directory-mode needs --directory FILE.");
   const emulator = await startEmulator({
     ...(sources.length > 0 ? { managedIdentity: arcKeyDirectory ? { arcKeyDirectory } : true } : {}),
     port,
-    ...(values.directory ? { directory: values.directory } : {}),
+    ...(values.directory ? { directory: values.directory, directoryMode: directoryMode ?? "add" } : {}),
     settings: {
       ...(accessTokenLifetime !== undefined ? { accessTokenLifetime } : {}),
       ...(deviceCodeInterval !== undefined ? { deviceCodeInterval } : {}),

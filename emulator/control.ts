@@ -4,7 +4,10 @@
  * grants, change settings and reset. The same operations are methods on the object `startEmulator`
  * returns; this module is their HTTP face.
  */
+import type { PublicDirectory } from "./describe.js";
 import type { approveDeviceCode, denyDeviceCode } from "./device.js";
+import type { AppInput, UserInput } from "./directory.js";
+import { DirectoryError } from "./directory-edit.js";
 import { type EmuRequest, type EmuResponse, json } from "./http.js";
 import type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
 
@@ -23,6 +26,16 @@ export type FaultInput = Omit<Fault, "id" | "times"> & {
   /** How many matching requests the fault hits (default 1), or `"always"` until cleared. */
   times?: number | "always";
 };
+
+/** What {@link ControlOperations.reset} also forgets. */
+export interface ResetOptions {
+  /**
+   * Also forget Continuous Access Evaluation revocation events (`POST /_emulator/cae-event`). They
+   * are kept by default: like the directory, they are facts about users (a password was reset), not
+   * grants the emulator handed out.
+   */
+  revocations?: boolean;
+}
 
 /** What the control API (`/_emulator/`) can do; the {@link Emulator} object has the same methods. */
 export interface ControlOperations {
@@ -58,8 +71,33 @@ export interface ControlOperations {
    * `{}` reads them.
    */
   configure(settings: Partial<EmulatorSettings> & { mexOffers?: Array<"13" | "2005"> }): EmulatorSettings;
-  /** Forgets every grant, session, fault and logged request, and restores the settings given at start. */
-  reset(): void;
+  /**
+   * Forgets every grant, session, fault and logged request, and restores the settings given at start.
+   * The directory (with apps and users registered since) and CAE revocation events stay, unless
+   * `{ revocations: true }`.
+   */
+  reset(options?: ResetOptions): void;
+  /**
+   * Registers an app (or replaces the registration with its client id) and returns it as the directory
+   * shows it; `tenant` defaults to the first tenant. Throws a `DirectoryError` naming each problem.
+   *
+   * @example
+   * ```ts
+   * emulator.registerApp({ clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", kind: "public", redirectUris: ["http://localhost"] });
+   * ```
+   */
+  registerApp(app: AppInput): PublicDirectory["apps"][number];
+  /**
+   * Adds a user (or replaces the user of that username) and returns it as the directory shows it;
+   * `tenant` defaults to the tenant owning the username's domain, `kind` to `managed`. Throws a
+   * `DirectoryError` naming each problem.
+   *
+   * @example
+   * ```ts
+   * emulator.registerUser({ username: "erin@contoso.onmicrosoft.com", password: "erin-P@ss1" });
+   * ```
+   */
+  registerUser(user: UserInput): PublicDirectory["users"][number];
 }
 
 const problem = (status: number, message: string) => json(status, { error: message });
@@ -153,9 +191,23 @@ export function controlEndpoint(req: EmuRequest, ops: ControlOperations, path: s
       return json(200, ops.configure(input as Partial<EmulatorSettings>));
     case "GET settings":
       return json(200, ops.configure({}));
-    case "POST reset":
-      ops.reset();
+    case "POST reset": {
+      const revocations = input.revocations;
+      if (revocations !== undefined && typeof revocations !== "boolean")
+        return problem(400, '"revocations" must be true or false.');
+      ops.reset({ revocations: revocations === true });
       return json(200, { reset: true });
+    }
+    case "POST apps":
+    case "POST users":
+      try {
+        const entry =
+          route === "POST apps" ? ops.registerApp(input as AppInput) : ops.registerUser(input as UserInput);
+        return json(201, entry);
+      } catch (err) {
+        if (!(err instanceof DirectoryError)) throw err;
+        return json(400, { error: err.message, problems: err.problems });
+      }
     default:
       return problem(404, `No control operation ${route}. See docs/emulator.md for the control API.`);
   }

@@ -1,9 +1,10 @@
 /**
  * The emulator's directory: tenants, users and app registrations.
  *
- * A seeded directory is built at start (see {@link seedDirectory}); callers may replace it with their
- * own, as an object or as a JSON file of the same shape ({@link DirectoryInput}). Secrets and
- * passwords are plain text on purpose: this is a test identity provider.
+ * A seeded directory is built at start (see {@link seedDirectory}); callers may add their own
+ * tenants, users and apps to it or replace it, as an object or as a JSON file of the same shape
+ * ({@link DirectoryInput}, checked in `directory-edit.ts`). Secrets and passwords are plain text on
+ * purpose: this is a test identity provider.
  */
 
 /** A tenant of the emulator's directory. */
@@ -146,8 +147,44 @@ export interface Directory {
   apps: App[];
 }
 
-/** What a caller may pass: the same shape, with optional fields left out. */
-export type DirectoryInput = Directory;
+/**
+ * A user as a caller gives it: `tenant` defaults to the tenant owning the username's domain, `kind`
+ * to `managed`.
+ */
+export type UserInput = Omit<User, "tenant" | "kind"> & { tenant?: string; kind?: UserKind };
+
+/**
+ * An app as a caller gives it: `tenant` defaults to the directory's first tenant; a certificate
+ * needs only its PEM (`privateKey` is for clients, thumbprints are computed).
+ */
+export type AppInput = Omit<App, "tenant" | "certificate"> & {
+  tenant?: string;
+  certificate?: { certificate: string; privateKey?: string; thumbprint?: string; thumbprintSha256?: string };
+};
+
+/**
+ * What a caller may pass: the directory's shape, every section optional when it is added to the
+ * seeded directory (the default), and the ready line's `directory` as printed.
+ *
+ * @example
+ * ```ts
+ * import { type DirectoryInput, startEmulator } from "msal-ts/emulator";
+ *
+ * const azureCli: DirectoryInput = {
+ *   apps: [{ clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", kind: "public", redirectUris: ["http://localhost"] }],
+ * };
+ * const emulator = await startEmulator({ directory: azureCli }); // the seeded directory plus that app
+ * await emulator.stop();
+ * ```
+ */
+export interface DirectoryInput {
+  /** Tenants; one with the id of a seeded tenant replaces it. */
+  tenants?: Tenant[];
+  /** Users; one with the username of a seeded user replaces it. */
+  users?: UserInput[];
+  /** App registrations; one with the client id of a seeded app replaces it. */
+  apps?: AppInput[];
+}
 
 /** The seeded Contoso tenant (`contoso.onmicrosoft.com`), with managed, MFA and federated users. */
 export const CONTOSO_TENANT_ID = "8c9d7f3a-1b2e-4c5d-9e6f-0a1b2c3d4e5f";
@@ -174,6 +211,12 @@ export const WEB_APP_ID = "44444444-4444-4444-8444-444444444444";
 export const DAEMON_APP_ID = "55555555-5555-4555-8555-555555555555";
 /** The seeded web API that calls another API on behalf of its caller (on-behalf-of). */
 export const MIDDLE_TIER_APP_ID = "66666666-6666-4666-8666-666666666666";
+
+/**
+ * The Azure CLI's public client id, seeded so that `az login` against the emulator as a custom
+ * cloud works unchanged (`@azure/identity`'s interactive and device code credentials use it too).
+ */
+export const AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /**
  * The seeded directory. Certificates are generated at start by the caller and passed in, so that
@@ -286,6 +329,13 @@ export function seedDirectory(certificates: { web: AppCertificate; daemon: AppCe
         secret: "middle-tier-secret-value",
         scopes: [`api://${MIDDLE_TIER_APP_ID}/access_as_user`],
       },
+      {
+        clientId: AZURE_CLI_APP_ID,
+        kind: "public",
+        tenant: CONTOSO_TENANT_ID,
+        displayName: "Microsoft Azure CLI",
+        redirectUris: ["http://localhost"],
+      },
     ],
   };
 }
@@ -293,57 +343,6 @@ export function seedDirectory(certificates: { web: AppCertificate; daemon: AppCe
 /** Whether an app authenticates itself (has a secret or certificate) at the token endpoint. */
 export function isConfidential(app: App): boolean {
   return app.kind === "confidential" || app.kind === "daemon" || app.kind === "middle-tier";
-}
-
-/**
- * Checks a caller-supplied directory and returns a list of problems, each naming the entry and the
- * fix. An empty list means the directory is usable.
- */
-export function directoryProblems(input: unknown): string[] {
-  const problems: string[] = [];
-  if (typeof input !== "object" || input === null)
-    return ["the directory must be a JSON object with tenants, users and apps"];
-  const dir = input as Partial<Directory>;
-  for (const section of ["tenants", "users", "apps"] as const) {
-    if (!Array.isArray(dir[section])) problems.push(`"${section}" must be an array`);
-  }
-  if (problems.length > 0) return problems;
-  const tenants = dir.tenants as Tenant[];
-  const tenantRefs = new Set<string>();
-  tenants.forEach((t, i) => {
-    if (typeof t?.id !== "string" || typeof t?.domain !== "string")
-      problems.push(`tenants[${i}] needs string "id" and "domain"`);
-    else {
-      tenantRefs.add(t.id.toLowerCase());
-      tenantRefs.add(t.domain.toLowerCase());
-    }
-  });
-  (dir.users as User[]).forEach((u, i) => {
-    if (typeof u?.username !== "string" || typeof u?.password !== "string")
-      problems.push(`users[${i}] needs string "username" and "password"`);
-    else if (!tenantRefs.has(String(u.tenant).toLowerCase()))
-      problems.push(`users[${i}] (${u.username}) names unknown tenant "${u.tenant}"`);
-    else if (!["managed", "mfa", "federated"].includes(u.kind))
-      problems.push(`users[${i}] (${u.username}) has kind "${u.kind}"; use managed, mfa or federated`);
-  });
-  (dir.apps as App[]).forEach((a, i) => {
-    if (typeof a?.clientId !== "string") problems.push(`apps[${i}] needs a string "clientId"`);
-    else if (!["public", "confidential", "daemon", "middle-tier", "foci"].includes(a.kind))
-      problems.push(
-        `apps[${i}] (${a.clientId}) has kind "${a.kind}"; use public, confidential, daemon, middle-tier or foci`,
-      );
-    else if (
-      isConfidential(a) &&
-      !a.secret &&
-      !a.certificate &&
-      !a.trustedCertificateSubject &&
-      !a.federatedCredentials?.length
-    )
-      // The wording is what tests and users match on; federatedCredentials also count (see App).
-      problems.push(`apps[${i}] (${a.clientId}) is ${a.kind} but has no secret or certificate`);
-    else problems.push(...federatedCredentialProblems(a.federatedCredentials, `apps[${i}] (${a.clientId})`));
-  });
-  return problems;
 }
 
 /** Entra's limit on federated identity credentials per app. */

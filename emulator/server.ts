@@ -10,16 +10,17 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ControlOperations, controlEndpoint, type FaultInput, type RevokeRequest } from "./control.js";
-import { describeDirectory, type PublicDirectory } from "./describe.js";
-import { approveDeviceCode, denyDeviceCode } from "./device.js";
 import {
-  type AppCertificate,
-  type Directory,
-  type DirectoryInput,
-  directoryProblems,
-  seedDirectory,
-} from "./directory.js";
+  type ControlOperations,
+  controlEndpoint,
+  type FaultInput,
+  type ResetOptions,
+  type RevokeRequest,
+} from "./control.js";
+import { describeApp, describeDirectory, describeUser, type PublicDirectory } from "./describe.js";
+import { approveDeviceCode, denyDeviceCode } from "./device.js";
+import { type AppCertificate, type Directory, type DirectoryInput, seedDirectory } from "./directory.js";
+import { buildDirectory, type DirectoryMode, registerApp, registerUser } from "./directory-edit.js";
 import { createFederatedSts, type FederatedSts } from "./federation.js";
 import {
   type ManagedIdentityEmulator,
@@ -40,8 +41,17 @@ import {
 export interface EmulatorOptions {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
-  /** A directory to use instead of the seeded one: an object, or the path of a JSON file. */
+  /**
+   * Tenants, users and apps to add to the seeded directory (or to use instead of it, see
+   * `directoryMode`): an object, or the path of a JSON file. The ready line's `directory` is accepted
+   * as is.
+   */
   directory?: DirectoryInput | string;
+  /**
+   * `add` (the default): `directory` adds to the seeded directory, its entries replacing seeded ones
+   * with the same tenant id, username or client id; `replace`: only `directory` is used.
+   */
+  directoryMode?: DirectoryMode;
   /** Token lifetimes and polling settings; short lifetimes make expiry testable. */
   settings?: Partial<EmulatorSettings>;
   /** Which WS-Trust versions the federated STS's MEX document offers (default both). */
@@ -72,8 +82,11 @@ export interface Emulator extends Omit<ControlOperations, "directory"> {
   caFile: string;
   /** The CA certificate (PEM) that issued the server certificate, for a client's `ca` option. */
   caPem: string;
-  /** The directory, with secrets and certificates, as printed in the ready line. */
-  directory: PublicDirectory;
+  /**
+   * The directory, with secrets and certificates, as printed in the ready line; read when accessed, so
+   * it includes apps and users registered since.
+   */
+  readonly directory: PublicDirectory;
   /** The managed-identity listeners, when `managedIdentity` was asked for. */
   managedIdentity: ManagedIdentityEmulator | undefined;
   /**
@@ -121,14 +134,24 @@ function loadCertificateAuthority(pem: {
 
 function loadDirectory(
   input: DirectoryInput | string | undefined,
+  mode: DirectoryMode | undefined,
   certificates: { web: AppCertificate; daemon: AppCertificate },
 ): Directory {
-  if (input === undefined) return seedDirectory(certificates);
+  const seed = seedDirectory(certificates);
+  if (input === undefined) return seed;
+  if (mode !== undefined && mode !== "add" && mode !== "replace")
+    throw new Error(`directoryMode must be "add" or "replace", got "${mode}".`);
   const value: unknown = typeof input === "string" ? JSON.parse(readFileSync(input, "utf8")) : input;
-  const problems = directoryProblems(value);
-  if (problems.length > 0) throw new Error(`The emulator directory is not usable: ${problems.join("; ")}.`);
-  return value as Directory;
+  return buildDirectory(seed, value, mode ?? "add");
 }
+
+/**
+ * How long an idle kept-alive connection stays open. Clients pool connections for longer than
+ * Node's 5 s default (Python's urllib3 keeps them until the server closes them; load balancers in
+ * front of Azure services idle out after minutes), and a POST sent on a socket the server is closing
+ * at that moment gets a reset, so the emulator waits longer than common client idle timeouts.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /**
  * Starts an emulator on 127.0.0.1 with a new CA and `localhost` certificate (the CA is written to `caFile`)
@@ -147,7 +170,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     web: appCertificate(createClientCertificate({ commonName: "web.contoso.test" })),
     daemon: appCertificate(createClientCertificate({ commonName: "daemon.contoso.test", issuer: ca })),
   };
-  const directory = loadDirectory(options.directory, certificates);
+  const directory = loadDirectory(options.directory, options.directoryMode, certificates);
   const { privateKey: signingKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const keyId = createHash("sha256")
     .update(publicKey.export({ format: "der", type: "spki" }))
@@ -203,7 +226,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       return { ...world.settings };
     },
-    reset: () => {
+    reset: (resetOptions: ResetOptions = {}) => {
       for (const map of [
         world.codes,
         world.refreshTokens,
@@ -211,15 +234,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         world.sessions,
         world.pendingAuthorize,
         world.consents,
-        world.caeEvents,
       ])
         map.clear();
+      if (resetOptions.revocations === true) world.caeEvents.clear();
       world.faults.length = 0;
       world.log.length = 0;
       world.settings = { ...DEFAULT_SETTINGS, ...options.settings };
       sts?.reset();
       managedIdentity?.reset();
     },
+    registerApp: (app) => describeApp(world.directory, registerApp(world.directory, app)),
+    registerUser: (user) => describeUser(world.directory, registerUser(world.directory, user)),
   };
 
   async function handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -236,9 +261,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     send(res, req, response);
   }
 
-  const server = createServer({ key: tls.privateKeyPem, cert: tls.certificatePem }, (incoming, res) => {
-    handle(incoming, res).catch((err: unknown) => sendUnexpected(res, err));
-  });
+  const server = createServer(
+    {
+      key: tls.privateKeyPem,
+      cert: tls.certificatePem,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      // Node applies headersTimeout to a kept-alive socket's wait for the next request as well, so it
+      // must exceed the idle timeout or idle connections are cut at headersTimeout instead.
+      headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 5_000,
+    },
+    (incoming, res) => {
+      handle(incoming, res).catch((err: unknown) => sendUnexpected(res, err));
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -264,7 +299,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: world.baseUrl,
     caFile,
     caPem: ca.certificatePem,
-    directory: describeDirectory(world.directory),
+    get directory() {
+      return describeDirectory(world.directory);
+    },
     managedIdentity,
     stop: async () => {
       await managedIdentity?.stop();

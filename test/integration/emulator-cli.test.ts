@@ -92,12 +92,15 @@ describe("msal-ts emulator (the CLI)", () => {
     expect(Object.keys(ready.directory).sort()).toEqual(["apps", "tenants", "users"]);
   });
 
-  it("describes tenants, users (username/password/tenant/kind) and apps with their credentials", () => {
+  it("describes tenants (with their domains), users (username/password/tenant/kind/name) and apps with their credentials", () => {
     const { tenants, users, apps } = ready.directory;
     const tenantIds = tenants.map((t) => t.id);
     expect(tenants).toContainEqual({
       id: "8c9d7f3a-1b2e-4c5d-9e6f-0a1b2c3d4e5f",
       domain: "contoso.onmicrosoft.com",
+      domains: ["contoso.test"],
+      federatedDomains: ["federated.contoso.test"],
+      name: "Contoso",
     });
     for (const u of users) {
       expect(u).toEqual({
@@ -105,6 +108,7 @@ describe("msal-ts emulator (the CLI)", () => {
         password: expect.any(String),
         tenant: expect.any(String),
         kind: expect.stringMatching(/^(managed|mfa|federated)$/),
+        name: expect.any(String),
       });
       expect(tenantIds).toContain(u.tenant);
     }
@@ -196,7 +200,7 @@ describe("msal-ts emulator (the CLI)", () => {
   });
 });
 
-describe("startEmulator({ directory: <JSON file> })", () => {
+describe('startEmulator({ directory: <JSON file>, directoryMode: "replace" })', () => {
   const NORTHWIND = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
   const CLIENT = "77777777-7777-4777-8777-777777777777";
   const directory = {
@@ -217,7 +221,10 @@ describe("startEmulator({ directory: <JSON file> })", () => {
   };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "msal-ts-directory-"));
-    emulator = await startTestEmulator({ directory: write("directory.json", directory) });
+    emulator = await startTestEmulator({
+      directory: write("directory.json", directory),
+      directoryMode: "replace",
+    });
   });
   afterAll(async () => {
     await emulator?.stop();
@@ -226,7 +233,7 @@ describe("startEmulator({ directory: <JSON file> })", () => {
 
   it("uses the file's tenants, users and apps instead of the seeded ones", async () => {
     expect(emulator.directory).toEqual({
-      tenants: [{ id: NORTHWIND, domain: "northwind.test" }],
+      tenants: [{ id: NORTHWIND, domain: "northwind.test", name: "Northwind" }],
       users: [
         { username: "erin@northwind.test", password: "erin-P@ss1", tenant: NORTHWIND, kind: "managed" },
       ],
@@ -269,7 +276,9 @@ describe("startEmulator({ directory: <JSON file> })", () => {
       'The emulator directory is not usable: "users" must be an array; "apps" must be an array.',
     ],
   ])("a bad directory (%s) throws an error naming the problem", async (_, content, message) => {
-    await expect(startTestEmulator({ directory: write("bad.json", content) })).rejects.toThrow(message);
+    await expect(
+      startTestEmulator({ directory: write("bad.json", content), directoryMode: "replace" }),
+    ).rejects.toThrow(message);
   });
 
   it("a file that does not exist or is not JSON: the error says so", async () => {
