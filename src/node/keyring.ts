@@ -105,41 +105,22 @@ export function keyringName(): string {
 export function keyringItem(service: string, account: string): KeyringItem {
   const description = `the item service=${JSON.stringify(service)} account=${JSON.stringify(account)} in ${keyringName()}`;
   let entry: AsyncEntry | undefined;
-  const open = async (): Promise<AsyncEntry> => {
-    if (entry) return entry;
+  /** Runs `op` on the entry; any failure of the keyring (connecting included) is KeyringUnavailableError. */
+  const run = async <T>(doing: string, op: (item: AsyncEntry) => Promise<T>): Promise<T> => {
     const { AsyncEntry } = await keyringBinding();
-    entry = new AsyncEntry(service, account, { linux: { store: "secret-service" } });
-    return entry;
-  };
-  const failed = (doing: string, e: unknown): KeyringUnavailableError => {
-    const detail = e instanceof Error ? e.message : String(e);
-    return new KeyringUnavailableError(`Could not ${doing} ${description}: ${detail}`, { cause: e });
+    try {
+      // On Linux, connecting to the bus happens here: a missing Secret Service fails already.
+      entry ??= new AsyncEntry(service, account, { linux: { store: "secret-service" } });
+      return await op(entry);
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      throw new KeyringUnavailableError(`Could not ${doing} ${description}: ${detail}`, { cause: e });
+    }
   };
   return {
     description,
-    async read() {
-      const item = await open();
-      try {
-        return (await item.getPassword()) ?? undefined;
-      } catch (e) {
-        throw failed("read", e);
-      }
-    },
-    async write(text) {
-      const item = await open();
-      try {
-        await item.setPassword(text);
-      } catch (e) {
-        throw failed("write", e);
-      }
-    },
-    async remove() {
-      const item = await open();
-      try {
-        return await item.deletePassword();
-      } catch (e) {
-        throw failed("remove", e);
-      }
-    },
+    read: () => run("read", async (item) => (await item.getPassword()) ?? undefined),
+    write: (text) => run("write", (item) => item.setPassword(text)),
+    remove: () => run("remove", (item) => item.deletePassword()),
   };
 }
