@@ -117,14 +117,12 @@ function parameters(c: Cursor): { params: Record<string, string>; token68?: stri
   const params: Record<string, string> = Object.create(null);
   let count = 0;
   skipSpace(c);
-  // A token68 is the whole rest of the challenge: `Negotiate abc==`.
-  if (!atParameter(c)) {
-    const start = c.at;
-    skipElement(c);
-    const candidate = c.text.slice(start, c.at).trim();
-    if (TOKEN68.test(candidate)) return { params, token68: candidate };
-    c.at = start;
-  }
+  // A token68 is the whole element: `Negotiate abc==`. (`abc=` is one too: a parameter's value is never empty.)
+  const start = c.at;
+  skipElement(c);
+  const candidate = c.text.slice(start, c.at).trim();
+  if (TOKEN68.test(candidate)) return { params, token68: candidate };
+  c.at = start;
   while (c.at < c.text.length) {
     skipSpace(c);
     if (c.text[c.at] === ",") {
