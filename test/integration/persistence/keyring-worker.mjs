@@ -15,8 +15,13 @@ import { pathToFileURL } from "node:url";
 
 const [entry, command, ...args] = process.argv.slice(2);
 const msal = await import(pathToFileURL(entry).href);
-const { EncryptedFilePersistence, KeyringPersistence, PersistedTokenCache, securePersistence, withCacheAccess } =
-  msal;
+const {
+  EncryptedFilePersistence,
+  KeyringPersistence,
+  PersistedTokenCache,
+  securePersistence,
+  withCacheAccess,
+} = msal;
 
 const warnings = [];
 const logger = { log: (level, message) => level === "warning" && warnings.push(message) };
@@ -44,7 +49,9 @@ const tokensOf = (cache) =>
   Object.fromEntries([...cache.entries("AccessToken")].map(([, at]) => [at.target, at.secret]));
 
 const print = (result) => process.stdout.write(`${JSON.stringify({ ...result, warnings })}\n`);
-const failure = (e) => ({ error: { name: e?.name, code: e?.code, message: e?.message ?? String(e), reason: e?.reason } });
+const failure = (e) => ({
+  error: { name: e?.name, code: e?.code, message: e?.message ?? String(e), reason: e?.reason },
+});
 
 try {
   if (command === "add") {
@@ -62,7 +69,10 @@ try {
     print({ removed: (await persistenceOf(kind, path).remove()) ?? true });
   } else if (command === "secure") {
     const [path, fallback] = args;
-    const persistence = await securePersistence(path, { allowPlaintextFallback: fallback === "fallback", logger });
+    const persistence = await securePersistence(path, {
+      allowPlaintextFallback: fallback === "fallback",
+      logger,
+    });
     const cache = new PersistedTokenCache(persistence);
     await withCacheAccess(cache, undefined, () => cache.add(event("probe")));
     print({ kind: persistence.kind, location: persistence.location, tokens: tokensOf(cache) });
