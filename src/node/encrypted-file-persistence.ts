@@ -44,6 +44,7 @@ export type EncryptedCacheFileProblem = "not_encrypted" | "truncated" | "tampere
  * ```
  */
 export class EncryptedCacheFileError extends CacheDeserializationError {
+  /** Why the file could not be decrypted. */
   readonly problem: EncryptedCacheFileProblem;
 
   constructor(problem: EncryptedCacheFileProblem, message: string, options?: { cause?: unknown }) {

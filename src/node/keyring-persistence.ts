@@ -104,7 +104,9 @@ export class KeyringPersistence implements CachePlugin {
   readonly path: string;
   /** The lock file: `<path>.lockfile`. */
   readonly lockPath: string;
+  /** The keyring item's service (`msal-extensions` unless given). */
   readonly service: string;
+  /** The keyring item's account (the SHA-256, in hex, of the absolute path unless given). */
   readonly account: string;
   /** Where the cache lives, in words (the keyring item). */
   readonly location: string;

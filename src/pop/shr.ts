@@ -30,7 +30,10 @@ export interface ShrPayload {
   /** The resource's nonce. */
   nonce?: string;
   /** The public key that signed the SHR. */
-  cnf: { jwk: PopKey["publicJwk"] };
+  cnf: {
+    /** The RSA public key (`kty`, `n`, `e`). */
+    jwk: PopKey["publicJwk"];
+  };
 }
 
 const text = (value: unknown) => encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
