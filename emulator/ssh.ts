@@ -27,6 +27,8 @@ const EXTENSIONS = [
   "permit-pty",
   "permit-user-rc",
 ];
+/** The Azure CLI's key ids are 64 hex digits; the bound keeps what a client sends out of the certificate small. */
+const MAX_KEY_ID_LENGTH = 256;
 /** Accepted a little before issue, so a host whose clock is behind still takes a new certificate. */
 const BACKDATE_SECONDS = 300;
 
@@ -122,6 +124,8 @@ function missingParameter(ctx: ErrorContext, name: string): EntraError {
 export function sshCertRequest(form: URLSearchParams, ctx: ErrorContext): SshCertRequest | EntraError {
   const keyId = form.get("key_id");
   if (!keyId) return missingParameter(ctx, "key_id");
+  if (keyId.length > MAX_KEY_ID_LENGTH)
+    return invalidParameter(ctx, "key_id", `it must be at most ${MAX_KEY_ID_LENGTH} characters.`);
   const reqCnf = form.get("req_cnf");
   if (!reqCnf) return missingParameter(ctx, "req_cnf");
   let jwk: unknown;
@@ -135,8 +139,8 @@ export function sshCertRequest(form: URLSearchParams, ctx: ErrorContext): SshCer
     return invalidParameter(ctx, "req_cnf", "it must be a JWK with kty 'RSA' and the key's 'n' and 'e'.");
   // The Azure CLI sends base64url; standard base64 decodes the same way here.
   const modulus = decodeBase64url(n);
-  if (modulus.length < 256)
-    return invalidParameter(ctx, "req_cnf", "the RSA modulus must be at least 2048 bits.");
+  if (modulus.length < 256 || modulus.length > 2048)
+    return invalidParameter(ctx, "req_cnf", "the RSA modulus must have 2048 to 16384 bits.");
   return { keyId, e: decodeBase64url(e), n: modulus };
 }
 

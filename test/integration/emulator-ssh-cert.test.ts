@@ -174,6 +174,7 @@ describe.skipIf(!haveClient)("emulator SSH certificates read and trusted by Open
   it("refuses ssh-cert requests without key_id or req_cnf, with a bad req_cnf, or for another scope", async () => {
     const daemon = app(emulator, "daemon");
     const key = userKey(dir, "refused");
+    const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey;
     const base = {
       grant_type: "client_credentials",
       client_id: daemon.clientId,
@@ -193,6 +194,16 @@ describe.skipIf(!haveClient)("emulator SSH certificates read and trusted by Open
         { key_id: key.keyId, req_cnf: JSON.stringify({ kty: "EC", crv: "P-256", x: "AA", y: "AA" }) },
         90100,
         "The 'req_cnf' parameter is empty or not valid: it must be a JWK with kty 'RSA' and the key's 'n' and 'e'.",
+      ],
+      [
+        { key_id: key.keyId, req_cnf: JSON.stringify(small.export({ format: "jwk" })) },
+        90100,
+        "The 'req_cnf' parameter is empty or not valid: the RSA modulus must have 2048 to 16384 bits.",
+      ],
+      [
+        { key_id: "k".repeat(257), req_cnf: key.reqCnf },
+        90100,
+        "The 'key_id' parameter is empty or not valid: it must be at most 256 characters.",
       ],
       [
         { key_id: key.keyId, req_cnf: key.reqCnf, scope: "https://graph.microsoft.com/.default" },
