@@ -179,7 +179,7 @@ ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model.trim() ?? "unknown 
 |---|---:|---:|
 | loaded at import (${eager.names.length} files) | ${kb(eager.bytes)} | ${kb(eager.gzipBytes)} |
 | loaded on demand, by WS-Trust only (${lazy.names.length} files: the MEX and WS-Trust code, @xmldom/xmldom) | ${kb(lazy.bytes)} | ${kb(lazy.gzipBytes)} |
-| the test Worker (client credentials, on-behalf-of, a KV cache plugin) as one module, dynamic imports inlined | ${kb(worker.bytes)} | ${kb(worker.gzipBytes)} |
+| the test Worker (\`test/runtimes/fixtures/worker.mjs\`: both app kinds, five flows, a KV cache plugin) as one module, dynamic imports inlined | ${kb(worker.bytes)} | ${kb(worker.gzipBytes)} |
 
 | cold Worker isolate, median of ${RUNS} (min–max) | time |
 |---|---:|
