@@ -115,7 +115,10 @@ function nonceIsCurrent(world: World, nonce: unknown): boolean {
 }
 
 function challenge(world: World, error: string, description: string, claims?: string): EmuResponse {
-  const params = [`nonce="${issueNonce(world)}"`, `error="${error}"`, `error_description="${description}"`];
+  // A quoted-string may not hold a bare quote or backslash (RFC 9110 section 5.6.4); the Host header
+  // the description may echo is the client's.
+  const quoted = description.replace(/["\\]/g, "'");
+  const params = [`nonce="${issueNonce(world)}"`, `error="${error}"`, `error_description="${quoted}"`];
   if (claims) params.push(`claims="${Buffer.from(claims).toString("base64")}"`);
   return json(
     401,

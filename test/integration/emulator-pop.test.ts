@@ -3,6 +3,8 @@
  * endpoint (`token_type=pop`, `req_cnf`), and the protected resource's checks of signed HTTP requests
  * (SHR) built here with jose, independently of msal-ts's own PoP code.
  */
+
+import { request } from "node:https";
 import {
   CompactSign,
   calculateJwkThumbprint,
@@ -233,6 +235,28 @@ describe("emulator proof-of-possession tokens and signed HTTP requests", () => {
       "This access token is bound to a key: send it in a signed HTTP request, Authorization: PoP <SHR>.",
     );
     expect((await call(`Bearer ${String(bearerBody.access_token)}`)).status).toBe(200);
+  });
+
+  it("keeps the challenge's quoted string whole when the Host header the description echoes has a quote", async () => {
+    const signed = await shr(key, goodClaims());
+    const header = await new Promise<string>((resolve, reject) => {
+      const req = request(resource, {
+        headers: { host: `${resource.host}"evil`, authorization: `PoP ${signed}` },
+        servername: "localhost",
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(String(res.headers["www-authenticate"]));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(header).toMatch(
+      challengePattern(
+        "invalid_token",
+        `The signed HTTP request is for another host than ${resource.host}'evil.`,
+      ),
+    );
   });
 
   it("asks for a nonce when the resource requires one, and accepts the SHR that carries it", async () => {
