@@ -62,5 +62,6 @@ export {
   type EmulatorWithManagedIdentity,
   startEmulator,
 } from "./server.js";
+export { SSH_CERT_SCOPE, sshCaPublicKey } from "./ssh.js";
 export { STORAGE_RESOURCE, storageEmulatorCertificate } from "./storage.js";
 export type { EmulatorSettings, Fault, LoggedRequest } from "./world.js";
