@@ -10,6 +10,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { armEndpoint } from "./arm.js";
 import {
   type ControlOperations,
   controlEndpoint,
@@ -250,13 +251,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   async function handle(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
     const req = await emuRequest(incoming, world.baseUrl);
     const path = req.url.pathname.split("/").filter(Boolean);
-    const endpoint = endpointName(path);
+    // The sliver of Azure Resource Manager that tools call after signing in (arm.ts).
+    const isArm = path[0] === "_emulator" && path[1] === "arm";
+    const endpoint = isArm ? "arm" : endpointName(path);
     if (endpoint === "control") return send(res, req, controlEndpoint(req, ops, path.slice(1)));
     const entry = logRequest(world, req, endpoint);
     const faulted = await applyFault(world, endpoint, req, entry, incoming);
     if (faulted === "dropped") return;
     if (faulted) return send(res, req, faulted);
-    const response = route(req, world, sts as FederatedSts, path);
+    const response = isArm
+      ? armEndpoint(req, world, path.slice(2))
+      : route(req, world, sts as FederatedSts, path);
     entry.status = response.status;
     send(res, req, response);
   }

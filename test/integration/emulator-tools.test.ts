@@ -82,6 +82,37 @@ describe("Azure Resource Manager is a built-in resource", () => {
     });
   });
 
+  it("GET /_emulator/arm/tenants and /subscriptions (what az login lists) answer an ARM token, and refuse others", async () => {
+    const alice = user(emulator, "managed");
+    const arm = await passwordGrant(emulator, AZURE_CLI, alice, ARM_CLI_SCOPE);
+    const graph = await passwordGrant(emulator, AZURE_CLI, alice, "User.Read");
+    const get = (path: string, token?: unknown) =>
+      getJson(`${emulator.url}/_emulator/arm/${path}?api-version=2022-12-01`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+    const tenants = await get("tenants", arm.body.access_token);
+    expect(tenants).toMatchObject({
+      status: 200,
+      body: { value: [{ tenantId: CONTOSO, defaultDomain: "contoso.onmicrosoft.com" }] },
+    });
+    const subscriptions = await get("subscriptions", arm.body.access_token);
+    expect(subscriptions.status).toBe(200);
+    expect(subscriptions.body.value).toEqual([
+      expect.objectContaining({
+        tenantId: CONTOSO,
+        state: "Enabled",
+        displayName: "Contoso emulator subscription",
+      }),
+    ]);
+    const graphAnswer = await get("subscriptions", graph.body.access_token);
+    expect({ status: graphAnswer.status, code: (graphAnswer.body.error as { code: string }).code }).toEqual({
+      status: 401,
+      code: "InvalidAuthenticationTokenAudience",
+    });
+    expect((await get("tenants")).status).toBe(401);
+    expect(emulator.requests("arm").map((r) => r.status)).toEqual([200, 200, 401, 401]);
+  });
+
   it("a permission ARM does not expose: invalid_client AADSTS65005", async () => {
     expectEntraError(
       await passwordGrant(
