@@ -17,6 +17,7 @@ const METHODS: ReadonlySet<string> = new Set(["GET", "POST", "PUT", "DELETE", "P
  *
  * @example
  * ```ts
+ * const nonce = "the nonce of the API's WWW-Authenticate: PoP challenge";
  * const scheme = new PopAuthScheme(PopAuthScheme.HTTP_GET, "https://api.contoso.com/orders/7", nonce);
  * const result = await app.acquireTokenForClient(["api://orders/.default"], { authScheme: scheme });
  * if (!result.error) await fetch("https://api.contoso.com/orders/7", {
@@ -79,7 +80,7 @@ export class PopAuthScheme {
  *
  * @example
  * ```ts
- * const options = isPopSupported() ? { authScheme: new PopAuthScheme("GET", url, nonce) } : {};
+ * const options = isPopSupported() ? { authScheme: new PopAuthScheme("GET", "https://api.contoso.com/", "n") } : {};
  * ```
  */
 export function isPopSupported(): boolean {

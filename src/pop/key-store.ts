@@ -32,9 +32,13 @@ export interface PopKey {
  *
  * @example
  * ```ts
- * const shared = await popKeyFromKeyPair(await loadMyKeyPair()); // e.g. from a key vault
+ * const pair = await crypto.subtle.generateKey(
+ *   { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+ *   false, ["sign", "verify"]); // or the key pair your fleet shares
+ * const shared = await popKeyFromKeyPair(pair);
  * const store: PopKeyStore = { getKey: async () => shared };
- * await app.acquireTokenForClient(scopes, { authScheme, popKeyStore: store });
+ * const authScheme = new PopAuthScheme("GET", "https://api.contoso.com/orders", "nonce");
+ * await app.acquireTokenForClient(["api://orders/.default"], { authScheme, popKeyStore: store });
  * ```
  */
 export interface PopKeyStore {
@@ -55,7 +59,8 @@ const RS256: RsaHashedKeyGenParams = {
  *
  * @example
  * ```ts
- * const kid = await jwkThumbprint({ kty: "RSA", n, e: "AQAB" });
+ * const { publicJwk } = await inMemoryPopKeyStore().getKey();
+ * const kid = await jwkThumbprint(publicJwk); // the same as the key's own kid
  * ```
  */
 export async function jwkThumbprint(jwk: PopPublicJwk): Promise<string> {

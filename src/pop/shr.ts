@@ -45,7 +45,7 @@ const text = (value: unknown) => encodeBase64Url(new TextEncoder().encode(JSON.s
  * @example
  * ```ts
  * const key = await inMemoryPopKeyStore().getKey();
- * const shr = await signHttpRequest(accessToken, new PopAuthScheme("GET", url, nonce), key);
+ * const shr = await signHttpRequest(result.access_token, new PopAuthScheme("GET", "https://api.contoso.com/", "n"), key);
  * ```
  */
 export async function signHttpRequest(

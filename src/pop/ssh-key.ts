@@ -113,7 +113,7 @@ function fromOpenSsh(line: string): PopPublicJwk {
  *
  * @example
  * ```ts
- * const jwk = await publicKeyToJwk(readFileSync(`${homedir()}/.ssh/id_rsa.pub`, "utf8"));
+ * const jwk = await publicKeyToJwk(await readFile(`${homedir()}/.ssh/id_rsa.pub`, "utf8"));
  * ```
  * @throws ArgumentError when the text is no RSA public key in either format.
  */
@@ -130,9 +130,9 @@ export async function publicKeyToJwk(publicKey: string): Promise<PopPublicJwk> {
  *
  * @example
  * ```ts
- * const data = await sshCertificateRequestData(readFileSync("id_rsa.pub", "utf8"));
- * const result = await app.acquireTokenSilent(["https://pas.windows.net/CheckMyAccess/Linux/.default"], account, { data });
- * if (result) writeFileSync("id_rsa-cert.pub", `ssh-rsa-cert-v01@openssh.com ${result.access_token}\n`);
+ * const data = await sshCertificateRequestData(await readFile("id_rsa.pub", "utf8"));
+ * const cert = await app.acquireTokenSilent(["https://pas.windows.net/CheckMyAccess/Linux/.default"], account, { data });
+ * if (cert) await writeFile("id_rsa-cert.pub", `ssh-rsa-cert-v01@openssh.com ${cert.access_token}\n`);
  * ```
  */
 export async function sshCertificateRequestData(

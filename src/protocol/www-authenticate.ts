@@ -149,8 +149,11 @@ function parameters(c: Cursor): { params: Record<string, string>; token68?: stri
  *
  * @example
  * ```ts
- * const [challenge] = parseWwwAuthenticate(response.headers.get("www-authenticate") ?? "");
- * if (challenge?.claims) result = await app.acquireTokenSilent(scopes, account, { claimsChallenge: challenge.claims });
+ * const answer = await fetch("https://graph.microsoft.com/v1.0/me", {
+ *   headers: { authorization: `Bearer ${result.access_token}` },
+ * });
+ * const [challenge] = parseWwwAuthenticate(answer.headers.get("www-authenticate") ?? "");
+ * if (challenge?.claims) await app.acquireTokenSilent(scopes, account, { claimsChallenge: challenge.claims });
  * ```
  * @throws ArgumentError when `header` is not a string or is longer than {@link MAX_WWW_AUTHENTICATE_LENGTH}.
  */
