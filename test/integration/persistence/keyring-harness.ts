@@ -214,3 +214,23 @@ export function runWorker(
     });
   });
 }
+
+/**
+ * Waits until the item(s) with `service` carry gnome-keyring's `xdg:schema`
+ * (org.freedesktop.Secret.Generic), which MSAL Python's lookups require. An item created without
+ * one (as the binding creates them) gets it once gnome-keyring has reloaded its keyring file after
+ * saving it: measured here within a second, and always after a restart. Returns the wait in ms.
+ */
+export async function waitForGenericSchema(env: NodeJS.ProcessEnv, service: string): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const items = secretItems(env, "service", service);
+    if (items.length > 0 && items.every((item) => item.schema === "org.freedesktop.Secret.Generic"))
+      return Date.now() - started;
+    if (Date.now() - started > 10_000)
+      throw new Error(
+        `gnome-keyring gave the item of ${service} no schema within 10 s: ${JSON.stringify(items)}`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
