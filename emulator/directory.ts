@@ -151,15 +151,31 @@ export interface Directory {
  * A user as a caller gives it: `tenant` defaults to the tenant owning the username's domain, `kind`
  * to `managed`.
  */
-export type UserInput = Omit<User, "tenant" | "kind"> & { tenant?: string; kind?: UserKind };
+export type UserInput = Omit<User, "tenant" | "kind"> & {
+  /** Tenant id or domain; default: the tenant owning the username's domain. */
+  tenant?: string;
+  /** How the user signs in; default `managed`. */
+  kind?: UserKind;
+};
 
 /**
  * An app as a caller gives it: `tenant` defaults to the directory's first tenant; a certificate
  * needs only its PEM (`privateKey` is for clients, thumbprints are computed).
  */
 export type AppInput = Omit<App, "tenant" | "certificate"> & {
+  /** Home tenant (id or domain); default: the directory's first tenant. */
   tenant?: string;
-  certificate?: { certificate: string; privateKey?: string; thumbprint?: string; thumbprintSha256?: string };
+  /** A certificate the app may authenticate with. */
+  certificate?: {
+    /** PEM certificate. */
+    certificate: string;
+    /** PEM private key, for clients to sign with; the emulator does not need it. */
+    privateKey?: string;
+    /** SHA-1 thumbprint, upper-case hex; computed when absent. */
+    thumbprint?: string;
+    /** SHA-256 thumbprint, upper-case hex; computed when absent. */
+    thumbprintSha256?: string;
+  };
 };
 
 /**

@@ -16,12 +16,13 @@
  */
 
 export { runEmulatorCommand } from "./cli.js";
-export type { ControlOperations, FaultInput, RevokeRequest } from "./control.js";
+export type { ControlOperations, FaultInput, ResetOptions, RevokeRequest } from "./control.js";
 export type { PublicDirectory } from "./describe.js";
 export type { DeviceDecision } from "./device.js";
 export {
   type App,
   type AppCertificate,
+  type AppInput,
   type AppKind,
   CONSUMERS_TENANT_ID,
   CONTOSO_TENANT_ID,
@@ -38,10 +39,12 @@ export {
   type Tenant,
   TOKEN_EXCHANGE_AUDIENCE,
   type User,
+  type UserInput,
   type UserKind,
   WEB_APP_ID,
   WORKLOAD_ISSUERS_PATH,
 } from "./directory.js";
+export type { DirectoryMode } from "./directory-edit.js";
 export {
   CLOUD_SHELL_APP_ID,
   MANAGED_IDENTITY_SOURCES,
