@@ -230,6 +230,22 @@ describe("PoP tokens", () => {
     expect(tokenRequests(emulator)).toHaveLength(1);
   });
 
+  it("external-key PoP through data (the Azure CLI's pattern): the raw bound token, cached by key_id, never served as Bearer", async () => {
+    const kid = "external-key-thumbprint";
+    const reqCnf = Buffer.from(JSON.stringify({ kid, xms_ksl: "sw" })).toString("base64url");
+    const data = { token_type: "pop", key_id: kid, req_cnf: reqCnf };
+    const cca = daemonWithSecret(emulator);
+    const bound = success(await cca.acquireTokenForClient(GRAPH, { data }));
+    expect(bound.token_type).toBe("pop");
+    expect(decodeJwt(bound.access_token).cnf).toEqual({ kid });
+    const again = success(await cca.acquireTokenForClient(GRAPH, { data }));
+    expect(again).toMatchObject({ token_source: "cache", access_token: bound.access_token });
+    const bearer = success(await cca.acquireTokenForClient(GRAPH));
+    expect(bearer.token_type).toBe("Bearer");
+    expect(decodeJwt(bearer.access_token).cnf).toBeUndefined();
+    expect(tokenRequests(emulator).map((r) => r.form?.token_type)).toEqual(["pop", undefined]);
+  });
+
   it("on-behalf-of: a PoP token for the downstream API", async () => {
     const middleTier = app(emulator, "middle-tier");
     const { middleTierAssertion, confidentialApp, directoryUser } = await import(
