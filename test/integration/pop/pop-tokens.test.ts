@@ -193,6 +193,21 @@ describe("PoP tokens", () => {
     expect((await call(resource, `PoP ${second.access_token}`, "PUT")).status).toBe(200);
   });
 
+  it("concurrent PoP calls for different URLs share one token request; each gets an SHR for its own URL", async () => {
+    const cca = daemonWithSecret(emulator);
+    const paths = ["/a", "/b", "/c", "/d", "/e"];
+    const results = await Promise.all(
+      paths.map((path) =>
+        cca.acquireTokenForClient(GRAPH, {
+          authScheme: new PopAuthScheme("GET", `${emulator.url}${path}`, "n"),
+        }),
+      ),
+    );
+    expect(tokenRequests(emulator)).toHaveLength(1);
+    expect(results.map((r) => shrPayload(success(r).access_token).p)).toEqual(paths);
+    expect(new Set(results.map((r) => shrPayload(success(r).access_token).at)).size).toBe(1);
+  });
+
   it("another key (another store) misses the cache and gets a token bound to it", async () => {
     const cca = daemonWithSecret(emulator);
     const scheme = new PopAuthScheme("GET", resource, "n");
