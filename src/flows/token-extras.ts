@@ -7,7 +7,7 @@
  */
 import type { AppContext } from "../app/context.js";
 import { ArgumentError } from "../errors.js";
-import type { PopAuthScheme } from "../pop/auth-scheme.js";
+import { PopAuthScheme } from "../pop/auth-scheme.js";
 import {
   defaultPopKeyStore,
   type PopKey,
@@ -103,6 +103,12 @@ export function prepareExtras(
   // Calls that send different requests never share one.
   prepared.flightKey = JSON.stringify([data ?? null, query ?? null, headers ?? null]);
   if (authScheme === undefined) return prepared;
+  // A look-alike object would sign an SHR for no URL: only the checked class is taken.
+  if (!(authScheme instanceof PopAuthScheme))
+    throw new ArgumentError(
+      "authScheme",
+      "authScheme must be a PopAuthScheme: new PopAuthScheme(method, url, nonce).",
+    );
   const store = request.popKeyStore ?? defaultPopKeyStore(ctx);
   return store.getKey().then((key) => withPop(prepared, authScheme, key));
 }
@@ -113,13 +119,11 @@ function withPop(prepared: PreparedExtras, scheme: PopAuthScheme, key: PopKey): 
   prepared.tokenType = "pop";
   prepared.authScheme = "pop";
   prepared.flightKey = `pop:${key.kid}\n${prepared.flightKey}`;
-  prepared.finish = async (result) => {
-    return {
-      ...result,
-      access_token: await signHttpRequest(result.access_token, scheme, key),
-      token_type: "pop",
-    };
-  };
+  prepared.finish = async (result) => ({
+    ...result,
+    access_token: await signHttpRequest(result.access_token, scheme, key),
+    token_type: "pop",
+  });
   return prepared;
 }
 

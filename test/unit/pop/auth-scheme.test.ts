@@ -1,6 +1,11 @@
 /** PopAuthScheme: MSAL Python's constants and argument checks, with its exact messages. */
 import { describe, expect, it } from "vitest";
-import { ArgumentError, isPopSupported, PopAuthScheme } from "../../../src/index.js";
+import {
+  ArgumentError,
+  ConfidentialClientApplication,
+  isPopSupported,
+  PopAuthScheme,
+} from "../../../src/index.js";
 
 function thrown(make: () => unknown): ArgumentError {
   try {
@@ -55,6 +60,23 @@ describe("PopAuthScheme", () => {
     expect(error.argument).toBe("url");
     expect(error.message).toBe(
       "url must be an absolute URL such as https://api.contoso.com/orders (got /orders).",
+    );
+  });
+
+  it("an acquire call refuses an authScheme that is not a PopAuthScheme, before any request", async () => {
+    const app = new ConfidentialClientApplication("client-id", {
+      authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+      clientCredential: "secret",
+      fetch: () => Promise.reject(new Error("no request may be sent")),
+    });
+    const lookAlike = { httpMethod: "GET", url: "https://a.test/", nonce: "n" } as unknown as PopAuthScheme;
+    const error = await app
+      .acquireTokenForClient(["api://x/.default"], { authScheme: lookAlike })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect((error as ArgumentError).argument).toBe("authScheme");
+    expect((error as ArgumentError).message).toBe(
+      "authScheme must be a PopAuthScheme: new PopAuthScheme(method, url, nonce).",
     );
   });
 
