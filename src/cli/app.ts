@@ -1,6 +1,6 @@
 /**
  * The apps the commands use: a public client for users and a confidential client for app-only
- * tokens, sharing one cache file (mode 0600); `--ca` adds trusted CAs, and `--verbose` shows each
+ * tokens, sharing one cache (in the OS keyring, or a 0600 file: cache-store.ts); `--ca` adds trusted CAs, and `--verbose` shows each
  * HTTP exchange with secrets redacted.
  */
 import { readFileSync } from "node:fs";
@@ -8,10 +8,9 @@ import {
   type ClientCredential,
   ConfidentialClientApplication,
   createNodeFetch,
-  FilePersistence,
-  PersistedTokenCache,
   PublicClientApplication,
 } from "../node/index.js";
+import { cliTokenCache } from "./cache-store.js";
 import { type CommonOptions, UsageError } from "./options.js";
 import { dim, type Terminal } from "./terminal.js";
 
@@ -98,7 +97,7 @@ function sharedOptions(options: CommonOptions, t: Terminal) {
   return {
     authority: options.authority,
     ...(isLocal(options.authority) ? { validateAuthority: false } : {}),
-    tokenCache: new PersistedTokenCache(new FilePersistence(options.cacheFile)),
+    tokenCache: cliTokenCache(options, t),
     // With our own fetch the trust store goes into it; the library refuses `ca` next to `fetch`.
     ...(options.verbose
       ? {

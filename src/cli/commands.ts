@@ -4,11 +4,15 @@ import { openSystemBrowser } from "../node/browser.js";
 import {
   type Account,
   BrowserUnavailableError,
+  PersistedTokenCache,
   type PublicClientApplication,
+  type SecurePersistence,
   type TokenResult,
+  withCacheAccess,
 } from "../node/index.js";
 import { createApp } from "./app.js";
 import { appToken, DEFAULT_APP_SCOPE, loginServicePrincipal, logoutServicePrincipal } from "./app-only.js";
+import { cachePersistence } from "./cache-store.js";
 import { type CommonOptions, commonOptions, optionsHelp, parseCommand } from "./options.js";
 import { bold, fail, green, type Terminal, withSpinner } from "./terminal.js";
 
@@ -18,7 +22,7 @@ const USAGE: Record<string, string> = {
   login: `Usage: msal-ts login [--device-code | --browser] [options]
        msal-ts login --service-principal --client-id ID --tenant TENANT (--client-secret-stdin | --certificate FILE)
 
-Signs a user in and keeps the tokens in the cache file. By default the browser opens when a display is
+Signs a user in and keeps the tokens in the cache (the OS keyring, or --cache-file). By default the browser opens when a display is
 available; otherwise a device code is shown. With --service-principal the app itself signs in (client
 credentials) and its token (default scope ${DEFAULT_APP_SCOPE}) joins the same cache; the secret is read
 from stdin, never from the command line, and is neither printed nor stored.
@@ -225,18 +229,36 @@ function isoTime(seconds: unknown): string {
   return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
 }
 
-/** Reads the cache file directly: what it holds, without any secret. */
+type CacheData = Record<string, Record<string, Record<string, unknown>>>;
+
+/**
+ * What the cache holds: a chosen plain file is read directly (never moved or locked by a look);
+ * the keyring (or encrypted file) through its persistence, the only way to read it.
+ */
+async function readCache(
+  options: CommonOptions,
+  t: Terminal,
+): Promise<{ data: CacheData; exists: boolean; persistence: SecurePersistence }> {
+  const persistence = await cachePersistence(options, t);
+  if (persistence.kind === "plaintext-file") {
+    const exists = existsSync(options.cacheFile);
+    const data = exists ? (JSON.parse(readFileSync(options.cacheFile, "utf8") || "{}") as CacheData) : {};
+    return { data, exists, persistence };
+  }
+  const cache = new PersistedTokenCache(persistence);
+  await withCacheAccess(cache, undefined, () => {});
+  const data = JSON.parse(cache.serialize()) as CacheData;
+  return { data, exists: Object.keys(data).length > 0, persistence };
+}
+
+/** Shows where the cache lives and what it holds, without any secret. */
 const cache = async (options: CommonOptions, t: Terminal): Promise<number> => {
-  const exists = existsSync(options.cacheFile);
-  const data = exists
-    ? (JSON.parse(readFileSync(options.cacheFile, "utf8") || "{}") as Record<
-        string,
-        Record<string, Record<string, unknown>>
-      >)
-    : {};
+  const { data, exists, persistence } = await readCache(options, t);
   const count = (section: string) => Object.keys(data[section] ?? {}).length;
   const summary = {
-    file: options.cacheFile,
+    file: persistence.kind === "keyring" ? null : options.cacheFile,
+    storage: persistence.kind,
+    location: persistence.location,
     exists,
     accounts: Object.values(data.Account ?? {}).map((a) => ({
       username: a.username,
@@ -263,7 +285,9 @@ const cache = async (options: CommonOptions, t: Terminal): Promise<number> => {
     t.out.write(`${JSON.stringify(summary)}\n`);
     return 0;
   }
-  t.out.write(`Cache file: ${summary.file}${exists ? "" : " (not created yet)"}\n`);
+  if (persistence.kind === "plaintext-file")
+    t.out.write(`Cache file: ${options.cacheFile}${exists ? "" : " (not created yet)"}\n`);
+  else t.out.write(`Cache: ${persistence.location}${exists ? "" : " (empty)"}\n`);
   const { counts } = summary;
   t.out.write(
     `Entries: ${counts.access_tokens} AccessToken, ${counts.refresh_tokens} RefreshToken, ${counts.id_tokens} IdToken, ${counts.accounts} Account, ${counts.app_metadata} AppMetadata\n`,

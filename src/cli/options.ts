@@ -13,7 +13,10 @@ export interface CommonOptions {
   authority: string;
   /** The scopes given with --scope, or undefined when none were (each command has its default). */
   scopes: string[] | undefined;
+  /** The plain cache file: the one chosen, or the default (used where no keyring is, and moved into one). */
   cacheFile: string;
+  /** Whether a plain cache file was chosen (--cache-file or MSAL_CACHE_FILE) instead of the OS keyring. */
+  plainCacheFile: boolean;
   /** The --ca file's path, read when the app is made. */
   caFile: string | undefined;
   json: boolean;
@@ -72,7 +75,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   "cache-file": {
     type: "string",
     arg: "PATH",
-    help: "token cache file (env MSAL_CACHE_FILE; default ~/.msal-ts/token-cache.json)",
+    help: "keep the token cache in this plain file (mode 0600) instead of the OS keyring (env MSAL_CACHE_FILE)",
   },
   ca: {
     type: "string",
@@ -254,6 +257,7 @@ export function commonOptions(
     authority,
     scopes: values.scope as string[] | undefined,
     cacheFile: (values["cache-file"] as string | undefined) ?? defaultCacheFile(env),
+    plainCacheFile: values["cache-file"] !== undefined || env.MSAL_CACHE_FILE !== undefined,
     caFile: values.ca as string | undefined,
     json: Boolean(values.json),
     verbose: Boolean(values.verbose),
