@@ -1,5 +1,5 @@
 /** Writes docs/benchmarks.md and its chart, docs/benchmarks-cache.svg, from a full run's results. */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as report from "./report.js";
 import {
@@ -257,7 +257,20 @@ MSAL Python is Debian's \`python3-msal\` run by \`/usr/bin/python3\` (\`MSAL_BEN
 `;
   const mdPath = join(root, "docs/benchmarks.md");
   const svgPath = join(root, "docs/benchmarks-cache.svg");
-  writeFileSync(mdPath, md);
+  writeFileSync(mdPath, md + portableSection(mdPath));
   writeFileSync(svgPath, cacheChart(r));
   return [mdPath, svgPath];
+}
+
+/**
+ * The portable bundle's size and cold-start section, which bench/portable.ts writes between its
+ * markers: kept as it is when this page is rendered again.
+ */
+function portableSection(mdPath: string): string {
+  if (!existsSync(mdPath)) return "";
+  const text = readFileSync(mdPath, "utf8");
+  const begin = text.indexOf("<!-- bench/portable.ts: begin -->");
+  const endMarker = "<!-- bench/portable.ts: end -->";
+  const end = text.indexOf(endMarker);
+  return begin === -1 || end < begin ? "" : `\n${text.slice(begin, end + endMarker.length)}\n`;
 }

@@ -5,6 +5,22 @@
  * `message`, `cause` and the endpoint or status an error names.
  */
 import { MsalError } from "../errors.js";
+import {
+  DENO_PEER_CERTIFICATE,
+  DNS_CODES,
+  EXPIRED_CERTIFICATE_HINT,
+  NAME_CODES,
+  PROXY_CODES,
+  PROXY_RESPONSE,
+  REFUSED_CODES,
+  RESET_CODES,
+  TIMEOUTS,
+  TLS_HANDSHAKE_HINT,
+  UNTRUSTED_CERTIFICATE_HINT,
+  UNTRUSTED_CODES,
+  VALIDITY_CODES,
+  wrongNameHint,
+} from "./failure-codes.js";
 import { safeUrl } from "./safe-url.js";
 
 export { safeUrl };
@@ -74,45 +90,6 @@ export interface NetworkErrorContext {
   /** The timeout that applied, in milliseconds. */
   timeoutMs?: number;
 }
-
-const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA"]);
-const REFUSED_CODES = new Set(["ECONNREFUSED"]);
-const RESET_CODES = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE", "ECONNABORTED", "UND_ERR_CLOSED"]);
-/** What timed out, by code: Node's, the Node transport's, and undici's (Node's global fetch, say). */
-const TIMEOUTS = new Map([
-  ["UND_ERR_CONNECT_TIMEOUT", ""],
-  ["ERR_CONNECT_TIMEOUT", ""],
-  ["ETIMEDOUT", ""],
-  ["UND_ERR_HEADERS_TIMEOUT", "the server sent no response in time"],
-  ["ERR_HEADERS_TIMEOUT", "the server sent no response in time"],
-  ["UND_ERR_BODY_TIMEOUT", "the response body stopped arriving"],
-  ["ERR_PROXY_TIMEOUT", "the proxy did not set up the tunnel in time"],
-]);
-/** undici's message for a proxy's answer to CONNECT that is not 200. */
-const PROXY_RESPONSE = /Proxy response \((\d{3})\)/;
-/** The proxy would not tunnel. */
-const PROXY_CODES = new Set(["UND_ERR_PRX_TLS", "UND_ERR_PRX_CONN", "ERR_PROXY_TUNNEL", "ERR_PROXY_AUTH"]);
-/** Certificates that do not chain to a trusted root: the fix is a CA. */
-const UNTRUSTED_CODES = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "CERT_UNTRUSTED",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_CHAIN_TOO_LONG",
-  "INVALID_CA",
-]);
-const VALIDITY_CODES = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED"]);
-const NAME_CODES = new Set(["ERR_TLS_CERT_ALTNAME_INVALID", "HOSTNAME_MISMATCH"]);
-
-/** The hint for a certificate that does not chain to a trusted root. */
-const UNTRUSTED_CERTIFICATE_HINT =
-  "The server's certificate is not trusted: pass its CA with the `ca` option or NODE_EXTRA_CA_CERTS (a corporate proxy that inspects TLS needs its CA here).";
-/** The hint for a handshake that failed before any certificate was checked. */
-const TLS_HANDSHAKE_HINT =
-  "The TLS handshake failed: check that the URL's port serves HTTPS and that nothing between you and the server breaks TLS (behind a proxy, set HTTPS_PROXY).";
 
 interface Link {
   name: string;
@@ -250,13 +227,10 @@ function classify(links: Link[], url: string, context: NetworkErrorContext): Cla
   if (tls) {
     const cause = `the TLS connection failed (${detail(tls)})`;
     if (VALIDITY_CODES.has(tls.code)) {
-      const hint =
-        "The server's certificate is expired, not yet valid or revoked: check the server's certificate and this machine's clock.";
-      return { kind: "tls", cause, hint };
+      return { kind: "tls", cause, hint: EXPIRED_CERTIFICATE_HINT };
     }
     if (NAME_CODES.has(tls.code)) {
-      const hint = `The server's certificate does not name ${host}: check the host name in the URL (a corporate proxy that inspects TLS needs its CA in the \`ca\` option).`;
-      return { kind: "tls", cause, hint };
+      return { kind: "tls", cause, hint: wrongNameHint(host) };
     }
     if (tls.code.startsWith("ERR_SSL_") || tls.code.startsWith("ERR_TLS_")) {
       return { kind: "tls", cause, hint: TLS_HANDSHAKE_HINT };
@@ -303,6 +277,19 @@ function classify(links: Link[], url: string, context: NetworkErrorContext): Cla
       cause: `${what}${after}`,
       hint: "Check the network and the server, or raise the `timeout` option.",
     };
+  }
+
+  // Deno's fetch (rustls) gives no code, only "invalid peer certificate: UnknownIssuer" and the like.
+  const peer = find((l) => DENO_PEER_CERTIFICATE.test(l.message));
+  if (peer) {
+    const reason = DENO_PEER_CERTIFICATE.exec(peer.message)?.[1] ?? "";
+    const hint =
+      reason === "NotValidForName"
+        ? wrongNameHint(host)
+        : reason === "Expired" || reason === "NotValidYet"
+          ? EXPIRED_CERTIFICATE_HINT
+          : UNTRUSTED_CERTIFICATE_HINT;
+    return { kind: "tls", cause: `the TLS connection failed (${detail(peer)})`, hint };
   }
 
   const reset = find((l) => RESET_CODES.has(l.code));

@@ -165,3 +165,30 @@ describe("networkErrorFrom, other inputs", () => {
     expect(networkErrorFrom(a, "https://a.example/").kind).toBe("unknown");
   });
 });
+
+describe("networkErrorFrom, with what Deno's fetch throws (rustls: a message, no code)", () => {
+  const url = "https://localhost:8443/common/oauth2/v2.0/token";
+  /** Deno 2's words, as its fetch throws them for a server whose certificate fails a check. */
+  const denoError = (reason: string) =>
+    new TypeError(
+      `error sending request for url (${url}): client error (Connect): invalid peer certificate: ${reason}`,
+    );
+
+  it("an unknown issuer is tls, with the untrusted-CA hint", () => {
+    const network = networkErrorFrom(denoError("UnknownIssuer"), url);
+    expect(network.kind).toBe("tls");
+    expect(network.hint).toBe(
+      "The server's certificate is not trusted: pass its CA with the `ca` option or NODE_EXTRA_CA_CERTS (a corporate proxy that inspects TLS needs its CA here).",
+    );
+  });
+
+  it("a certificate for another name is tls, naming the host", () => {
+    const network = networkErrorFrom(denoError("NotValidForName"), url);
+    expect(network.kind).toBe("tls");
+    expect(network.hint).toContain("The server's certificate does not name localhost");
+  });
+
+  it("an expired certificate is tls, pointing at the clock", () => {
+    expect(networkErrorFrom(denoError("Expired"), url).hint).toContain("expired, not yet valid or revoked");
+  });
+});
