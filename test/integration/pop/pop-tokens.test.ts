@@ -11,14 +11,16 @@ import type { Emulator } from "../../../emulator/index.js";
 import {
   inMemoryPopKeyStore,
   PopAuthScheme,
+  PublicClientApplication,
   parseWwwAuthenticate,
   SerializableTokenCache,
   type TokenResult,
   type TokenSuccess,
 } from "../../../src/node/index.js";
 import { app, startTestEmulator } from "../../support/emulator.js";
+import { signInOverHttp } from "../../support/sign-in.js";
 import { daemonWithSecret, tokenRequests } from "../confidential/helpers.js";
-import { seededUser, signIn, webApp } from "../users/helpers.js";
+import { authorize, seededUser, signIn, WEB_REDIRECT, webApp } from "../users/helpers.js";
 
 const GRAPH = ["https://graph.microsoft.com/.default"];
 
@@ -259,6 +261,48 @@ describe("PoP tokens", () => {
     expect(bearer.token_type).toBe("Bearer");
     expect(decodeJwt(bearer.access_token).cnf).toBeUndefined();
     expect(tokenRequests(emulator).map((r) => r.form?.token_type)).toEqual(["pop", undefined]);
+  });
+
+  it("username/password, auth code flow, authorization code and interactive: PoP tokens the resource accepts", async () => {
+    const alice = seededUser(emulator, "alice");
+    const scheme = new PopAuthScheme("GET", resource, "n");
+    const pca = new PublicClientApplication(app(emulator, "public").clientId, {
+      authority: `${emulator.url}/organizations`,
+      validateAuthority: false,
+    });
+    const results = [
+      await pca.acquireTokenByUsernamePassword(alice.username, alice.password, ["User.Read"], {
+        authScheme: scheme,
+      }),
+      await pca.acquireTokenInteractive(["User.Read"], {
+        authScheme: scheme,
+        timeout: 10_000,
+        openBrowser: async (url) => {
+          await fetch((await signInOverHttp(url, alice.username, alice.password)).location);
+        },
+      }),
+    ];
+    const web = webApp(emulator);
+    const { flow, response } = await authorize(web, alice, { redirectUri: WEB_REDIRECT });
+    results.push(await web.acquireTokenByAuthCodeFlow(flow, response, { authScheme: scheme }));
+    const url = await web.getAuthorizationRequestUrl(["User.Read"], { redirectUri: WEB_REDIRECT });
+    const { params } = await signInOverHttp(url, alice.username, alice.password);
+    results.push(
+      await web.acquireTokenByAuthorizationCode(params.get("code") as string, ["User.Read"], {
+        redirectUri: WEB_REDIRECT,
+        authScheme: scheme,
+      }),
+    );
+    expect(tokenRequests(emulator).map((r) => [r.form?.grant_type, r.form?.token_type])).toEqual([
+      ["password", "pop"],
+      ["authorization_code", "pop"],
+      ["authorization_code", "pop"],
+      ["authorization_code", "pop"],
+    ]);
+    for (const result of results) {
+      expect(success(result).token_type).toBe("pop");
+      expect((await call(resource, `PoP ${success(result).access_token}`)).status).toBe(200);
+    }
   });
 
   it("on-behalf-of: a PoP token for the downstream API", async () => {
