@@ -83,8 +83,9 @@ function keyringStore(item: KeyringItem, service: string, account: string): Cach
  * `LibsecretPersistence(path, schema_name="org.freedesktop.Secret.Generic", attributes={"service":
  * <service>, "username": <account>})`, MSAL Python shares the cache (docs/caching.md).
  *
- * On Windows use {@link EncryptedFilePersistence} (or {@link securePersistence}): a Credential
- * Manager item holds at most 2,560 bytes, less than a cache with one account.
+ * On Windows it throws a ConfigurationError: a Credential Manager item holds at most 2,560 bytes,
+ * less than a cache with one account; use {@link EncryptedFilePersistence} (or
+ * {@link securePersistence}, which picks it there).
  *
  * @example
  * ```ts
@@ -122,6 +123,11 @@ export class KeyringPersistence implements CachePlugin {
     for (const option of ["service", "account"] as const)
       if (options[option] !== undefined && (typeof options[option] !== "string" || options[option] === ""))
         throw new ConfigurationError(option, `KeyringPersistence's ${option} must be a non-empty string.`);
+    if (process.platform === "win32")
+      throw new ConfigurationError(
+        "persistence",
+        "A Windows Credential Manager item holds at most 2,560 bytes, less than a token cache with one account: use EncryptedFilePersistence (its key goes to the Credential Manager) or securePersistence(), which picks it on Windows.",
+      );
     this.path = nodePath().resolve(path);
     this.lockPath = `${this.path}.lockfile`;
     this.service = options.service ?? DEFAULT_KEYRING_SERVICE;
