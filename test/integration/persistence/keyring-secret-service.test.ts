@@ -4,7 +4,7 @@
  * keyring-harness.ts): store, load, eight processes merging, remove; and where there is no
  * keyring, the exact error with nothing written in plain text.
  */
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,6 +157,29 @@ describe.skipIf(missing)(
       expect(secretItems(service.env, "service", "msal-ts")).toEqual([]);
     });
 
+    it("an item that is not a cache is moved aside to <account>.corrupt-<time>, with a warning, and the cache starts empty", async () => {
+      const signal = join(appDir("corrupt"), "msal_token_cache");
+      execFileSync(
+        "secret-tool",
+        ["store", "--label=garbage", "service", "msal-ts-corrupt-test", "username", "cache"],
+        {
+          env: service.env,
+          input: "not a token cache",
+        },
+      );
+      const env = { ...service.env, KEYRING_SERVICE: "msal-ts-corrupt-test", KEYRING_ACCOUNT: "cache" };
+      const listed = await runWorker(env, ["list", "keyring", signal]);
+      expect(listed.tokens).toEqual({});
+      expect(listed.warnings).toHaveLength(1);
+      expect(listed.warnings?.[0]).toMatch(
+        /^The token cache in the item service="msal-ts-corrupt-test" account="cache" in the Secret Service \(D-Bus org\.freedesktop\.secrets\) could not be read \(.+\)\. It was moved to the item service="msal-ts-corrupt-test" account="cache\.corrupt-[0-9T-]+Z" in the Secret Service \(D-Bus org\.freedesktop\.secrets\), unchanged, and the cache starts empty: sign in again\.$/,
+      );
+      const items = secretItems(service.env, "service", "msal-ts-corrupt-test");
+      expect(items).toHaveLength(1);
+      expect(items[0]).toMatchObject({ secret: "not a token cache" });
+      expect(items[0]?.["attribute.username"]).toMatch(/^cache\.corrupt-/);
+    });
+
     it("securePersistence picks the Secret Service on Linux and says so", async () => {
       const app = appDir("secure");
       const result = await runWorker(service.env, ["secure", join(app, "msal_token_cache")]);
@@ -214,6 +237,17 @@ describe.skipIf(missing)("no keyring", () => {
       "The OS keyring cannot be used: the optional package @napi-rs/keyring could not be loaded (Cannot find package '@napi-rs/keyring' (hidden by keyring-no-binding.mjs))",
     );
     expect(readdirSync(app)).toEqual([]);
+    // The rest of msal-ts works without it: the plain file persistence, here through the fallback.
+    const fallback = await runWorker(
+      service.env,
+      ["secure", join(app, "msal_token_cache"), "fallback"],
+      ["--import", NO_BINDING],
+    );
+    expect(fallback).toMatchObject({
+      kind: "plaintext-file",
+      tokens: { "api://probe/.default": "secret-probe" },
+    });
+    expect(readdirSync(app)).toEqual(["msal_token_cache"]);
   });
 
   it("allowPlaintextFallback: true keeps the cache in a 0600 plain file, with a warning that says so", async () => {
