@@ -2,7 +2,12 @@
  * Public clients: desktop, mobile and command-line apps, which cannot keep a secret.
  */
 import type { AuthorityOverride } from "../flows/common.js";
-import { acquireTokenByDeviceFlow, type DeviceFlow, initiateDeviceFlow } from "../flows/device-code.js";
+import {
+  acquireTokenByDeviceFlow,
+  type DeviceFlow,
+  type DeviceFlowRequest,
+  initiateDeviceFlow,
+} from "../flows/device-code.js";
 import { acquireTokenInteractive, type InteractiveRequest } from "../flows/interactive.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { ClientApplication } from "./client-application.js";
@@ -70,10 +75,7 @@ export class PublicClientApplication extends ClientApplication {
   }
 
   /** Polls until the user completes the device code sign-in, the code expires, or `signal` aborts. */
-  acquireTokenByDeviceFlow(
-    flow: DeviceFlow,
-    options: { claimsChallenge?: string; signal?: AbortSignal } = {},
-  ): Promise<TokenResult> {
+  acquireTokenByDeviceFlow(flow: DeviceFlow, options: DeviceFlowRequest = {}): Promise<TokenResult> {
     return acquireTokenByDeviceFlow(this.ctx, flow, options);
   }
 }
