@@ -36,8 +36,11 @@ export type EncryptedCacheFileProblem = "not_encrypted" | "truncated" | "tampere
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ *
+ * const key = new Uint8Array(32); // the cache's AES-256 key, from wherever it is kept
  * try {
- *   decryptCacheFile(bytes, key);
+ *   decryptCacheFile(await readFile("token-cache.bin"), key);
  * } catch (e) {
  *   if (e instanceof EncryptedCacheFileError && e.problem === "wrong_key") console.error(e.message);
  * }
@@ -74,8 +77,11 @@ function checkKey(key: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import { writeFile } from "node:fs/promises";
+ *
+ * const cache = new SerializableTokenCache();
  * const key = crypto.getRandomValues(new Uint8Array(32));
- * await writeFile(path, encryptCacheFile(cache.serialize(), key), { mode: 0o600 });
+ * await writeFile("token-cache.bin", encryptCacheFile(cache.serialize(), key), { mode: 0o600 });
  * ```
  */
 export function encryptCacheFile(text: string, key: Uint8Array): Uint8Array {
@@ -98,7 +104,11 @@ export function encryptCacheFile(text: string, key: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * const text = decryptCacheFile(await readFile(path), key);
+ * import { readFile } from "node:fs/promises";
+ *
+ * const key = new Uint8Array(32); // the key the file was encrypted under
+ * const text = decryptCacheFile(await readFile("token-cache.bin"), key);
+ * new SerializableTokenCache().deserialize(text);
  * ```
  */
 export function decryptCacheFile(bytes: Uint8Array, key: Uint8Array, where = "The token cache file"): string {

@@ -16,8 +16,9 @@ import { MsalError, type MsalErrorCode } from "../errors.js";
  *
  * @example
  * ```ts
+ * let tokenCache: PersistedTokenCache | undefined;
  * try {
- *   tokenCache = new PersistedTokenCache(await securePersistence(path));
+ *   tokenCache = new PersistedTokenCache(await securePersistence("/home/me/.my-cli/token-cache"));
  * } catch (e) {
  *   if (e instanceof KeyringUnavailableError) console.error(e.message); // names the cause and the fix
  *   else throw e;
