@@ -11,8 +11,10 @@ import type {
   AccessTokenEntity,
   AccountEntity,
   AppMetadataEntity,
+  EntityOf,
   IdTokenEntity,
   RefreshTokenEntity,
+  Section,
 } from "./schema.js";
 import { expirySeconds } from "./validation.js";
 
@@ -258,4 +260,28 @@ export function indexAppMetadata(ix: CacheIndexes, key: string, e: AppMetadataEn
 export function containsAll(cached: ReadonlySet<string>, wanted: readonly string[]): boolean {
   for (const scope of wanted) if (!cached.has(scope.toLowerCase())) return false;
   return true;
+}
+
+const INDEXERS: { [S in Section]: (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void } = {
+  AccessToken: indexAccessToken,
+  RefreshToken: indexRefreshToken,
+  IdToken: indexIdToken,
+  Account: indexAccount,
+  AppMetadata: indexAppMetadata,
+};
+
+/** Adds an entry of any section to the indexes, or (`add: false`) takes it out. */
+export function indexEntity(
+  ix: CacheIndexes,
+  section: Section,
+  key: string,
+  entity: EntityOf[Section],
+  add: boolean,
+): void {
+  (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
+    ix,
+    key,
+    entity,
+    add,
+  );
 }

@@ -7,7 +7,7 @@
  */
 import { aliasGroupsVersion, canonicalEnvironment } from "../authority/aliases.js";
 import { bucketFinder } from "./bucket-finder.js";
-import { entitiesFromEvent, type TokenCacheEvent } from "./event.js";
+import { type EntityOptions, entitiesFromEvent, type TokenCacheEvent } from "./event.js";
 import {
   accountBucketKey,
   appMetadataIndexKey,
@@ -16,11 +16,7 @@ import {
   emptyIndexes,
   type IndexedAccessToken,
   idTokenIndexKey,
-  indexAccessToken,
-  indexAccount,
-  indexAppMetadata,
-  indexIdToken,
-  indexRefreshToken,
+  indexEntity,
   normalisedTarget,
   oboOwner,
   popOwner,
@@ -55,14 +51,6 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 type Sections = CacheSections;
 
-const INDEXERS: { [S in Section]: (ix: CacheIndexes, key: string, e: EntityOf[S], add: boolean) => void } = {
-  AccessToken: indexAccessToken,
-  RefreshToken: indexRefreshToken,
-  IdToken: indexIdToken,
-  Account: indexAccount,
-  AppMetadata: indexAppMetadata,
-};
-
 const TYPES_OF_ACCOUNTS = new Set(["MSSTS", "ADFS"]);
 
 /**
@@ -95,23 +83,22 @@ export class TokenCache {
   #indexesStale = false;
   #recency = new Map<string, true>();
   readonly #maxAccessTokens: number | undefined;
-  readonly #appTokenHomeAccountId: null | "";
-  readonly #environmentWithPort: boolean;
+  /** How entries are written where the peers differ (`appTokenHomeAccountId`, `environmentWithPort`). */
+  readonly #entityOptions: EntityOptions;
 
   constructor(options: TokenCacheOptions = {}) {
     this.#maxAccessTokens = options.maxAccessTokens;
     this.plugin = options.plugin;
-    this.#appTokenHomeAccountId = options.appTokenHomeAccountId ?? null;
-    this.#environmentWithPort = options.environmentWithPort ?? false;
+    this.#entityOptions = {
+      appTokenHomeAccountId: options.appTokenHomeAccountId ?? null,
+      environmentWithPort: options.environmentWithPort ?? false,
+    };
   }
 
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
     this.#ensureIndexes();
-    const entities = entitiesFromEvent(event, now, {
-      appTokenHomeAccountId: this.#appTokenHomeAccountId,
-      environmentWithPort: this.#environmentWithPort,
-    });
+    const entities = entitiesFromEvent(event, now, this.#entityOptions);
     if (entities.accessToken) this.#replace("AccessToken", entities.accessToken);
     if (entities.account) this.#replace("Account", entities.account);
     if (entities.idToken) this.#replace("IdToken", entities.idToken);
@@ -367,12 +354,7 @@ export class TokenCache {
   #index(section: Section, key: string, entity: EntityOf[Section], add: boolean): void {
     // Entries that are not objects (kept for round trips) were never indexed.
     if (this.#indexesStale || typeof entity !== "object" || entity === null) return;
-    (INDEXERS[section] as (ix: CacheIndexes, key: string, e: EntityOf[Section], add: boolean) => void)(
-      this.#indexes,
-      key,
-      entity,
-      add,
-    );
+    indexEntity(this.#indexes, section, key, entity, add);
   }
 
   #evictBeyondBound(): void {
@@ -391,14 +373,9 @@ export class TokenCache {
     this.#recency.clear();
     this.#aliasVersion = aliasGroupsVersion();
     for (const section of SECTIONS) {
-      const index = INDEXERS[section] as (
-        ix: CacheIndexes,
-        key: string,
-        e: EntityOf[Section],
-        add: boolean,
-      ) => void;
       for (const [key, entity] of this.sections[section] as Map<string, EntityOf[Section]>) {
-        if (typeof entity === "object" && entity !== null) index(this.#indexes, key, entity, true);
+        if (typeof entity === "object" && entity !== null)
+          indexEntity(this.#indexes, section, key, entity, true);
         if (section === "AccessToken" && this.#maxAccessTokens !== undefined) this.#recency.set(key, true);
       }
     }
