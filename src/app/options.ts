@@ -37,10 +37,7 @@ export interface ClientApplicationOptions {
   fetch?: FetchLike;
   /** Proxy URL; default from HTTPS_PROXY / NO_PROXY (Node). */
   proxy?: string;
-  /**
-   * Extra CA certificates to trust, e.g. a TLS-inspecting proxy's (Node): the PEM text itself
-   * (`readFileSync(path, "utf8")`), not a file path.
-   */
+  /** Extra CA certificates to trust (Node), e.g. a TLS-inspecting proxy's: PEM text, not a file path. */
   ca?: string | string[];
   /** Milliseconds before a request is abandoned (default 30000). */
   timeout?: number;
