@@ -76,7 +76,55 @@ export function ensureBuilt(): void {
 export interface SecretService {
   /** The env for child processes: this bus, the temporary HOME. */
   env: NodeJS.ProcessEnv;
+  /** Stops gnome-keyring-daemon and starts it again: it then loads its keyring file afresh. */
+  restartKeyring(): Promise<void>;
   stop(): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a process owns org.freedesktop.secrets; NameHasOwner never starts one. */
+function secretsOwned(env: NodeJS.ProcessEnv): { owned: boolean; stderr: string } {
+  const owner = spawnSync(
+    "dbus-send",
+    [
+      "--session",
+      "--print-reply",
+      "--dest=org.freedesktop.DBus",
+      "/org/freedesktop/DBus",
+      "org.freedesktop.DBus.NameHasOwner",
+      "string:org.freedesktop.secrets",
+    ],
+    { env, encoding: "utf8" },
+  );
+  return { owned: owner.stdout.includes("boolean true"), stderr: owner.stderr };
+}
+
+/**
+ * Starts gnome-keyring-daemon's secrets component on the bus in `env`, its login keyring unlocked
+ * with the test password (created with it the first time), and waits until it owns
+ * org.freedesktop.secrets. Only then may clients call: a call before would make the bus start
+ * another daemon through the D-Bus service file gnome-keyring installs, one without the unlocked
+ * login keyring.
+ */
+async function startKeyring(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+    env,
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  // --unlock reads the login keyring's password from stdin.
+  keyring.stdin?.end("test-keyring-password");
+  for (let attempt = 0; ; attempt++) {
+    const { owned, stderr } = secretsOwned(env);
+    if (owned) return keyring;
+    if (attempt > 100 || keyring.exitCode !== null) {
+      keyring.kill();
+      throw new Error(
+        `gnome-keyring-daemon did not take org.freedesktop.secrets on ${env.DBUS_SESSION_BUS_ADDRESS}: ${stderr}`,
+      );
+    }
+    await sleep(100);
+  }
 }
 
 /** Starts the bus and the keyring daemon under `home`; resolves once the keyring answers. */
@@ -92,16 +140,16 @@ export async function startSecretService(home: string): Promise<SecretService> {
     XDG_RUNTIME_DIR: runtime,
     LANG: "C.UTF-8",
   };
-  const processes: ChildProcess[] = [];
+  const bus = spawn("dbus-daemon", ["--session", "--nofork", "--print-address=1"], {
+    env: base,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let keyring: ChildProcess | undefined;
   const stop = (): void => {
-    for (const child of processes.reverse()) if (child.exitCode === null) child.kill();
+    if (keyring?.exitCode === null) keyring.kill();
+    if (bus.exitCode === null) bus.kill();
   };
   try {
-    const bus = spawn("dbus-daemon", ["--session", "--nofork", "--print-address=1"], {
-      env: base,
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    processes.push(bus);
     const address = await new Promise<string>((resolve, reject) => {
       let out = "";
       bus.stdout?.on("data", (chunk: Buffer) => {
@@ -113,37 +161,16 @@ export async function startSecretService(home: string): Promise<SecretService> {
       );
     });
     const env = { ...base, DBUS_SESSION_BUS_ADDRESS: address };
-    const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
-      env,
-      stdio: ["pipe", "ignore", "ignore"],
-    });
-    processes.push(keyring);
-    // --unlock reads the login keyring's password from stdin (and creates the keyring with it).
-    keyring.stdin?.end("test-keyring-password");
-    // Ready once this daemon owns org.freedesktop.secrets. Asked with NameHasOwner, which never
-    // starts anything: a client call before then would make the bus start another daemon through
-    // the D-Bus service file gnome-keyring installs, one without the unlocked login keyring.
-    for (let attempt = 0; ; attempt++) {
-      const owner = spawnSync(
-        "dbus-send",
-        [
-          "--session",
-          "--print-reply",
-          "--dest=org.freedesktop.DBus",
-          "/org/freedesktop/DBus",
-          "org.freedesktop.DBus.NameHasOwner",
-          "string:org.freedesktop.secrets",
-        ],
-        { env, encoding: "utf8" },
-      );
-      if (owner.stdout.includes("boolean true")) break;
-      if (attempt > 100 || keyring.exitCode !== null)
-        throw new Error(
-          `gnome-keyring-daemon did not take org.freedesktop.secrets on ${address}: ${owner.stderr}`,
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { env, stop };
+    keyring = await startKeyring(env);
+    const restartKeyring = async (): Promise<void> => {
+      const old = keyring as ChildProcess;
+      const exited = new Promise((r) => old.once("exit", r));
+      old.kill();
+      await exited;
+      while (secretsOwned(env).owned) await sleep(20);
+      keyring = await startKeyring(env);
+    };
+    return { env, restartKeyring, stop };
   } catch (e) {
     stop();
     throw e;
@@ -213,24 +240,4 @@ export function runWorker(
       }
     });
   });
-}
-
-/**
- * Waits until the item(s) with `service` carry gnome-keyring's `xdg:schema`
- * (org.freedesktop.Secret.Generic), which MSAL Python's lookups require. An item created without
- * one (as the binding creates them) gets it once gnome-keyring has reloaded its keyring file after
- * saving it: measured here within a second, and always after a restart. Returns the wait in ms.
- */
-export async function waitForGenericSchema(env: NodeJS.ProcessEnv, service: string): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const items = secretItems(env, "service", service);
-    if (items.length > 0 && items.every((item) => item.schema === "org.freedesktop.Secret.Generic"))
-      return Date.now() - started;
-    if (Date.now() - started > 10_000)
-      throw new Error(
-        `gnome-keyring gave the item of ${service} no schema within 10 s: ${JSON.stringify(items)}`,
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
