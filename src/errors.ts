@@ -109,6 +109,7 @@ export type MsalErrorCode =
   | "browser_interaction_timeout"
   | "browser_unavailable"
   | "cache_lock_timeout"
+  | "keyring_unavailable"
   | "network_error";
 
 /**

@@ -6,7 +6,7 @@
  * docs/caching.md).
  */
 
-import { MsalError, type MsalErrorCode } from "../errors.js";
+import { MsalError } from "../errors.js";
 
 /**
  * No usable OS keyring: the optional package `@napi-rs/keyring` is missing, or the keyring service
@@ -26,12 +26,12 @@ import { MsalError, type MsalErrorCode } from "../errors.js";
  * ```
  */
 export class KeyringUnavailableError extends MsalError {
+  declare readonly code: "keyring_unavailable";
   /** Why the keyring cannot be used, without the advice the message adds. */
   readonly reason: string;
 
   constructor(reason: string, options?: { cause?: unknown }) {
-    // Code `keyring_unavailable`; MsalErrorCode (src/errors.ts) does not list it yet.
-    super("keyring_unavailable" as MsalErrorCode, `${reason}. ${WAYS_OUT}`, options);
+    super("keyring_unavailable", `${reason}. ${WAYS_OUT}`, options);
     this.reason = reason;
   }
 }
