@@ -98,6 +98,16 @@ export interface ControlOperations {
    * ```
    */
   registerUser(user: UserInput): PublicDirectory["users"][number];
+  /**
+   * The public key of the SSH CA that signs the emulator's SSH certificates, as an `authorized_keys` /
+   * `TrustedUserCAKeys` line (`ssh-ed25519 AAAA... msal-ts emulator SSH CA`).
+   *
+   * @example
+   * ```ts
+   * writeFileSync("/etc/ssh/trusted-user-ca-keys.pem", `${emulator.sshCaPublicKey()}\n`);
+   * ```
+   */
+  sshCaPublicKey(): string;
 }
 
 const problem = (status: number, message: string) => json(status, { error: message });
@@ -145,6 +155,12 @@ export function controlEndpoint(req: EmuRequest, ops: ControlOperations, path: s
   switch (route) {
     case "GET directory":
       return json(200, ops.directory());
+    case "GET ssh-ca":
+      return {
+        status: 200,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+        body: `${ops.sshCaPublicKey()}\n`,
+      };
     case "POST device/approve":
     case "POST device/deny": {
       const userCode = str("user_code");

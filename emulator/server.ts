@@ -3,6 +3,7 @@
  * enough for unmodified MSAL clients. A CA and a `localhost` certificate are made at start; the CA
  * is written to `caFile` for clients to trust (`NODE_EXTRA_CA_CERTS`, `REQUESTS_CA_BUNDLE`).
  */
+
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -30,6 +31,7 @@ import {
 } from "./managed-identity/index.js";
 import { applyFault, emuRequest, logRequest, send, sendUnexpected } from "./requests.js";
 import { endpointName, route } from "./router.js";
+import { sshCaPublicKey } from "./ssh.js";
 import { DEFAULT_SETTINGS, type EmulatorSettings, findUser, userOid, type World } from "./world.js";
 import {
   createCertificateAuthority,
@@ -201,6 +203,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const ops: ControlOperations = {
     directory: () => describeDirectory(world.directory),
+    sshCaPublicKey: () => sshCaPublicKey(world.baseUrl),
     approveDeviceCode: (userCode, username) => approveDeviceCode(world, userCode, username),
     denyDeviceCode: (userCode, error) => denyDeviceCode(world, userCode, error),
     injectFault: (fault: FaultInput) => {

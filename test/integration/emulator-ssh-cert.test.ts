@@ -105,7 +105,13 @@ describe.skipIf(!haveClient)("emulator SSH certificates read and trusted by Open
     emulator = await startTestEmulator();
     dir = mkdtempSync(join(tmpdir(), "msal-ts-ssh-"));
     caFile = join(dir, "emulator_ca.pub");
-    writeFileSync(caFile, `${sshCaPublicKey(emulator.url)}\n`);
+    // The CA as the control API publishes it, for emulators running in another process (msal-ts emulator).
+    const published = await fetch(`${emulator.url}/_emulator/ssh-ca`);
+    expect(published.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    const line = await published.text();
+    expect(line).toBe(`${sshCaPublicKey(emulator.url)}\n`);
+    expect(line).toBe(`${emulator.sshCaPublicKey()}\n`);
+    writeFileSync(caFile, line);
   });
   afterAll(async () => {
     await emulator?.stop();
