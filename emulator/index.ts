@@ -24,6 +24,7 @@ export {
   type AppCertificate,
   type AppInput,
   type AppKind,
+  AZURE_CLI_APP_ID,
   CONSUMERS_TENANT_ID,
   CONTOSO_TENANT_ID,
   DAEMON_APP_ID,
@@ -44,7 +45,7 @@ export {
   WEB_APP_ID,
   WORKLOAD_ISSUERS_PATH,
 } from "./directory.js";
-export type { DirectoryMode } from "./directory-edit.js";
+export { DirectoryError, type DirectoryMode } from "./directory-edit.js";
 export {
   CLOUD_SHELL_APP_ID,
   MANAGED_IDENTITY_SOURCES,
@@ -59,6 +60,7 @@ export {
   tokenHash,
   userAssignedIdentity,
 } from "./managed-identity/index.js";
+export { ARM_RESOURCES } from "./scopes.js";
 export {
   type Emulator,
   type EmulatorOptions,
