@@ -41,7 +41,7 @@ describe.skipIf(!azVersion)(
           AZURE_CORE_COLLECT_TELEMETRY: "false",
         };
         const argv = [...args, "--only-show-errors", "-o", "json"];
-        execFile("az", argv, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+        execFile("az", argv, { env, timeout: 150_000 }, (err, stdout, stderr) => {
           if (err) reject(new Error(`az ${args.slice(0, 2).join(" ")} failed: ${stderr || err.message}`));
           else resolve(stdout.trim() ? JSON.parse(stdout) : undefined);
         });
@@ -72,7 +72,7 @@ describe.skipIf(!azVersion)(
         "https://graph.windows.net/",
       );
       await az("cloud", "set", "--name", "Emulator");
-    }, 120_000);
+    }, 300_000);
     afterAll(async () => {
       await emulator?.stop();
       if (configDir) rmSync(configDir, { recursive: true, force: true });
@@ -97,7 +97,7 @@ describe.skipIf(!azVersion)(
         ["/_emulator/arm/tenants", 200],
         ["/_emulator/arm/subscriptions", 200],
       ]);
-    }, 120_000);
+    }, 300_000);
 
     it("msal-ts and the CLI share msal_token_cache.json both ways", async () => {
       const tokenRequests = () => emulator.requests("token").length;
@@ -122,6 +122,6 @@ describe.skipIf(!azVersion)(
       };
       expect(graphFromCli.accessToken).toBe((graph as { access_token: string }).access_token);
       expect(tokenRequests()).toBe(before + 1);
-    }, 120_000);
+    }, 300_000);
   },
 );
