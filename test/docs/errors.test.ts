@@ -144,7 +144,9 @@ describe("docs/errors.md", () => {
     expect(codes.get("IdTokenError")).toContain("id_token_nonce_mismatch");
     expect(codes.get("ConfigurationError")).toEqual(new Set(["invalid_configuration"]));
     // Managed identity's errors live in src/managed-identity/errors.ts, its codes in a union.
-    expect(msalErrors).toEqual(expect.arrayContaining(["ManagedIdentityError", "ArcPlatformNotSupportedError"]));
+    expect(msalErrors).toEqual(
+      expect.arrayContaining(["ManagedIdentityError", "ArcPlatformNotSupportedError"]),
+    );
     expect(codes.get("ArcPlatformNotSupportedError")).toEqual(new Set(["arc_platform_not_supported"]));
     expect(codes.get("ManagedIdentityError")).toContain("arc_key_file_too_large");
     expect(codeUnions().get("ManagedIdentityErrorCode")).toContain("service_fabric_certificate_mismatch");
