@@ -8,6 +8,7 @@
 import { type LogSink, logs } from "../logging.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
 import { readBody } from "./read-body.js";
+import { isSharedCallSignal } from "./shared-call.js";
 import { rememberResponse, storedResponse, throttleKeys } from "./throttle.js";
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -127,8 +128,22 @@ async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpRe
   const timer = config.timeoutMs
     ? setTimeout(() => timeout.abort(timeoutReason()), config.timeoutMs)
     : undefined;
-  // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
-  const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
+  const parent = request.signal;
+  let signal = timeout.signal;
+  let unlink: (() => void) | undefined;
+  if (parent && isSharedCallSignal(parent)) {
+    // A shared call's own signal: only its work's requests listen to it, so listeners cannot pile up,
+    // and it spares the two signals AbortSignal.any() makes on every request (a tenth of a miss's CPU).
+    const follow = () => timeout.abort(parent.reason);
+    if (parent.aborted) follow();
+    else {
+      parent.addEventListener("abort", follow, { once: true });
+      unlink = () => parent.removeEventListener("abort", follow);
+    }
+  } else if (parent) {
+    // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
+    signal = AbortSignal.any([parent, timeout.signal]);
+  }
   try {
     const response = await untilAborted(config.fetch(request.url, requestInit(request, signal)), signal);
     const maxBytes = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -136,6 +151,7 @@ async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpRe
     return { status: response.status, headers: responseHeaders(response), body };
   } finally {
     clearTimeout(timer);
+    unlink?.();
   }
 }
 

@@ -5,6 +5,17 @@
  * request others wait for is not cut short by the first caller who gives up (DESIGN principles 5, 6).
  */
 
+/** The signals of shared calls: only their own controller aborts them, and only their work listens. */
+const sharedCallSignals = new WeakSet<AbortSignal>();
+
+/**
+ * Whether `signal` is a shared call's own (see {@link startSharedCall}): the HTTP layer may listen to
+ * it directly, since no caller holds it.
+ */
+export function isSharedCallSignal(signal: AbortSignal): boolean {
+  return sharedCallSignals.has(signal);
+}
+
 /** The work and who waits for it. */
 export interface SharedCall<T> {
   readonly promise: Promise<T>;
@@ -24,6 +35,7 @@ export interface SharedCall<T> {
  */
 export function startSharedCall<T>(work: (signal: AbortSignal) => Promise<T>): SharedCall<T> {
   const controller = new AbortController();
+  sharedCallSignals.add(controller.signal);
   return { promise: work(controller.signal), waiting: 0, controller };
 }
 
