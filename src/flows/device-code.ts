@@ -10,7 +10,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import { ArgumentError } from "../errors.js";
 import { send } from "../http/client.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
-import { errorResponseToFailure, mergeClaims } from "../protocol/token-request.js";
+import { errorResponseToFailure, jsonObject, mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
 import { decorateScopes } from "./scopes.js";
@@ -95,13 +95,11 @@ export async function initiateDeviceFlow(
     form: { client_id: ctx.clientId, scope: scopeParameter(decorated) },
     ...(request.signal ? { signal: request.signal } : {}),
   });
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(response.body) as Record<string, unknown>;
-  } catch {
+  const json = jsonObject(response.body);
+  if (json === undefined) {
     return {
       error: "invalid_response",
-      error_description: `The device authorization endpoint answered HTTP ${response.status} without JSON.`,
+      error_description: `The device authorization endpoint answered HTTP ${response.status} without a JSON object.`,
       status: response.status,
     };
   }

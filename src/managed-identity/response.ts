@@ -6,6 +6,7 @@
  * of the caller.
  */
 import type { HttpResponse } from "../http/types.js";
+import { jsonObject } from "../protocol/token-request.js";
 import type { TokenFailure } from "../protocol/token-result.js";
 import type { DetectedSource, ManagedIdentitySource } from "./detect-source.js";
 import type { ManagedIdentity } from "./identity.js";
@@ -69,17 +70,7 @@ export function identityParameter(
   return { [names[identity.idType]]: identity.id };
 }
 
-/** The body as a JSON object, or `undefined`. */
-export function jsonObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { jsonObject };
 
 const integer = (value: unknown): number | undefined => {
   if (typeof value !== "number" && (typeof value !== "string" || value.trim() === "")) return undefined;

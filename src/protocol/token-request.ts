@@ -41,7 +41,8 @@ export async function postTokenRequest(http: HttpConfig, request: TokenRequest):
   return tokenResult(response, request.tokenEndpoint);
 }
 
-function parseJson(body: string): Record<string, unknown> | undefined {
+/** The body as a JSON object, or `undefined` (not JSON, or JSON that is not an object: `null`, an array). */
+export function jsonObject(body: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
     return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
@@ -53,7 +54,7 @@ function parseJson(body: string): Record<string, unknown> | undefined {
 }
 
 export function tokenResult(response: HttpResponse, endpoint: string, now = Date.now()): TokenExchange {
-  const json = parseJson(response.body);
+  const json = jsonObject(response.body);
   const result = json ? responseToResult(json, response) : malformed(response, endpoint);
   if (response.throttledUntil !== undefined && result.error) {
     const seconds = Math.max(1, Math.ceil((response.throttledUntil - now) / 1000));

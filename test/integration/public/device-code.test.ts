@@ -199,4 +199,17 @@ describe("device code flow", () => {
     expect(result).toMatchObject({ error: "invalid_grant", error_codes: [70000] });
     expect(emulator.requests("token").filter((r) => r.form?.device_code === "emu-dc.forged")).toHaveLength(1);
   });
+
+  it.each([
+    ["null", null],
+    ["an array", []],
+  ])("a device authorization answer of JSON %s: invalid_response, not a TypeError", async (_kind, body) => {
+    emulator.injectFault({ endpoint: "devicecode", status: 200, body, times: 1 });
+    const flow = await client().initiateDeviceFlow(SCOPES);
+    expect(flow).toEqual({
+      error: "invalid_response",
+      error_description: "The device authorization endpoint answered HTTP 200 without a JSON object.",
+      status: 200,
+    });
+  });
 });
