@@ -9,7 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { appPartition, withCacheAccess } from "../cache/plugin.js";
-import type { AccessTokenHit, AccessTokenSlot } from "../cache/queries.js";
+import type { AccessTokenHit, AccessTokenQuery, AccessTokenSlot } from "../cache/queries.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { logs } from "../logging.js";
 import { mergeClaims } from "../protocol/token-request.js";
@@ -107,19 +107,18 @@ function cachedAppToken(
   now: number,
   extras: PreparedExtras,
 ): AccessTokenHit | undefined | Promise<AccessTokenHit | undefined> {
-  const query = {
+  const query: AccessTokenQuery = {
     clientId: ctx.clientId,
     homeAccountId: null,
     environment: authority.host,
     realm: endpoints.realm,
     scopes,
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    // A slot belongs to the app's plain bucket; PoP tokens are in another.
-    ...(extras.tokenType === undefined
-      ? { slot: appTokenSlot(ctx, authority) }
-      : { tokenType: extras.tokenType }),
-    ...(extras.keyId !== undefined ? { keyId: extras.keyId } : {}),
   };
+  // A slot belongs to the app's plain bucket; PoP tokens are in another. Set, not spread: a hit allocates the query only.
+  if (extras.tokenType === undefined) query.slot = appTokenSlot(ctx, authority);
+  else query.tokenType = extras.tokenType;
+  if (extras.keyId !== undefined) query.keyId = extras.keyId;
   if (!ctx.cache.plugin) return lookupAccessToken(ctx, query, now, "Client credentials");
   return withCacheAccess(ctx.cache, appPartition(ctx.clientId, endpoints.realm), () =>
     lookupAccessToken(ctx, query, now, "Client credentials"),

@@ -9,7 +9,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
-import type { AccessTokenHit } from "../cache/queries.js";
+import type { AccessTokenHit, AccessTokenQuery } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { piiText } from "../logging.js";
@@ -109,16 +109,16 @@ export async function acquireTokenSilentWithError(
   const now = nowSeconds();
   let hit: AccessTokenHit | undefined;
   if (!skipCache) {
-    const query = {
+    const query: AccessTokenQuery = {
       clientId: ctx.clientId,
       homeAccountId: account.home_account_id,
       environment: authority.host,
       realm: endpoints.realm,
       scopes,
       minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-      ...(extras.tokenType !== undefined ? { tokenType: extras.tokenType } : {}),
-      ...(extras.keyId !== undefined ? { keyId: extras.keyId } : {}),
     };
+    if (extras.tokenType !== undefined) query.tokenType = extras.tokenType;
+    if (extras.keyId !== undefined) query.keyId = extras.keyId;
     // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
     hit = ctx.cache.plugin
       ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
