@@ -85,7 +85,11 @@ function endpointParts(tokenEndpoint: string): { host: string; tenant: string } 
   return { host: url.host.toLowerCase(), tenant: url.pathname.split("/").filter(Boolean)[0] ?? "" };
 }
 
-function homeAccountId(response: Record<string, unknown>, claims: IdTokenClaims | undefined): string | null {
+/** The user a token response is for: `client_info`'s uid.utid, else the id_token's subject. */
+export function homeAccountId(
+  response: { client_info?: unknown },
+  claims: IdTokenClaims | undefined,
+): string | null {
   if (typeof response.client_info === "string") {
     try {
       const info = decodePart(response.client_info);

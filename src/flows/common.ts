@@ -2,14 +2,13 @@
 import type { AppContext } from "../app/context.js";
 import { type Authority, parseAuthority, withTenant } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
-import type { TokenCacheEvent } from "../cache/event.js";
+import { homeAccountId, type TokenCacheEvent } from "../cache/event.js";
 import { userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit, AccessTokenQuery } from "../cache/queries.js";
 import type { RefreshTokenEntity } from "../cache/schema.js";
 import { recordOutcome, telemetryHeaders } from "../http/telemetry.js";
 import { logs, piiText } from "../logging.js";
 import { type IdTokenExpectations, validateIdToken } from "../protocol/id-token.js";
-import { decodePart } from "../protocol/jwt.js";
 import { postTokenRequest } from "../protocol/token-request.js";
 import type { TokenResult, TokenSuccess } from "../protocol/token-result.js";
 import { type Account, publicAccount } from "./accounts.js";
@@ -103,20 +102,6 @@ export interface TokenCall {
   extras?: PreparedExtras;
 }
 
-/** The user a response is for: `client_info`'s uid.utid, else the id_token's subject (as the cache keys it). */
-function responseHomeAccountId(result: TokenSuccess): string | undefined {
-  if (typeof result.client_info === "string") {
-    try {
-      const { uid, utid } = decodePart(result.client_info);
-      if (uid && utid) return `${uid}.${utid}`;
-    } catch {
-      // Falls back to the id_token.
-    }
-  }
-  const sub = result.id_token_claims?.sub;
-  return typeof sub === "string" ? sub : undefined;
-}
-
 /** The account entry a response was cached under, in the shape `getAccounts` returns. */
 function cachedAccount(
   ctx: AppContext,
@@ -186,7 +171,7 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
       response,
     };
     const refreshed = call.refreshedToken;
-    const home = responseHomeAccountId(result);
+    const home = homeAccountId(result, result.id_token_claims) ?? undefined;
     const partition = call.partitionKey ?? (home === undefined ? undefined : userPartition(home));
     const createsAccount = home !== undefined && !call.cacheEvent.skipAccountCreation;
     await withCacheAccess(ctx.cache, partition, () => {
