@@ -2,7 +2,7 @@
  * What managed identity needs from the runtime: the environment variables a host sets, whether the
  * Azure Arc agent is installed, its key files, the machine's name (the cache's environment) and
  * transports, one of them checking Service Fabric's certificate by thumbprint. The portable default
- * sees no environment; the Node entry installs `process.env`, the file system and undici
+ * sees no environment; the Node entry installs the process environment, the file system and undici
  * (src/node/managed-identity.ts).
  */
 import type { FetchLike } from "../http/types.js";
