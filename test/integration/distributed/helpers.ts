@@ -1,12 +1,8 @@
 /**
- * Shared pieces of the distributed cache tests: a throwaway `redis-server` on a free port, an
+ * Shared pieces of the distributed cache tests: the Redis starters of test/support/redis.ts, an
  * emulator directory with 40 tenants and extra resource apps, and a PartitionStore wrapper that
  * records the keys each call touches.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { createClient } from "redis";
 import {
   CONTOSO_TENANT_ID,
   DAEMON_APP_ID,
@@ -17,84 +13,17 @@ import {
 } from "../../../emulator/index.js";
 import type { PartitionStore, StoredPartition } from "../../../src/node/index.js";
 
-export const REDIS_SERVER = "/usr/bin/redis-server";
-export const hasRedisServer = existsSync(REDIS_SERVER);
-
-export type Redis = ReturnType<typeof createClient>;
-
-export interface RedisServer {
-  url: string;
-  port: number;
-  /** A new connected client (each app instance gets its own, as separate processes would). */
-  connect(): Promise<Redis>;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `redis-server` on a free port of 127.0.0.1 without persistence, and waits until it answers. */
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    REDIS_SERVER,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `redis://127.0.0.1:${port}`;
-  const clients: Redis[] = [];
-  const connect = async () => {
-    const client = createClient({ url, socket: { reconnectStrategy: false } });
-    client.on("error", () => {});
-    await client.connect();
-    clients.push(client);
-    return client;
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited at start:\n${output}`);
-    try {
-      const probe = await connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`redis-server did not answer on port ${port}: ${String(error)}\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return {
-    url,
-    port,
-    connect,
-    stop: async () => {
-      for (const client of clients) if (client.isOpen) client.destroy();
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await exited;
-      }
-    },
-  };
-}
+export {
+  type ClusterNode,
+  hasRedisServer,
+  REDIS_SERVER,
+  type Redis,
+  type RedisCluster,
+  type RedisClusterServer,
+  type RedisServer,
+  startRedisCluster,
+  startRedisServer,
+} from "../../support/redis.js";
 
 /** 40 tenants: Contoso, Fabrikam and 38 more. */
 export const TENANTS = [
