@@ -200,6 +200,8 @@ ${method(r)}
 
 ${report.clientCredentialTable(r)}
 
+${report.WINNER_NOTE}
+
 ${report.clientCredentialVariants(r)}
 
 ## Signed-in users (fake transport)
@@ -209,11 +211,15 @@ A forced refresh redeems the refresh token at the fake identity provider and wri
 
 ${report.userTable(r)}
 
+${report.WINNER_NOTE}
+
 ## Serialization
 
 The client-credential cache of ${formatCount(r.sizes.serializationTenants)} tenants × ${r.sizes.perTenant} tokens; "raw" is the runtime's own JSON parser and printer on the same text, timed in the same process in alternation with the library's calls (MSAL Python's \`serialize\` indents its output).
 
 ${report.serializationTable(r)}
+
+${report.WINNER_NOTE}
 
 ## Concurrent cold calls
 
@@ -221,17 +227,23 @@ A new app with an empty cache; all calls start at once; the fake identity provid
 
 ${report.concurrencyTable(r)}
 
+${report.WINNER_NOTE}
+
 ## End to end over HTTPS (emulator)
 
 Client credentials against the msal-ts emulator on localhost (real TLS, each library's default HTTP stack with keep-alive, the emulator's CA trusted through \`ca\`, \`NODE_EXTRA_CA_CERTS\` and \`REQUESTS_CA_BUNDLE\`), a cache miss every time (msal-ts \`forceRefresh\`, msal-node \`skipCache\`, MSAL Python 1.21 \`acquire_token_for_client\`), one caller, ${r.sizes.e2eCount} requests after a warm-up. The emulator signs every token (RS256) and runs in the runner's process, so this measures the whole round trip, not the library alone.
 
 ${report.endToEndTable(r)}
 
+${report.WINNER_NOTE}
+
 ## Footprint
 
 Import time: a fresh process \`node -e "await import('<entry>')"\` (or \`python3 -c "import msal"\`) less a bare one spawned in the same round, median over 20 rounds of interleaved spawns. Packages: msal-ts as npm would install it (its \`files\` plus its \`dependencies\` tree), msal-node's \`dependencies\` tree, and Debian's python3-msal with the python3-* packages it depends on (dpkg's installed size; system libraries such as libssl are not counted).
 
 ${report.footprintTable(r)}
+
+${report.WINNER_NOTE}
 
 ${report.packageList(r)}
 

@@ -36,6 +36,47 @@ const libraryHeader = (r: BenchResults) =>
   LIBRARIES.map((l) => LABELS[l] + (r.libraries[l]?.missing ? " *" : ""));
 const ratioHeader = PEERS.map((p) => `${LABELS[p]} ÷ msal-ts`);
 
+/** One library's figure for a row: its median and range, or a lower bound when it was stopped. */
+export interface Contender {
+  lib: LibraryName;
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The winner of a row: the lowest median (or highest, for rates), or "tie (a, b)" when the
+ * runner-up's range of runs overlaps the winner's, so that noise alone could swap them.
+ */
+export function winner(contenders: Contender[], better: "lower" | "higher" = "lower"): string {
+  if (contenders.length < 2) return "—";
+  const sign = better === "lower" ? 1 : -1;
+  const sorted = [...contenders].sort((a, b) => sign * (a.median - b.median));
+  const best = sorted[0] as Contender;
+  const tied = sorted.filter(
+    (c) => c === best || (better === "lower" ? c.min <= best.max : c.max >= best.min),
+  );
+  if (tied.length === contenders.length && tied.length > 2) return "tie (all)";
+  if (tied.length > 1) return `tie (${tied.map((c) => LABELS[c.lib]).join(", ")})`;
+  return `**${LABELS[best.lib]}**`;
+}
+
+/** What each library's outcome says for a row ("stopped" counts as its budget, a lower bound). */
+function contenders(r: BenchResults, id: string, name?: string): Contender[] {
+  return LIBRARIES.flatMap((lib) => {
+    const o = outcome(r, lib, id);
+    if (o?.status === "stopped") {
+      const us = o.afterSeconds * 1e6;
+      return [{ lib, median: us, min: us, max: Number.POSITIVE_INFINITY }];
+    }
+    const t = timingOf(o, name);
+    return t ? [{ lib, median: t.median, min: t.min, max: t.max }] : [];
+  });
+}
+
+export const WINNER_NOTE =
+  "Winner (the last column, or the last row where each row is a library): the lowest median (the highest rate; the fewest requests); \"tie\" when the runner-up's range of runs (min–max) overlaps the winner's, so the order could be noise. A stopped peer counts as at least its budget.";
+
 /** One row per task: each library's median (range), then how many times slower each peer is. */
 function timedRow(r: BenchResults, label: string, id: string, name?: string): string[] {
   const ours = outcome(r, "msal-ts", id);
@@ -43,6 +84,7 @@ function timedRow(r: BenchResults, label: string, id: string, name?: string): st
     label,
     ...LIBRARIES.map((l) => cell(outcome(r, l, id), name, r.libraries[l]?.missing)),
     ...PEERS.map((p) => ratio(outcome(r, p, id), ours, name)),
+    winner(contenders(r, id, name)),
   ];
 }
 
@@ -61,7 +103,7 @@ export function clientCredentialTable(r: BenchResults): string {
       );
     }
   }
-  return table(["client credentials, per call", ...libraryHeader(r), ...ratioHeader], rows);
+  return table(["client credentials, per call", ...libraryHeader(r), ...ratioHeader, "winner"], rows);
 }
 
 export function clientCredentialVariants(r: BenchResults): string {
@@ -103,21 +145,31 @@ export function userTable(r: BenchResults): string {
     rows.push(
       timedRow(r, `silent forced refresh, ${formatCount(users)} users`, userId("silent-refresh", users)),
     );
-  return table(["signed-in users, per call", ...libraryHeader(r), ...ratioHeader], rows);
+  return table(["signed-in users, per call", ...libraryHeader(r), ...ratioHeader, "winner"], rows);
 }
 
 export function serializationTable(r: BenchResults): string {
   const rawRatio = (lib: LibraryName, mine: string, raw: string) => {
     const a = timingOf(outcome(r, lib, SERIALIZATION_ID), mine);
     const b = timingOf(outcome(r, lib, SERIALIZATION_ID), raw);
-    return a && b ? formatRatio(a.median / b.median) : "—";
+    return a && b ? a.median / b.median : undefined;
   };
-  const none = ["", ""];
+  // Ratios have no range of their own: the lowest wins outright.
+  const ratioRow = (label: string, mine: string, raw: string) => {
+    const ratios = LIBRARIES.map((l) => rawRatio(l, mine, raw));
+    const ranked: Contender[] = LIBRARIES.flatMap((lib, i) => {
+      const x = ratios[i];
+      return x === undefined ? [] : [{ lib, median: x, min: x, max: x }];
+    });
+    return [label, ...ratios.map((x) => (x === undefined ? "—" : formatRatio(x))), "", "", winner(ranked)];
+  };
+  const none = ["", "", ""];
   return table(
     [
       `${formatCount(r.sizes.serializationTenants * r.sizes.perTenant)} access tokens`,
       ...libraryHeader(r),
       ...ratioHeader,
+      "winner",
     ],
     [
       timedRow(r, "deserialize", SERIALIZATION_ID, "deserialize"),
@@ -142,28 +194,27 @@ export function serializationTable(r: BenchResults): string {
         "",
         ...none,
       ],
-      ["deserialize ÷ raw parse", ...LIBRARIES.map((l) => rawRatio(l, "deserialize", "rawParse")), ...none],
-      [
-        "serialize ÷ raw stringify",
-        ...LIBRARIES.map((l) => rawRatio(l, "serialize", "rawStringify")),
-        ...none,
-      ],
+      ratioRow("deserialize ÷ raw parse", "deserialize", "rawParse"),
+      ratioRow("serialize ÷ raw stringify", "serialize", "rawStringify"),
     ],
   );
 }
 
+/** A point figure (a count, a ratio) as a contender: equal figures tie. */
+const exact = (lib: LibraryName, x: number): Contender => ({ lib, median: x, min: x, max: x });
+
 export function concurrencyTable(r: BenchResults): string {
+  type Facts = {
+    clientCredential?: number;
+    discovery?: number;
+    instanceDiscovery?: number;
+    failures?: number;
+    wallMs?: number[];
+  };
+  const facts = (lib: LibraryName) => factsOf(outcome(r, lib, CONCURRENT_ID)) as Facts | undefined;
   const rows = LIBRARIES.map((lib) => {
     const o = outcome(r, lib, CONCURRENT_ID);
-    const f = factsOf(o) as
-      | {
-          clientCredential?: number;
-          discovery?: number;
-          instanceDiscovery?: number;
-          failures?: number;
-          wallMs?: number[];
-        }
-      | undefined;
+    const f = facts(lib);
     if (!f) return [LABELS[lib], cell(o, undefined, r.libraries[lib]?.missing), "", "", ""];
     const walls = [...(f.wallMs ?? [])].sort((a, b) => a - b);
     return [
@@ -174,6 +225,23 @@ export function concurrencyTable(r: BenchResults): string {
       String(f.failures ?? 0),
     ];
   });
+  const measured = LIBRARIES.flatMap((lib) => {
+    const f = facts(lib);
+    return f ? [{ lib, f }] : [];
+  });
+  const walls = measured.flatMap(({ lib, f }) => {
+    const w = [...(f.wallMs ?? [])].sort((a, b) => a - b);
+    return w.length
+      ? [{ lib, median: w[Math.floor(w.length / 2)] as number, min: w[0] as number, max: w.at(-1) as number }]
+      : [];
+  });
+  rows.push([
+    "winner",
+    winner(measured.map(({ lib, f }) => exact(lib, f.clientCredential ?? 0))),
+    winner(measured.map(({ lib, f }) => exact(lib, (f.discovery ?? 0) + (f.instanceDiscovery ?? 0)))),
+    winner(walls),
+    winner(measured.map(({ lib, f }) => exact(lib, f.failures ?? 0))),
+  ]);
   return table(
     [
       `${r.sizes.concurrentCalls} concurrent cold calls`,
@@ -206,6 +274,30 @@ export function footprintTable(r: BenchResults): string {
         : ["—", "—"];
     return [LABELS[lib], ...importCells, ...packageCells];
   });
+  const costs = LIBRARIES.flatMap((lib) => {
+    const i = imports[lib];
+    return i && !("error" in i) ? [{ lib, i }] : [];
+  });
+  const trees = LIBRARIES.flatMap((lib) => {
+    const p = packages[lib];
+    return p && !("error" in p) ? [{ lib, p }] : [];
+  });
+  // The process-time difference is a median of differences with no range of its own: the spawns' range stands in.
+  rows.push([
+    "winner",
+    winner(
+      costs.map(({ lib, i }) => ({
+        lib,
+        median: i.importMs,
+        min: i.importMs - (i.process.median - i.process.min),
+        max: i.importMs + (i.process.max - i.process.median),
+      })),
+    ),
+    winner(costs.map(({ lib, i }) => ({ lib, ...i.inProcess }))),
+    winner(costs.map(({ lib, i }) => exact(lib, i.rssOverBareMb))),
+    winner(trees.map(({ lib, p }) => exact(lib, p.count))),
+    winner(trees.map(({ lib, p }) => exact(lib, p.bytes))),
+  ]);
   const bare = (name: string) => {
     const b = imports[name];
     return b && !("error" in b) ? `${(b as ImportCost).process.median.toFixed(0)} ms` : "—";
@@ -253,6 +345,28 @@ export function endToEndTable(r: BenchResults): string {
       ours && lib !== "msal-ts" ? formatRatio(median(ours) / median(xs)) : "",
     ];
   });
+  rows.push([
+    "winner",
+    winner(
+      LIBRARIES.flatMap((lib) => {
+        const xs = rates(lib);
+        return xs
+          ? [{ lib, median: median(xs), min: xs[0] as number, max: xs[xs.length - 1] as number }]
+          : [];
+      }),
+      "higher",
+    ),
+    "",
+    winner(
+      LIBRARIES.flatMap((lib) => {
+        const n = r.emulatorTokenRequests?.[lib];
+        const f = factsOf(outcome(r, lib, E2E_ID)) as { calls?: number } | undefined;
+        // Token requests per call: every call is a forced miss, so 1.0 is the floor.
+        return n !== undefined && f?.calls ? [exact(lib, n / f.calls)] : [];
+      }),
+    ),
+    "",
+  ]);
   const diagnostic = (
     factsOf(outcome(r, "msal-ts", E2E_ID)) as { syncDigestRequestsPerSecond?: number[] } | undefined
   )?.syncDigestRequestsPerSecond;
