@@ -40,12 +40,14 @@ export {
   appPartition,
   type CacheAccessContext,
   type CachePlugin,
+  type CoordinatedRequest,
   oboPartition,
   userPartition,
   withCacheAccess,
 } from "./cache/plugin.js";
 export {
   REDIS_COMPARE_AND_SET_SCRIPT,
+  REDIS_RELEASE_LEASE_SCRIPT,
   type RedisPartitionClient,
   type RedisScriptArguments,
   redisPartitionStore,

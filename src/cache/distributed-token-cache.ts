@@ -3,7 +3,13 @@
  * compare-and-set), one entry per cache partition, so that many app instances share tokens and each
  * call reads and writes only the partition it needs. Portable: no Node.js built-ins.
  */
-import { ConfigurationError, MsalError } from "../errors.js";
+import { MsalError } from "../errors.js";
+import { withLease } from "./distributed-lease.js";
+import {
+  type DistributedTokenCacheOptions,
+  distributedSettings,
+  type PartitionStore,
+} from "./distributed-store.js";
 import { type PartitionContents, partitionContents, replacePartition } from "./partition.js";
 import {
   type Access,
@@ -19,89 +25,23 @@ import {
   storageKey,
   type WriteQueue,
 } from "./partition-merge.js";
-import type { CacheAccessContext, CachePlugin } from "./plugin.js";
-import type { TokenCacheOptions } from "./queries.js";
+import type { CacheAccessContext, CachePlugin, CoordinatedRequest } from "./plugin.js";
 import type { EntityOf, Section } from "./schema.js";
 import { SECTIONS } from "./schema.js";
 import { nowSeconds, TokenCache } from "./token-cache.js";
 
-/** A partition as a store holds it: its contents (JSON) and a version that changes with every write. */
-export interface StoredPartition {
-  /** The partition's entries as unified MSAL cache JSON. */
-  value: string;
-  /** Opaque; a store gives every write a new one (never reusing one, so a compare cannot be fooled). */
-  version: string;
-}
+export type { DistributedTokenCacheOptions, PartitionStore, StoredPartition } from "./distributed-store.js";
 
-/**
- * The little a {@link DistributedTokenCache} needs of a key-value store: read a key with its
- * version, and write it only if the version is still the one read (optimistic concurrency).
- * {@link redisPartitionStore} implements it for Redis; any store with a conditional write fits
- * (DynamoDB condition expressions, Cosmos DB ETags, SQL `UPDATE ... WHERE version = ?`).
- *
- * @example
- * ```ts
- * // A store for tests or a single process: a Map with versions.
- * const data = new Map<string, StoredPartition & { expiresAt: number }>();
- * const store: PartitionStore = {
- *   async get(key) {
- *     const hit = data.get(key);
- *     return hit && hit.expiresAt > Date.now() / 1000 ? hit : undefined;
- *   },
- *   async compareAndSet(key, value, expectedVersion, expiresAt) {
- *     if ((await this.get(key))?.version !== expectedVersion) return false;
- *     if (value === undefined) data.delete(key);
- *     else data.set(key, { value, version: crypto.randomUUID(), expiresAt });
- *     return true;
- *   },
- * };
- * ```
- */
-export interface PartitionStore {
-  /** The partition stored under `key`, or `undefined` when there is none (or it expired). */
-  get(key: string): Promise<StoredPartition | undefined>;
-  /**
-   * Atomically: if the version stored under `key` is `expectedVersion` (`undefined`: no partition
-   * is stored), store `value` under a new version, to expire at `expiresAtEpochSeconds` (or delete
-   * the key when `value` is `undefined`), and resolve `true`; otherwise change nothing and resolve
-   * `false`.
-   */
-  compareAndSet(
-    key: string,
-    value: string | undefined,
-    expectedVersion: string | undefined,
-    expiresAtEpochSeconds: number,
-  ): Promise<boolean>;
-}
-
-/**
- * Options of a {@link DistributedTokenCache}: those of {@link TokenCacheOptions} but `plugin` (it is its own
- * plugin), and these.
- */
-export interface DistributedTokenCacheOptions extends Omit<TokenCacheOptions, "plugin"> {
-  /** Put before every partition key to make the store's key (default `"msal-ts:"`). */
-  keyPrefix?: string;
-  /** Writes of one partition tried before giving up with `distributed_cache_conflict` (default 5). */
-  maxAttempts?: number;
-  /**
-   * How long a refresh token lives after it was written, for the partition's expiry (default 90
-   * days, Entra's sliding lifetime). Responses do not say; set what your tenant's policy is.
-   */
-  refreshTokenLifetimeSeconds?: number;
-}
-
-const DEFAULT_KEY_PREFIX = "msal-ts:";
-const DEFAULT_MAX_ATTEMPTS = 5;
-const DEFAULT_REFRESH_TOKEN_LIFETIME = 90 * 24 * 3600;
 /** The longest pause after the first failed compare-and-set; it doubles with each further one. */
 const BACKOFF_MS = 10;
 
 /**
  * A token cache shared through a key-value store, partitioned as the flows ask for it: every token
  * call reads and writes one partition (`user:<home_account_id>`, `app:<client_id>:<tenant>` or
- * `obo:<assertion hash>`), stored under `<keyPrefix><partition key>` as the unified MSAL cache JSON
- * of that partition's entries. Pass it as `tokenCache`; its {@link DistributedTokenCache.plugin} is
- * its own, nothing else to wire.
+ * `obo:<assertion hash>`), stored under `<keyPrefix>{<partition key>}` (see
+ * {@link DistributedTokenCache.storeKey}) as the unified MSAL cache JSON of that partition's
+ * entries. Pass it as `tokenCache`; its {@link DistributedTokenCache.plugin} is its own, nothing
+ * else to wire.
  *
  * **Reads.** Before each cache access the partition is read from the store and replaces what memory
  * holds of it (other partitions in memory are left alone). The copy in memory is a read-through
@@ -132,6 +72,14 @@ const BACKOFF_MS = 10;
  * a second for long may need a higher `maxAttempts`. Errors of the store (a lost connection) reach
  * the caller of the token method.
  *
+ * **Single-flight.** With a store that has leases ({@link redisPartitionStore} does), a token
+ * request of a cache miss (client credentials, a silent refresh, on-behalf-of; not a forced one)
+ * first takes the partition's lease (`<store key>:lease`, `leaseMs`): the holder sends and
+ * releases after its tokens are saved; the others wait until the partition changes or the lease is
+ * free, then look the token up again, and send only if it is still missing, or after waiting
+ * `leaseMs`. A dead holder delays the others by at most `leaseMs`. The lease saves requests; it
+ * guards no data: writes stay compare-and-set.
+ *
  * @example
  * ```ts
  * import { createClient } from "redis";
@@ -155,15 +103,13 @@ const BACKOFF_MS = 10;
  */
 export class DistributedTokenCache extends TokenCache {
   /** The hooks that load and save partitions; every flow calls them around its cache accesses. */
-  override readonly plugin: CachePlugin = {
-    beforeCacheAccess: (context: CacheAccessContext) => this.#beforeAccess(context.partitionKey),
-    afterCacheAccess: (context: CacheAccessContext) => this.#afterAccess(context.hasChanged),
-  };
+  override readonly plugin: CachePlugin;
 
   readonly #store: PartitionStore;
   readonly #keyPrefix: string;
   readonly #maxAttempts: number;
   readonly #refreshTokenLifetime: number;
+  readonly #leaseMs: number;
   /** The access in progress: accesses take turns in memory, from after their read to before their write. */
   #access: Access | undefined;
   /** Tail of the queue of accesses waiting for memory. */
@@ -174,37 +120,40 @@ export class DistributedTokenCache extends TokenCache {
   #storing = 0;
 
   constructor(store: PartitionStore, options: DistributedTokenCacheOptions = {}) {
-    const { keyPrefix, maxAttempts, refreshTokenLifetimeSeconds, ...cacheOptions } = options;
+    const { cacheOptions, settings } = distributedSettings(store, options);
     super(cacheOptions);
-    if (typeof store?.get !== "function" || typeof store.compareAndSet !== "function") {
-      throw new ConfigurationError(
-        "store",
-        "DistributedTokenCache needs a PartitionStore (get and compareAndSet), such as redisPartitionStore(client).",
-      );
-    }
-    const attempts = maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(attempts) || attempts < 1) {
-      throw new ConfigurationError(
-        "maxAttempts",
-        `maxAttempts must be a whole number of at least 1, not ${attempts}.`,
-      );
-    }
-    const lifetime = refreshTokenLifetimeSeconds ?? DEFAULT_REFRESH_TOKEN_LIFETIME;
-    if (!Number.isFinite(lifetime) || lifetime <= 0) {
-      throw new ConfigurationError(
-        "refreshTokenLifetimeSeconds",
-        `refreshTokenLifetimeSeconds must be a positive number of seconds, not ${lifetime}.`,
-      );
-    }
     this.#store = store;
-    this.#keyPrefix = keyPrefix ?? DEFAULT_KEY_PREFIX;
-    this.#maxAttempts = attempts;
-    this.#refreshTokenLifetime = lifetime;
+    this.#keyPrefix = settings.keyPrefix;
+    this.#maxAttempts = settings.maxAttempts;
+    this.#refreshTokenLifetime = settings.refreshTokenLifetime;
+    this.#leaseMs = settings.leaseMs;
+    const leases = settings.singleFlight && store.acquireLease && store.releaseLease;
+    this.plugin = {
+      beforeCacheAccess: (context: CacheAccessContext) => this.#beforeAccess(context.partitionKey),
+      afterCacheAccess: (context: CacheAccessContext) => this.#afterAccess(context.hasChanged),
+      ...(leases ? { coordinateRequest: (request) => this.#coordinate(request) } : {}),
+    };
   }
 
-  /** The store key of a partition: `<keyPrefix><partition key>`. */
+  /**
+   * The store key of a partition: `<keyPrefix>{<partition key>}`. The braces are a Redis Cluster
+   * hash tag: the partition, its lease (`<store key>:lease`) and the compare-and-set script that
+   * names it map to one slot. Partitions stored by earlier versions under `<keyPrefix><partition
+   * key>` are still read when the tagged key is missing, and moved to it on their next write.
+   */
   storeKey(partitionKey: string): string {
-    return `${this.#keyPrefix}${partitionKey}`;
+    return `${this.#keyPrefix}{${partitionKey}}`;
+  }
+
+  #coordinate<T>(request: CoordinatedRequest<T>): Promise<T> {
+    const store = this.#store as Required<PartitionStore>;
+    const storeKey = this.storeKey(request.partitionKey);
+    const leases = {
+      acquireLease: (key: string, owner: string, ttl: number) => store.acquireLease(key, owner, ttl),
+      releaseLease: (key: string, owner: string) => store.releaseLease(key, owner),
+      version: async () => (await store.get(storeKey))?.version,
+    };
+    return withLease(leases, `${storeKey}:lease`, this.#leaseMs, this.#leaseMs, request);
   }
 
   protected override store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
@@ -245,10 +194,13 @@ export class DistributedTokenCache extends TokenCache {
     return previous.then(() => release);
   }
 
+  /** The partition, from its tagged key or else from the key earlier versions used (`legacy`). */
   async #read(partitionKey: string): Promise<PartitionRead> {
     const stored = await this.#store.get(this.storeKey(partitionKey));
-    if (!stored) return { contents: {}, version: undefined };
-    return { contents: parseContents(stored.value), version: stored.version };
+    if (stored) return { contents: parseContents(stored.value), version: stored.version };
+    const legacy = await this.#store.get(`${this.#keyPrefix}${partitionKey}`);
+    if (!legacy) return { contents: {}, version: undefined };
+    return { contents: parseContents(legacy.value), version: undefined, legacyVersion: legacy.version };
   }
 
   async #beforeAccess(partitionKey: string | undefined): Promise<void> {
@@ -352,10 +304,20 @@ export class DistributedTokenCache extends TokenCache {
       const merged = mergePartition(base.contents, change, now);
       const expiresAt = partitionExpiry(merged, now, this.#refreshTokenLifetime);
       const value = expiresAt > now ? JSON.stringify(merged) : undefined;
-      if (value === undefined && base.version === undefined) return;
+      if (value === undefined && base.version === undefined && base.legacyVersion === undefined) return;
       if (value !== undefined && base.version !== undefined && value === JSON.stringify(base.contents))
         return;
-      if (await this.#store.compareAndSet(storeKey, value, base.version, expiresAt)) return;
+      if (await this.#store.compareAndSet(storeKey, value, base.version, expiresAt)) {
+        // Moved to the tagged key: the legacy copy goes, or a later delete would bring it back.
+        if (base.legacyVersion !== undefined)
+          await this.#store.compareAndSet(
+            `${this.#keyPrefix}${change.partitionKey}`,
+            undefined,
+            base.legacyVersion,
+            0,
+          );
+        return;
+      }
       if (attempt === this.#maxAttempts) break;
       // A random pause, growing with each attempt, so that writers who keep meeting take turns.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** attempt));
@@ -367,5 +329,3 @@ export class DistributedTokenCache extends TokenCache {
     );
   }
 }
-
-/** The partition an entry belongs to by its own fields (app metadata goes with every partition). */

@@ -38,6 +38,8 @@ export interface Access {
 export interface PartitionRead {
   contents: Contents;
   version: string | undefined;
+  /** The version of the partition under the untagged key of earlier versions, read when the tagged one is missing. */
+  legacyVersion?: string | undefined;
 }
 
 /** One partition's part of an access: what to write over what the store holds. */

@@ -42,6 +42,36 @@ export interface CachePlugin {
    * the lock).
    */
   afterCacheAccess(context: CacheAccessContext): void | Promise<void>;
+  /**
+   * Optional: called by the flows around the token request of a cache miss (client credentials,
+   * a silent refresh, on-behalf-of), so that app instances sharing a store can send one request per
+   * partition between them. Run `request.send()` (which saves its tokens through the two hooks
+   * before it resolves), or wait for another instance's and resolve with `request.lookupAgain()`
+   * when that finds a token. Without this hook the flows call `send()` directly.
+   * {@link DistributedTokenCache} implements it with a lease in its store.
+   */
+  coordinateRequest?<T>(request: CoordinatedRequest<T>): Promise<T>;
+}
+
+/** What {@link CachePlugin.coordinateRequest} is given: a token request of a cache miss. */
+export interface CoordinatedRequest<T> {
+  /** The partition the request's tokens are saved in. */
+  partitionKey: string;
+  /** Sends the request and saves its tokens (through the cache hooks) before it resolves. */
+  send(): Promise<T>;
+  /** The cache lookup of the call again (through the cache hooks): a usable token, or `undefined`. */
+  lookupAgain(): Promise<T | undefined>;
+  /** The call's signal: a wait ends with it. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends a miss's token request through the cache's {@link CachePlugin.coordinateRequest}, or
+ * directly without one.
+ */
+export function coordinatedRequest<T>(cache: TokenCache, request: CoordinatedRequest<T>): Promise<T> {
+  const plugin = cache.plugin;
+  return plugin?.coordinateRequest ? plugin.coordinateRequest(request) : request.send();
 }
 
 /** Runs `work` between the cache's hooks; the after hook runs even when `work` throws. */

@@ -8,7 +8,7 @@ import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
-import { appPartition, withCacheAccess } from "../cache/plugin.js";
+import { appPartition, coordinatedRequest, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit, AccessTokenQuery, AccessTokenSlot } from "../cache/queries.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { logs } from "../logging.js";
@@ -135,6 +135,16 @@ function appTokenSlot(ctx: AppContext, authority: Authority): AccessTokenSlot | 
   return slot;
 }
 
+/** After another instance's request: the app's token when it is cached and not yet due for renewal. */
+async function freshAppToken(call: ClientCredentialCall): Promise<TokenResult | undefined> {
+  const now = nowSeconds();
+  const hit = await cachedAppToken(call.ctx, call.authority, call.endpoints, call.scopes, now, call.extras);
+  if (hit === undefined || (hit.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now)))
+    return undefined;
+  call.ctx.telemetry.cacheHits++;
+  return cacheHitResult(hit, now);
+}
+
 interface ClientCredentialCall {
   ctx: AppContext;
   authority: Authority;
@@ -152,20 +162,31 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
   return singleFlight(
     ctx,
     `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}\n${call.extras.flightKey}`,
-    async (signal) =>
-      requestToken({
-        ctx,
-        endpoints,
-        postUrl: (await call.regionalEndpoint(authority, endpoints)) ?? endpoints.tokenEndpoint,
-        form: { grant_type: "client_credentials", scope: scopeParameter(scopes), claims },
-        api: API_ID.forClient,
-        reason,
-        ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+    (signal) => {
+      const partitionKey = appPartition(ctx.clientId, endpoints.realm);
+      const post = async () =>
+        requestToken({
+          ctx,
+          endpoints,
+          postUrl: (await call.regionalEndpoint(authority, endpoints)) ?? endpoints.tokenEndpoint,
+          form: { grant_type: "client_credentials", scope: scopeParameter(scopes), claims },
+          api: API_ID.forClient,
+          reason,
+          ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+          signal,
+          cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
+          partitionKey,
+          ...(call.extras === NO_EXTRAS ? {} : { extras: call.extras }),
+        });
+      // A forced request wants a new token: instances sharing the cache coordinate only misses.
+      if (reason === REFRESH_REASON.forceRefresh) return post();
+      return coordinatedRequest(ctx.cache, {
+        partitionKey,
+        send: post,
+        lookupAgain: () => freshAppToken(call),
         signal,
-        cacheEvent: { scopes, environment: authority.host, grantType: "client_credentials" },
-        partitionKey: appPartition(ctx.clientId, endpoints.realm),
-        ...(call.extras === NO_EXTRAS ? {} : { extras: call.extras }),
-      }),
+      });
+    },
     request.signal,
   );
 }

@@ -6,7 +6,7 @@
  */
 import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
-import { oboPartition, withCacheAccess } from "../cache/plugin.js";
+import { coordinatedRequest, oboPartition, withCacheAccess } from "../cache/plugin.js";
 import { ArgumentError } from "../errors.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
 import { logs } from "../logging.js";
@@ -83,7 +83,7 @@ export async function acquireTokenOnBehalfOf(
   ]);
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
   const skipCache = request.forceRefresh || request.claimsChallenge;
-  if (!skipCache) {
+  const lookup = async () => {
     const now = nowSeconds();
     const query = {
       clientId: ctx.clientId,
@@ -99,10 +99,13 @@ export async function acquireTokenOnBehalfOf(
     const hit = await withCacheAccess(ctx.cache, oboPartition(hash), () =>
       lookupAccessToken(ctx, query, now, "On-behalf-of"),
     );
-    if (hit) {
-      ctx.telemetry.cacheHits++;
-      return finishResult(extras, cacheHitResult(hit, now));
-    }
+    if (hit === undefined) return undefined;
+    ctx.telemetry.cacheHits++;
+    return cacheHitResult(hit, now);
+  };
+  if (!skipCache) {
+    const hit = await lookup();
+    if (hit) return finishResult(extras, hit);
   }
   if (skipCache && logs(ctx.log, "verbose"))
     ctx.log("verbose", `On-behalf-of: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
@@ -110,25 +113,35 @@ export async function acquireTokenOnBehalfOf(
   const result = await singleFlight(
     ctx,
     `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}\n${extras.flightKey}`,
-    (signal) =>
-      requestToken({
-        ctx,
-        endpoints,
-        form: {
-          grant_type: JWT_BEARER_GRANT,
-          assertion: userAssertion,
-          requested_token_use: "on_behalf_of",
-          scope: scopeParameter(decorated),
-          claims,
-        },
-        api: API_ID.onBehalfOf,
-        reason: skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.notSilent,
-        ...(request.correlationId ? { correlationId: request.correlationId } : {}),
-        signal,
-        cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
+    (signal) => {
+      const send = () =>
+        requestToken({
+          ctx,
+          endpoints,
+          form: {
+            grant_type: JWT_BEARER_GRANT,
+            assertion: userAssertion,
+            requested_token_use: "on_behalf_of",
+            scope: scopeParameter(decorated),
+            claims,
+          },
+          api: API_ID.onBehalfOf,
+          reason: skipCache ? REFRESH_REASON.forceRefresh : REFRESH_REASON.notSilent,
+          ...(request.correlationId ? { correlationId: request.correlationId } : {}),
+          signal,
+          cacheEvent: { scopes: decorated, environment: authority.host, userAssertionHash: hash },
+          partitionKey: oboPartition(hash),
+          ...(extras === NO_EXTRAS ? {} : { extras }),
+        });
+      // A forced request wants a new token: instances sharing the cache coordinate only misses.
+      if (skipCache) return send();
+      return coordinatedRequest(ctx.cache, {
         partitionKey: oboPartition(hash),
-        ...(extras === NO_EXTRAS ? {} : { extras }),
-      }),
+        send,
+        lookupAgain: lookup,
+        signal,
+      });
+    },
     request.signal,
   );
   return finishResult(extras, result);

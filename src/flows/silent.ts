@@ -8,7 +8,7 @@ import { type AppContext, singleFlight } from "../app/context.js";
 import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import type { Authority } from "../authority/authority.js";
 import type { Endpoints } from "../authority/discovery.js";
-import { userPartition, withCacheAccess } from "../cache/plugin.js";
+import { coordinatedRequest, userPartition, withCacheAccess } from "../cache/plugin.js";
 import type { AccessTokenHit, AccessTokenQuery } from "../cache/queries.js";
 import type { AccountEntity, RefreshTokenEntity } from "../cache/schema.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
@@ -205,43 +205,79 @@ async function refreshWithFamily(r: RefreshContext, callerSignal?: AbortSignal):
   return singleFlight(
     r.ctx,
     key,
-    async (signal) => {
-      const { ctx, authority, account } = r;
-      const base = { homeAccountId: account.home_account_id, environment: authority.host };
-      const { metadata, family, familyOfOne, own } = await withCacheAccess(
-        ctx.cache,
-        userPartition(account.home_account_id),
-        () => {
-          const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
-          return {
-            metadata,
-            familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
-            family: metadata?.family_id
-              ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
-              : [],
-            own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
-          };
-        },
-      );
-      if (!metadata) {
-        const viaFamily = await tryRefreshTokens(r, familyOfOne, true, signal);
-        if (viaFamily && !("error" in viaFamily)) return viaFamily;
-      }
-      let last: TokenResult | null = null;
-      if (metadata?.family_id) {
-        last = await tryRefreshTokens(r, family, false, signal);
-        if (last && !("error" in last)) return last;
-      }
-      const result = classify((await tryRefreshTokens(r, own, false, signal)) ?? last);
-      if (result === null)
-        ctx.log(
-          "verbose",
-          `Silent: no refresh token of this app for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; the user must sign in.`,
-        );
-      return result;
+    (signal) => {
+      const refresh = () => refreshOnce(r, signal);
+      // A forced refresh wants a new token: instances sharing the cache coordinate only misses.
+      if (r.reason === REFRESH_REASON.forceRefresh) return refresh();
+      return coordinatedRequest(r.ctx.cache, {
+        partitionKey: userPartition(r.account.home_account_id),
+        send: refresh,
+        lookupAgain: () => freshUserToken(r),
+        signal,
+      });
     },
     callerSignal,
   );
+}
+
+/** After another instance's refresh: the account's token when it is cached and not yet due for renewal. */
+async function freshUserToken(r: RefreshContext): Promise<TokenResult | undefined> {
+  const { ctx, authority, account } = r;
+  const now = nowSeconds();
+  const query: AccessTokenQuery = {
+    clientId: ctx.clientId,
+    homeAccountId: account.home_account_id,
+    environment: authority.host,
+    realm: r.endpoints.realm,
+    scopes: r.scopes,
+    minValiditySeconds: EXPIRY_BUFFER_SECONDS,
+  };
+  if (r.extras.tokenType !== undefined) query.tokenType = r.extras.tokenType;
+  if (r.extras.keyId !== undefined) query.keyId = r.extras.keyId;
+  const hit = await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
+    lookupAccessToken(ctx, query, now, "Silent"),
+  );
+  if (hit === undefined || (hit.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now)))
+    return undefined;
+  ctx.telemetry.cacheHits++;
+  return hitResult(ctx, hit, now, account, authority.host);
+}
+
+/** One refresh: family tokens, then the app's own. */
+async function refreshOnce(r: RefreshContext, signal: AbortSignal): Promise<TokenResult | null> {
+  const { ctx, authority, account } = r;
+  const base = { homeAccountId: account.home_account_id, environment: authority.host };
+  const { metadata, family, familyOfOne, own } = await withCacheAccess(
+    ctx.cache,
+    userPartition(account.home_account_id),
+    () => {
+      const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
+      return {
+        metadata,
+        familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
+        family: metadata?.family_id
+          ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
+          : [],
+        own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
+      };
+    },
+  );
+  if (!metadata) {
+    const viaFamily = await tryRefreshTokens(r, familyOfOne, true, signal);
+    if (viaFamily && !("error" in viaFamily)) return viaFamily;
+  }
+  let last: TokenResult | null = null;
+  if (metadata?.family_id) {
+    last = await tryRefreshTokens(r, family, false, signal);
+    if (last && !("error" in last)) return last;
+  }
+  const result = classify((await tryRefreshTokens(r, own, false, signal)) ?? last);
+  if (result === null)
+    ctx.log(
+      "verbose",
+      `Silent: no refresh token of this app for account ${piiText(account.home_account_id, ctx.enablePiiLog)}; the user must sign in.`,
+    );
+  return result;
 }
 
 async function tryRefreshTokens(

@@ -43,7 +43,11 @@ if (!hasRedisServer) {
 
 const GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"];
 const resourceDefault = (appId: string) => [`${appId}/.default`];
+/** The store key of the daemon's partition in a tenant: hash-tagged, `<prefix>{app:<client>:<tenant>}`. */
 const appKey = (prefix: string, tenantId: string) =>
+  `${prefix}{${`app:${DAEMON_APP_ID}:${tenantId}`.toLowerCase()}}`;
+/** The key earlier versions stored that partition under (read when the tagged one is missing). */
+const legacyAppKey = (prefix: string, tenantId: string) =>
   `${prefix}app:${DAEMON_APP_ID}:${tenantId}`.toLowerCase();
 
 describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
@@ -186,8 +190,11 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
     const secrets = results.map((r) => success(r).access_token).sort();
     expect(new Set(secrets).size).toBe(16);
     expect((await accessTokenSecrets(appKey(prefix, tenant))).sort()).toEqual(secrets);
-    // Every store call of both instances was for that one partition.
-    expect(new Set(stores.flatMap((s) => [...s.keys()]))).toEqual(new Set([appKey(prefix, tenant)]));
+    // Every store call of both instances was for that one partition (its tagged key, and the
+    // untagged key of earlier versions, read while the tagged one was missing).
+    expect(new Set(stores.flatMap((s) => [...s.keys()]))).toEqual(
+      new Set([appKey(prefix, tenant), legacyAppKey(prefix, tenant)]),
+    );
   });
 
   it("each call reads and writes only its own partition's key (store calls and Redis MONITOR)", async () => {
@@ -228,11 +235,20 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
       await new Promise((r) => setTimeout(r, 10));
     monitor.destroy();
 
-    expect(recorded?.keys()).toEqual(new Set([keyA]));
-    expect(recorded?.calls.map((c) => c.op)).toEqual(["get", "get", "compareAndSet", "get"]);
+    // Each read of the missing partition also tries the untagged key of earlier versions.
+    const legacyA = legacyAppKey(prefix, tenantA);
+    expect(recorded?.keys()).toEqual(new Set([keyA, legacyA]));
+    expect(recorded?.calls.map((c) => [c.op, c.key])).toEqual([
+      ["get", keyA],
+      ["get", legacyA],
+      ["get", keyA],
+      ["get", legacyA],
+      ["compareAndSet", keyA],
+      ["get", keyA],
+    ]);
     const commands = monitorLines.filter((l) => !l.includes(marker) && /"(hmget|evalsha|eval)"/i.test(l));
-    expect(commands.length).toBeGreaterThanOrEqual(4);
-    for (const line of commands) expect(line).toContain(`"${keyA}"`);
+    expect(commands.length).toBeGreaterThanOrEqual(6);
+    for (const line of commands) expect([`"${keyA}"`, `"${legacyA}"`].some((k) => line.includes(k))).toBe(true);
     expect(monitorLines.some((l) => l.includes(keyB))).toBe(false);
     expect(await accessTokenSecrets(keyB)).not.toContain(cold.access_token);
   });
@@ -271,7 +287,7 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
       success(
         await middleTier.app.acquireTokenOnBehalfOf(assertion, ["https://graph.microsoft.com/User.Read"]),
       );
-      const oboKey = `${prefix}obo:${createHash("sha256").update(assertion).digest("base64url")}`;
+      const oboKey = `${prefix}{obo:${createHash("sha256").update(assertion).digest("base64url")}}`;
       const partition = await stored(oboKey);
       expect(Object.keys(partition.RefreshToken ?? {})).toHaveLength(1);
       expect(Math.abs((await redis.ttl(oboKey)) - 1800)).toBeLessThanOrEqual(5);
@@ -293,8 +309,8 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
       await first.app.acquireTokenOnBehalfOf(assertion, ["https://graph.microsoft.com/User.Read"]),
     );
     expect(issued.token_source).toBe("identity_provider");
-    expect(await redis.keys(`${prefix}*`)).toEqual([`${prefix}obo:${hash}`]);
-    const partition = await stored(`${prefix}obo:${hash}`);
+    expect(await redis.keys(`${prefix}*`)).toEqual([`${prefix}{obo:${hash}}`]);
+    const partition = await stored(`${prefix}{obo:${hash}}`);
     expect(Object.values(partition.AccessToken ?? {}).map((at) => at.secret)).toEqual([issued.access_token]);
     expect(Object.values(partition.AccessToken ?? {}).map((at) => at.userAssertionHash)).toEqual([hash]);
     // The assertion itself is never stored.
@@ -326,7 +342,7 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
     );
     const [account] = await a.getAccounts();
     if (!account) throw new Error("The sign-in left no account in the cache.");
-    const key = `${prefix}user:${account.home_account_id}`;
+    const key = `${prefix}{user:${account.home_account_id}}`;
     expect(await redis.keys(`${prefix}*`)).toEqual([key]);
     const partition = await stored(key);
     expect(Object.keys(partition).sort()).toEqual([

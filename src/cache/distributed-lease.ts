@@ -1,0 +1,81 @@
+/**
+ * Cross-instance single-flight for the distributed cache: a short lease per partition in the store,
+ * so that when app instances miss one partition at once, one sends the token request and the
+ * others wait for its write, each bounded so that a dead lease holder blocks no one for long.
+ * Portable: no Node.js built-ins.
+ */
+import type { CoordinatedRequest } from "./plugin.js";
+
+/** What the coordination needs of a store: leases, and the version of a partition. */
+export interface LeaseStore {
+  acquireLease(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(key: string, owner: string): Promise<void>;
+  /** The partition's version now (`undefined`: none stored). */
+  version(): Promise<string | undefined>;
+}
+
+/** The first pause between polls of a waiter; it grows by half with each poll, up to MAX_POLL_MS. */
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 100;
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Sends `request` while holding the partition's lease, or waits for the holder's write and
+ * answers from the cache. A waiter polls (with back-off) for the partition's version to change and
+ * for the lease to be free: when the version changes it looks the token up again; when it takes
+ * the lease itself (the holder released it or it expired) it looks up again and sends only if the
+ * lookup still misses. After `waitMs` it looks up once more and otherwise sends without a lease.
+ */
+export async function withLease<T>(
+  store: LeaseStore,
+  leaseKey: string,
+  leaseMs: number,
+  waitMs: number,
+  request: CoordinatedRequest<T>,
+): Promise<T> {
+  const owner = crypto.randomUUID();
+  const asHolder = async (): Promise<T> => {
+    try {
+      return await request.send();
+    } finally {
+      // The send saved its tokens before resolving: waiters who see the lease free find them.
+      await store.releaseLease(leaseKey, owner).catch(() => {});
+    }
+  };
+  if (await store.acquireLease(leaseKey, owner, leaseMs)) return asHolder();
+  const deadline = Date.now() + waitMs;
+  let seen = await store.version();
+  for (let poll = FIRST_POLL_MS; Date.now() < deadline; poll = Math.min(MAX_POLL_MS, poll * 1.5)) {
+    await pause(Math.min(poll, Math.max(0, deadline - Date.now())), request.signal);
+    const version = await store.version();
+    if (version !== seen) {
+      seen = version;
+      const found = await request.lookupAgain();
+      if (found !== undefined) return found;
+    }
+    if (await store.acquireLease(leaseKey, owner, leaseMs)) {
+      const found = await request.lookupAgain().catch(async (error: unknown) => {
+        await store.releaseLease(leaseKey, owner).catch(() => {});
+        throw error;
+      });
+      if (found === undefined) return asHolder();
+      await store.releaseLease(leaseKey, owner).catch(() => {});
+      return found;
+    }
+  }
+  return (await request.lookupAgain()) ?? request.send();
+}
