@@ -24,6 +24,7 @@ import {
   username,
   userUid,
 } from "./fixtures.js";
+import { flat, memory, oneShot } from "./lib-msal-node-extra.js";
 import { library } from "./library.js";
 import { shuffled, time, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
@@ -207,4 +208,7 @@ export const msalNode = library("msal-node", version, {
   serialization,
   concurrentCold,
   endToEnd,
+  oneShot,
+  flat,
+  memory,
 });

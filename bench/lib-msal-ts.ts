@@ -18,6 +18,7 @@ import {
   USER_SCOPES,
   USER_TENANT,
 } from "./fixtures.js";
+import { flat, growth, memory, oneShot } from "./lib-msal-ts-extra.js";
 import { library } from "./library.js";
 import { shuffled, type Timing, time, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
@@ -278,4 +279,8 @@ export const msalTs = library("msal-ts", VERSION, {
   serialization,
   concurrentCold,
   endToEnd,
+  oneShot,
+  flat,
+  memory,
+  growth,
 });

@@ -8,7 +8,11 @@ import type {
   ClientCredentialTask,
   ConcurrentTask,
   EndToEndTask,
+  FlatTask,
+  GrowthTask,
   LibraryName,
+  MemoryTask,
+  OneShotTask,
   TaskResult,
   UserTask,
 } from "./spec.js";
@@ -20,6 +24,14 @@ export interface TaskRunners {
   serialization(cacheFile: string, c: TaskContext): Promise<TaskResult>;
   concurrentCold(task: ConcurrentTask, c: TaskContext): Promise<TaskResult>;
   endToEnd(task: EndToEndTask, c: TaskContext): Promise<TaskResult>;
+  oneShot?(task: OneShotTask, c: TaskContext): Promise<TaskResult>;
+  flat?(task: FlatTask, c: TaskContext): Promise<TaskResult>;
+  memory?(task: MemoryTask, c: TaskContext): Promise<TaskResult>;
+  growth?(task: GrowthTask, c: TaskContext): Promise<TaskResult>;
+}
+
+function unsupported(name: LibraryName, kind: string): never {
+  throw new Error(`${name} has no runner for ${kind} tasks`);
 }
 
 /** A {@link Library} that sends each task to its runner. */
@@ -42,6 +54,15 @@ export function library(name: LibraryName, version: string, runners: TaskRunners
           return runners.concurrentCold(task, c);
         case "e2e":
           return runners.endToEnd(task, c);
+        case "one-shot":
+          return runners.oneShot ? runners.oneShot(task, c) : unsupported(name, task.kind);
+        case "flat-cc":
+        case "flat-silent":
+          return runners.flat ? runners.flat(task, c) : unsupported(name, task.kind);
+        case "memory":
+          return runners.memory ? runners.memory(task, c) : unsupported(name, task.kind);
+        case "growth":
+          return runners.growth ? runners.growth(task, c) : unsupported(name, task.kind);
       }
     },
   };

@@ -370,10 +370,119 @@ def end_to_end(task, spec, fake, ready):
     return dict(facts=dict(requestsPerSecond=rates, calls=task["warmup"] + per_run * task["runs"]))
 
 
+def now_us():
+    return time.perf_counter() * 1e6
+
+
+def one_shot(task, spec, fake, ready):
+    """deserialize + get_accounts + one silent hit (or json.loads alone), timed once in a fresh process."""
+    text = read(task["cacheFile"])
+    ready()
+    t0 = now_us()
+    if task["part"] == "raw":
+        json.loads(text)
+        return dict(facts=dict(rawParseUs=now_us() - t0))
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(text)
+    app = msal.PublicClientApplication(
+        USER_CLIENT_ID, authority=authority_of(USER_TENANT), token_cache=cache, http_client=fake)
+    accounts = app.get_accounts()
+    result = app.acquire_token_silent(USER_SCOPES, accounts[len(accounts) // 2])
+    load = now_us() - t0
+    expect_token(result, "the one-shot silent call")
+    if len(accounts) != task["users"]:
+        raise RuntimeError("get_accounts found %d of %d" % (len(accounts), task["users"]))
+    return dict(facts=dict(loadUs=load, tokenRequests=fake.token_requests))
+
+
+def loaded(path):
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(read(path))
+    return cache
+
+
+def flat(task, spec, fake, ready):
+    """The same hits on a hot set in a small and in a large cache, in alternation."""
+    hot = task["hot"]
+    if task["kind"] == "flat-cc":
+        def app(path):
+            return msal.ConfidentialClientApplication(
+                DAEMON_CLIENT_ID, client_credential=DAEMON_SECRET, authority=authority_of(tenant_id(1)),
+                token_cache=loaded(path), http_client=fake)
+        small, large = app(task["smallFile"]), app(task["largeFile"])
+        scopes = [[app_scope(r)] for r in range(hot)]
+        for a in (small, large):
+            for s in scopes:
+                expect_token(a.acquire_token_silent(s, account=None), "priming")
+        counter = [0]
+
+        def call(a):
+            def f():
+                counter[0] += 1
+                return a.acquire_token_silent(scopes[counter[0] % hot], account=None)
+            return f
+    else:
+        def app(path):
+            return msal.PublicClientApplication(
+                USER_CLIENT_ID, authority=authority_of(USER_TENANT), token_cache=loaded(path), http_client=fake)
+        small, large = app(task["smallFile"]), app(task["largeFile"])
+        wanted = {"%s.%s" % ("00000000-0000-4000-9000-%012x" % i, USER_TENANT) for i in range(hot)}
+        hot_accounts = {}
+        for a in (small, large):
+            accounts = [x for x in a.get_accounts() if x["home_account_id"] in wanted]
+            if len(accounts) != hot:
+                raise RuntimeError("found %d of the %d hot users" % (len(accounts), hot))
+            hot_accounts[id(a)] = accounts
+            for account in accounts:
+                expect_token(a.acquire_token_silent(USER_SCOPES, account), "priming")
+        counter = [0]
+
+        def call(a):
+            accounts = hot_accounts[id(a)]
+
+            def f():
+                counter[0] += 1
+                return a.acquire_token_silent(USER_SCOPES, accounts[counter[0] % hot])
+            return f
+    fake.reset()
+    ready()
+    timings = time_interleaved(dict(small=call(small), large=call(large)), spec["plan"])
+    if fake.token_requests:
+        raise RuntimeError("token requests during cache hits")
+    return dict(timings=timings)
+
+
+def memory(task, spec, fake, ready):
+    """Memory allocated by loading the cache and one hit (tracemalloc), the cache's text held throughout."""
+    import tracemalloc
+    text = read(task["cacheFile"])
+    ready()
+    gc.collect()
+    tracemalloc.start()
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(text)
+    if task["what"] == "app-tokens":
+        app = msal.ConfidentialClientApplication(
+            DAEMON_CLIENT_ID, client_credential=DAEMON_SECRET, authority=authority_of(tenant_id(1)),
+            token_cache=cache, http_client=fake)
+        expect_token(app.acquire_token_silent([app_scope(0)], account=None), "the lookup")
+    else:
+        app = msal.PublicClientApplication(
+            USER_CLIENT_ID, authority=authority_of(USER_TENANT), token_cache=cache, http_client=fake)
+        account = app.get_accounts()[0]
+        expect_token(app.acquire_token_silent(USER_SCOPES, account), "the lookup")
+    gc.collect()
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return dict(facts=dict(bytes=held, perEntry=held / task["entries"], entries=task["entries"],
+                           textBytes=len(text.encode())))
+
+
 TASKS = {
     "cc-hit": client_credentials, "cc-miss": client_credentials,
     "silent-hit": users, "silent-refresh": users, "get-accounts": users,
     "serialization": serialization, "concurrent-cold": concurrent_cold, "e2e": end_to_end,
+    "one-shot": one_shot, "flat-cc": flat, "flat-silent": flat, "memory": memory,
 }
 
 

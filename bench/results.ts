@@ -24,6 +24,14 @@ export interface Sizes {
   concurrentCalls: number;
   concurrentDelayMs: number;
   e2eCount: number;
+  /** Users of the one-shot load and the number of fresh processes it is timed in. */
+  oneShot?: { users: number; runs: number };
+  /** Flat in size: the small and large caches (tenants × perTenant app tokens; users) and the hot set. */
+  flat?: { tenants: [number, number]; users: [number, number]; hot: number };
+  /** Memory: app tokens (tenants × perTenant), users, and the big daemon cache (tenants × 1 token). */
+  memory?: { tenants: number; users: number; bigTenants: number };
+  /** The long-running daemon: calls for new tenants, heap samples, and the bound compared. */
+  growth?: { calls: number; samples: number; maxAccessTokens: number };
 }
 
 export interface LibraryInfo {
@@ -69,6 +77,11 @@ export const userId = (kind: "silent-hit" | "silent-refresh" | "get-accounts", u
 export const SERIALIZATION_ID = "serialization";
 export const CONCURRENT_ID = "concurrent-cold";
 export const E2E_ID = "e2e";
+export const oneShotId = (users: number) => `one-shot-${users}`;
+export const flatId = (kind: "flat-cc" | "flat-silent") => kind;
+export const memoryId = (what: "app-tokens" | "users", entries: number) => `memory-${what}-${entries}`;
+export const growthId = (maxAccessTokens: number | undefined) =>
+  `growth-${maxAccessTokens === undefined ? "unbounded" : `max-${maxAccessTokens}`}`;
 
 export function outcome(r: BenchResults, lib: LibraryName, id: string): TaskOutcome | undefined {
   return r.outcomes[lib]?.[id];

@@ -27,23 +27,39 @@ import {
   msalTsTree,
   nodeDependencyTree,
 } from "./footprint.js";
-import type { TimingPlan } from "./measure.js";
-import { type PeerCommand, runPeer } from "./peers.js";
+import { summarise, type TimingPlan } from "./measure.js";
+import { type PeerCommand, runPeer, type TaskOutcome } from "./peers.js";
 import * as report from "./report.js";
 import {
   type BenchResults,
   CONCURRENT_ID,
   ccId,
   E2E_ID,
+  flatId,
+  formatCount,
+  growthId,
   LABELS,
+  memoryId,
+  oneShotId,
   SERIALIZATION_ID,
   type Sizes,
   userId,
 } from "./results.js";
-import type { LibraryName, PeerSpec, Task } from "./spec.js";
+import type { LibraryName, OneShotTask, PeerSpec, Task } from "./spec.js";
 import { evaluateTargets, targetsTable } from "./targets.js";
 
-const GROUPS = ["lookups", "footprint", "cc", "users", "serialization", "concurrency", "e2e"] as const;
+const GROUPS = [
+  "lookups",
+  "footprint",
+  "cc",
+  "users",
+  "serialization",
+  "concurrency",
+  "oneshot",
+  "flat",
+  "memory",
+  "e2e",
+] as const;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const onlyArg = args.find((a) => a.startsWith("--only="))?.slice("--only=".length);
@@ -67,6 +83,10 @@ const sizes: Sizes = quick
       concurrentCalls: 100,
       concurrentDelayMs: 50,
       e2eCount: 60,
+      oneShot: { users: 1000, runs: 3 },
+      flat: { tenants: [1, 100], users: [10, 1000], hot: 10 },
+      memory: { tenants: 100, users: 1000, bigTenants: 10_000 },
+      growth: { calls: 1500, samples: 5, maxAccessTokens: 500 },
     }
   : {
       ccTenants: [1, 1000],
@@ -77,6 +97,10 @@ const sizes: Sizes = quick
       concurrentCalls: 100,
       concurrentDelayMs: 50,
       e2eCount: 300,
+      oneShot: { users: 10_000, runs: 5 },
+      flat: { tenants: [1, 1000], users: [10, 10_000], hot: 10 },
+      memory: { tenants: 1000, users: 10_000, bigTenants: 100_000 },
+      growth: { calls: 6000, samples: 10, maxAccessTokens: 1000 },
     };
 const budget = quick ? 20 : 60;
 const setupBudget = quick ? 60 : 240;
@@ -107,16 +131,30 @@ async function sourceState(): Promise<BenchResults["source"]> {
 /** The caches every library loads, written once to a temporary directory. */
 function writeCaches(dir: string, now: number) {
   const files = { users: new Map<number, string>(), apps: new Map<string, string>() };
-  for (const users of new Set([...sizes.users, ...sizes.refreshUsers])) {
-    const file = join(dir, `users-${users}.json`);
-    writeFileSync(file, usersCache(users, now));
-    files.users.set(users, file);
+  const users = new Set([...sizes.users, ...sizes.refreshUsers]);
+  const tenants = new Map<number, number>();
+  for (const t of [...sizes.ccTenants, sizes.serializationTenants]) tenants.set(t, sizes.perTenant);
+  if (only.has("oneshot") && sizes.oneShot) users.add(sizes.oneShot.users);
+  if (only.has("flat") && sizes.flat) {
+    for (const u of sizes.flat.users) users.add(u);
+    for (const t of sizes.flat.tenants) tenants.set(t, sizes.perTenant);
   }
-  for (const tenants of new Set([...sizes.ccTenants, sizes.serializationTenants])) {
+  if (only.has("memory") && sizes.memory) {
+    users.add(sizes.memory.users);
+    tenants.set(sizes.memory.tenants, sizes.perTenant);
+    // The big daemon cache: one token per tenant.
+    tenants.set(sizes.memory.bigTenants, 1);
+  }
+  for (const n of users) {
+    const file = join(dir, `users-${n}.json`);
+    writeFileSync(file, usersCache(n, now));
+    files.users.set(n, file);
+  }
+  for (const [n, per] of tenants) {
     for (const home of [null, ""] as const) {
-      const file = join(dir, `apps-${tenants}x${sizes.perTenant}${home === "" ? "-msal-node" : ""}.json`);
-      writeFileSync(file, appTokensCache(tenants, sizes.perTenant, now, home));
-      files.apps.set(`${tenants}${home === "" ? "-msal-node" : ""}`, file);
+      const file = join(dir, `apps-${n}x${per}${home === "" ? "-msal-node" : ""}.json`);
+      writeFileSync(file, appTokensCache(n, per, now, home));
+      files.apps.set(`${n}${home === "" ? "-msal-node" : ""}`, file);
     }
   }
   return files;
@@ -172,6 +210,55 @@ function tasksFor(lib: LibraryName, files: ReturnType<typeof writeCaches>): Task
       cacheFile: appsFile(sizes.serializationTenants),
       budgetSeconds: budget,
     });
+  if (only.has("flat") && sizes.flat) {
+    const { tenants, users, hot } = sizes.flat;
+    tasks.push({
+      id: flatId("flat-cc"),
+      kind: "flat-cc",
+      small: tenants[0],
+      large: tenants[1],
+      smallFile: appsFile(tenants[0]),
+      largeFile: appsFile(tenants[1]),
+      hot,
+      budgetSeconds: budget,
+    });
+    tasks.push({
+      id: flatId("flat-silent"),
+      kind: "flat-silent",
+      small: users[0],
+      large: users[1],
+      smallFile: usersFile(users[0]),
+      largeFile: usersFile(users[1]),
+      hot,
+      budgetSeconds: budget,
+    });
+  }
+  if (only.has("memory") && sizes.memory) {
+    const { tenants, users, bigTenants } = sizes.memory;
+    for (const [what, entries, file] of [
+      ["app-tokens", tenants * sizes.perTenant, appsFile(tenants)],
+      ["users", users, usersFile(users)],
+      ["app-tokens", bigTenants, appsFile(bigTenants)],
+    ] as const)
+      tasks.push({
+        id: memoryId(what, entries),
+        kind: "memory",
+        what,
+        entries,
+        cacheFile: file,
+        budgetSeconds: budget,
+      });
+    if (lib === "msal-ts" && sizes.growth)
+      for (const bound of [undefined, sizes.growth.maxAccessTokens])
+        tasks.push({
+          id: growthId(bound),
+          kind: "growth",
+          calls: sizes.growth.calls,
+          samples: sizes.growth.samples,
+          ...(bound === undefined ? {} : { maxAccessTokens: bound }),
+          budgetSeconds: budget,
+        });
+  }
   if (only.has("concurrency"))
     tasks.push({
       id: CONCURRENT_ID,
@@ -283,6 +370,7 @@ async function main(): Promise<void> {
         results.outcomes[lib] = { ...results.outcomes[lib], ...run.outcomes };
       }
     }
+    if (only.has("oneshot")) await oneShots(results, libs, files, fake);
     if (only.has("e2e")) await endToEnd(results, libs, fake);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -299,6 +387,71 @@ async function main(): Promise<void> {
     const written = writeDocs(root, results);
     console.log(`Report: ${written.join(", ")}`);
   }
+}
+
+/**
+ * The one-shot load, each run in a process of its own (the runner starts one per run): a library
+ * whose run is stopped is not run again, its figure being a lower bound.
+ */
+async function oneShots(
+  results: BenchResults,
+  libs: LibraryName[],
+  files: ReturnType<typeof writeCaches>,
+  fake: PeerSpec["fake"],
+): Promise<void> {
+  if (!sizes.oneShot) return;
+  const { users, runs } = sizes.oneShot;
+  const task = (part: "load" | "raw"): Task => ({
+    id: oneShotId(users),
+    kind: "one-shot",
+    part,
+    users,
+    cacheFile: files.users.get(users) as string,
+    budgetSeconds: quick ? 10 : 20,
+  });
+  const id = oneShotId(users);
+  for (const lib of libs) {
+    log(`${LABELS[lib]}: one-shot load of ${formatCount(users)} users, ${runs} × 2 fresh processes`);
+    const loads: number[] = [];
+    const raws: number[] = [];
+    let last: TaskOutcome | undefined;
+    const t0 = performance.now();
+    for (let run = 0; run < runs; run++) {
+      const raw = await runPeer(peerCommand(lib), { plan, fake, tasks: [task("raw")] });
+      const rawOutcome = raw.outcomes[id];
+      if (rawOutcome?.status === "done")
+        raws.push((rawOutcome.value.facts as { rawParseUs: number }).rawParseUs);
+      const peer = await runPeer(peerCommand(lib), { plan, fake, tasks: [task("load")] });
+      results.libraries[lib] ??= { version: peer.version, runtime: peer.runtime };
+      last = peer.outcomes[id];
+      if (last?.status !== "done") break;
+      loads.push((last.value.facts as { loadUs: number }).loadUs);
+    }
+    results.outcomes[lib] ??= {};
+    const outcomes = results.outcomes[lib];
+    outcomes[id] =
+      last?.status === "done" && raws.length
+        ? {
+            status: "done",
+            seconds: (performance.now() - t0) / 1000,
+            value: {
+              timing: summarise(loads, 1),
+              timings: { rawParse: summarise(raws, 1) },
+              facts: { runs: loads.length },
+            },
+          }
+        : last?.status === "stopped"
+          ? last
+          : { status: "error", message: last?.status === "error" ? last.message : "no figure" };
+    if (last?.status === "stopped" && raws.length)
+      outcomes[`${id}-raw`] = {
+        status: "done",
+        seconds: 0,
+        value: { timing: summarise(raws, 1) },
+      };
+  }
+  const { cacheFile: _, ...shown } = task("load") as OneShotTask;
+  results.tasks.push(shown);
 }
 
 async function endToEnd(results: BenchResults, libs: LibraryName[], fake: PeerSpec["fake"]): Promise<void> {

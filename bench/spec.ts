@@ -55,7 +55,69 @@ export interface EndToEndTask extends TaskBase {
   caFile: string;
 }
 
-export type Task = ClientCredentialTask | UserTask | SerializationTask | ConcurrentTask | EndToEndTask;
+/**
+ * A one-shot process (a CLI, a script, a cold start): deserialize a cache of `users` users, list the
+ * accounts, make one silent call (a hit), timed once in a fresh process, beside one JSON.parse of the
+ * same text. The runner starts a new process for every run.
+ */
+export interface OneShotTask extends TaskBase {
+  kind: "one-shot";
+  /**
+   * `load`: the library's calls; `raw`: JSON.parse (json.loads) alone. Each in a fresh process, as
+   * the first thing it does: a process's first big parse also grows its heap, so timing both in one
+   * process would bill that growth to whichever goes first.
+   */
+  part: "load" | "raw";
+  users: number;
+  cacheFile: string;
+}
+
+/**
+ * Hits on a small hot set (one app's tokens, or a few users) in a cache of `small` entries and in
+ * one of `large` entries, timed in alternation in one process: whether a hit costs more in a big cache.
+ */
+export interface FlatTask extends TaskBase {
+  kind: "flat-cc" | "flat-silent";
+  /** Tenants (flat-cc) or users (flat-silent) in each cache. */
+  small: number;
+  large: number;
+  smallFile: string;
+  largeFile: string;
+  /** Tokens (flat-cc: one app's) or users (flat-silent) asked for. */
+  hot: number;
+}
+
+/** Heap held by a loaded cache (after one lookup, so lazy indexes are built), per entry. */
+export interface MemoryTask extends TaskBase {
+  kind: "memory";
+  /** App tokens (`tenants` x `perTenant`) or signed-in users. */
+  what: "app-tokens" | "users";
+  /** Access tokens (app-tokens) or users in the cache. */
+  entries: number;
+  cacheFile: string;
+}
+
+/**
+ * A long-running daemon asking for tokens for ever-new tenants: heap sampled every `calls / samples`
+ * calls, with the cache bounded to `maxAccessTokens` or not.
+ */
+export interface GrowthTask extends TaskBase {
+  kind: "growth";
+  calls: number;
+  samples: number;
+  maxAccessTokens?: number;
+}
+
+export type Task =
+  | ClientCredentialTask
+  | UserTask
+  | SerializationTask
+  | ConcurrentTask
+  | EndToEndTask
+  | OneShotTask
+  | FlatTask
+  | MemoryTask
+  | GrowthTask;
 
 export interface PeerSpec {
   plan: TimingPlan;
