@@ -14,6 +14,17 @@ export interface LeaseStore {
   version(): Promise<string | undefined>;
 }
 
+/**
+ * `<store key>:lease:<SHA-256 of the request key, base64url>`: after the partition's key, so the
+ * Redis Cluster hash tag in it puts the lease on the partition's slot; hashed, because a request
+ * key can be long and holds the request's extra parameters.
+ */
+export async function leaseKeyOf(storeKey: string, requestKey: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(requestKey)));
+  const base64 = btoa(String.fromCharCode(...digest));
+  return `${storeKey}:lease:${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
 /** The first pause between polls of a waiter; it grows by half with each poll, up to MAX_POLL_MS. */
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
@@ -42,11 +53,11 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  */
 export async function withLease<T>(
   store: LeaseStore,
-  leaseKey: string,
+  storeKey: string,
   leaseMs: number,
-  waitMs: number,
   request: CoordinatedRequest<T>,
 ): Promise<T> {
+  const leaseKey = await leaseKeyOf(storeKey, request.requestKey);
   const owner = crypto.randomUUID();
   const asHolder = async (): Promise<T> => {
     try {
@@ -57,7 +68,7 @@ export async function withLease<T>(
     }
   };
   if (await store.acquireLease(leaseKey, owner, leaseMs)) return asHolder();
-  const deadline = Date.now() + waitMs;
+  const deadline = Date.now() + leaseMs;
   let seen = await store.version();
   for (let poll = FIRST_POLL_MS; Date.now() < deadline; poll = Math.min(MAX_POLL_MS, poll * 1.5)) {
     await pause(Math.min(poll, Math.max(0, deadline - Date.now())), request.signal);

@@ -72,13 +72,14 @@ const BACKOFF_MS = 10;
  * a second for long may need a higher `maxAttempts`. Errors of the store (a lost connection) reach
  * the caller of the token method.
  *
- * **Single-flight.** With a store that has leases ({@link redisPartitionStore} does), a token
+ * **Single-flight.** With a store that has leases ({@link redisPartitionStore} does), the token
  * request of a cache miss (client credentials, a silent refresh, on-behalf-of; not a forced one)
- * first takes the partition's lease (`<store key>:lease`, `leaseMs`): the holder sends and
- * releases after its tokens are saved; the others wait until the partition changes or the lease is
- * free, then look the token up again, and send only if it is still missing, or after waiting
- * `leaseMs`. A dead holder delays the others by at most `leaseMs`. The lease saves requests; it
- * guards no data: writes stay compare-and-set.
+ * first takes a lease (`<store key>:lease:<request hash>`, for `leaseMs`): the holder sends and
+ * releases after its tokens are saved; the other instances making the same request wait until the
+ * partition changes or the lease is free, look the token up again, and send only if it is still
+ * missing, or once they have waited `leaseMs`. So instances that miss one partition at once send
+ * one request between them, and a dead holder delays the others by at most `leaseMs`. The lease
+ * saves requests; it guards no data: writes stay compare-and-set.
  *
  * @example
  * ```ts
@@ -137,8 +138,8 @@ export class DistributedTokenCache extends TokenCache {
 
   /**
    * The store key of a partition: `<keyPrefix>{<partition key>}`. The braces are a Redis Cluster
-   * hash tag: the partition, its lease (`<store key>:lease`) and the compare-and-set script that
-   * names it map to one slot. Partitions stored by earlier versions under `<keyPrefix><partition
+   * hash tag: the partition, its leases (`<store key>:lease:…`) and the compare-and-set script
+   * that names it map to one slot. Partitions stored by earlier versions under `<keyPrefix><partition
    * key>` are still read when the tagged key is missing, and moved to it on their next write.
    */
   storeKey(partitionKey: string): string {
@@ -153,7 +154,7 @@ export class DistributedTokenCache extends TokenCache {
       releaseLease: (key: string, owner: string) => store.releaseLease(key, owner),
       version: async () => (await store.get(storeKey))?.version,
     };
-    return withLease(leases, `${storeKey}:lease`, this.#leaseMs, this.#leaseMs, request);
+    return withLease(leases, storeKey, this.#leaseMs, request);
   }
 
   protected override store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {

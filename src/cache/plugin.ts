@@ -57,6 +57,11 @@ export interface CachePlugin {
 export interface CoordinatedRequest<T> {
   /** The partition the request's tokens are saved in. */
   partitionKey: string;
+  /**
+   * What tells this request from others of the partition (grant, authority, scopes, claims…):
+   * requests of one partition with different keys do not wait for each other.
+   */
+  requestKey: string;
   /** Sends the request and saves its tokens (through the cache hooks) before it resolves. */
   send(): Promise<T>;
   /** The cache lookup of the call again (through the cache hooks): a usable token, or `undefined`. */

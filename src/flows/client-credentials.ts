@@ -159,9 +159,10 @@ interface ClientCredentialCall {
 function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> {
   const { ctx, authority, endpoints, scopes, request } = call;
   const claims = mergeClaims(ctx.options.clientCapabilities, request.claimsChallenge);
+  const requestKey = `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}\n${call.extras.flightKey}`;
   return singleFlight(
     ctx,
-    `client_credentials\n${authority.url}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${reason === REFRESH_REASON.forceRefresh}\n${call.extras.flightKey}`,
+    requestKey,
     (signal) => {
       const partitionKey = appPartition(ctx.clientId, endpoints.realm);
       const post = async () =>
@@ -182,6 +183,7 @@ function send(call: ClientCredentialCall, reason: number): Promise<TokenResult> 
       if (reason === REFRESH_REASON.forceRefresh) return post();
       return coordinatedRequest(ctx.cache, {
         partitionKey,
+        requestKey,
         send: post,
         lookupAgain: () => freshAppToken(call),
         signal,

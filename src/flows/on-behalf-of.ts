@@ -110,9 +110,10 @@ export async function acquireTokenOnBehalfOf(
   if (skipCache && logs(ctx.log, "verbose"))
     ctx.log("verbose", `On-behalf-of: ${skipReason(request)} for ${scopeParameter(scopes)}.`);
   const decorated = decorateScopes(scopes, ctx.options.excludeScopes);
+  const requestKey = `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}\n${extras.flightKey}`;
   const result = await singleFlight(
     ctx,
-    `obo\n${authority.url}\n${hash}\n${scopeParameter(scopes)}\n${claims ?? ""}\n${Boolean(skipCache)}\n${extras.flightKey}`,
+    requestKey,
     (signal) => {
       const send = () =>
         requestToken({
@@ -137,6 +138,7 @@ export async function acquireTokenOnBehalfOf(
       if (skipCache) return send();
       return coordinatedRequest(ctx.cache, {
         partitionKey: oboPartition(hash),
+        requestKey,
         send,
         lookupAgain: lookup,
         signal,

@@ -211,6 +211,7 @@ async function refreshWithFamily(r: RefreshContext, callerSignal?: AbortSignal):
       if (r.reason === REFRESH_REASON.forceRefresh) return refresh();
       return coordinatedRequest(r.ctx.cache, {
         partitionKey: userPartition(r.account.home_account_id),
+        requestKey: key,
         send: refresh,
         lookupAgain: () => freshUserToken(r),
         signal,

@@ -248,7 +248,8 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache over Redis", () => {
     ]);
     const commands = monitorLines.filter((l) => !l.includes(marker) && /"(hmget|evalsha|eval)"/i.test(l));
     expect(commands.length).toBeGreaterThanOrEqual(6);
-    for (const line of commands) expect([`"${keyA}"`, `"${legacyA}"`].some((k) => line.includes(k))).toBe(true);
+    for (const line of commands)
+      expect([`"${keyA}"`, `"${legacyA}"`].some((k) => line.includes(k))).toBe(true);
     expect(monitorLines.some((l) => l.includes(keyB))).toBe(false);
     expect(await accessTokenSecrets(keyB)).not.toContain(cold.access_token);
   });
