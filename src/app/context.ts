@@ -141,7 +141,8 @@ export function singleFlight<T>(
 ): Promise<T> {
   let call = ctx.inflight.get(key) as SharedCall<T> | undefined;
   if (!call) {
-    const started = startSharedCall(work);
+    // Joined first by this caller: without a signal, nothing can ever abort the work.
+    const started = startSharedCall(work, signal !== undefined);
     ctx.inflight.set(key, started);
     const forget = () => {
       if (ctx.inflight.get(key) === started) ctx.inflight.delete(key);

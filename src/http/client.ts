@@ -8,7 +8,7 @@
 import { type LogSink, logs } from "../logging.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
 import { readBody } from "./read-body.js";
-import { isSharedCallSignal } from "./shared-call.js";
+import { isSharedCallSignal, neverAborts } from "./shared-call.js";
 import { rememberResponse, storedResponse, throttleKeys } from "./throttle.js";
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -53,7 +53,7 @@ function responseHeaders(response: Response): Record<string, string> {
 function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const own = signal ? AbortSignal.any([signal]) : undefined;
+    const own = signal && !neverAborts(signal) ? AbortSignal.any([signal]) : undefined;
     const onAbort = () => {
       clearTimeout(timer);
       reject(own?.reason);
@@ -128,7 +128,7 @@ async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpRe
   const timer = config.timeoutMs
     ? setTimeout(() => timeout.abort(timeoutReason()), config.timeoutMs)
     : undefined;
-  const parent = request.signal;
+  const parent = request.signal && !neverAborts(request.signal) ? request.signal : undefined;
   let signal = timeout.signal;
   let unlink: (() => void) | undefined;
   if (parent && isSharedCallSignal(parent)) {

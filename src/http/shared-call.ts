@@ -9,6 +9,12 @@
 const sharedCallSignals = new WeakSet<AbortSignal>();
 
 /**
+ * The signal of a shared call that can never be aborted (its first caller has no signal, and a
+ * caller without one never gives up): one for all of them, since nothing ever aborts it.
+ */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
  * Whether `signal` is a shared call's own (see {@link startSharedCall}): the HTTP layer may listen to
  * it directly, since no caller holds it.
  */
@@ -16,16 +22,28 @@ export function isSharedCallSignal(signal: AbortSignal): boolean {
   return sharedCallSignals.has(signal);
 }
 
+/**
+ * Whether `signal` is the one a shared call gets when nothing can abort it: there is nothing to listen
+ * to, so the HTTP layer need not (a forced token request is benchmarked).
+ */
+export function neverAborts(signal: AbortSignal): boolean {
+  return signal === NEVER_ABORTED;
+}
+
 /** The work and who waits for it. */
 export interface SharedCall<T> {
   readonly promise: Promise<T>;
   /** Callers waiting without a signal, or whose signal has not aborted. */
   waiting: number;
-  readonly controller: AbortController;
+  /** Aborts the work; `undefined` when nothing can (see {@link startSharedCall}'s `abortable`). */
+  readonly controller: AbortController | undefined;
 }
 
 /**
  * Starts `work` with a signal of its own, to be joined by callers through {@link joinSharedCall}.
+ * `abortable: false` when the first caller to join has no signal: that caller never stops waiting,
+ * so the work can never be aborted, and it gets a signal that never aborts instead of a controller
+ * of its own (an `AbortController` per token request is a measurable part of a forced one).
  *
  * @example
  * ```ts
@@ -33,7 +51,11 @@ export interface SharedCall<T> {
  * const response = await joinSharedCall(call, AbortSignal.timeout(5_000));
  * ```
  */
-export function startSharedCall<T>(work: (signal: AbortSignal) => Promise<T>): SharedCall<T> {
+export function startSharedCall<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  abortable = true,
+): SharedCall<T> {
+  if (!abortable) return { promise: work(NEVER_ABORTED), waiting: 0, controller: undefined };
   const controller = new AbortController();
   sharedCallSignals.add(controller.signal);
   return { promise: work(controller.signal), waiting: 0, controller };
@@ -58,7 +80,7 @@ export function joinSharedCall<T>(call: SharedCall<T>, signal?: AbortSignal): Pr
   const own = AbortSignal.any([signal]);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
-      if (--call.waiting === 0) call.controller.abort(own.reason);
+      if (--call.waiting === 0) call.controller?.abort(own.reason);
       reject(own.reason);
     };
     own.addEventListener("abort", onAbort, { once: true });
