@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as report from "./report.js";
+import { flatTable, growthTable, memoryTable, oneShotTable } from "./report-more.js";
 import {
   type BenchResults,
   ccId,
@@ -221,7 +222,7 @@ ${report.serializationTable(r)}
 
 ${report.WINNER_NOTE}
 
-## Concurrent cold calls
+${moreSections(r)}## Concurrent cold calls
 
 A new app with an empty cache; all calls start at once; the fake identity provider answers after ${r.sizes.concurrentDelayMs} ms. MSAL Python runs its calls on threads (and does its discovery in the constructor).
 
@@ -272,6 +273,50 @@ MSAL Python is Debian's \`python3-msal\` run by \`/usr/bin/python3\` (\`MSAL_BEN
   writeFileSync(mdPath, md + portableSection(mdPath));
   writeFileSync(svgPath, cacheChart(r));
   return [mdPath, svgPath];
+}
+
+/** The one-shot, flat-in-size and memory sections: each only when the run has its figures. */
+function moreSections(r: BenchResults): string {
+  const parts: string[] = [];
+  const oneShot = oneShotTable(r);
+  if (oneShot)
+    parts.push(`## One-shot load
+
+A process that loads the cache, lists the accounts and makes one silent call (a CLI, a script, a serverless cold start), timed once per fresh process over ${r.sizes.oneShot?.runs} processes; JSON.parse (json.loads) of the same text is timed the same way, as the first thing a fresh process of its own does, so that neither is billed for the other's heap growth. Library import is not included (see Footprint). msal-node lists accounts with \`getAllAccounts\`, bounded by a budget.
+
+${oneShot}
+
+${report.WINNER_NOTE}
+`);
+  const flat = flatTable(r);
+  if (flat)
+    parts.push(`## Flat in cache size
+
+The same hits on a small hot set (one app's ${r.sizes.flat?.hot} tokens; ${r.sizes.flat?.hot} users) in a small cache and in a large one, loaded in one process and timed in alternation.
+
+${flat}
+
+${report.WINNER_NOTE}
+`);
+  const memory = memoryTable(r);
+  if (memory)
+    parts.push(`## Memory
+
+Heap held by a loaded cache after one lookup (so that indexes built on first use are counted): Node \`process.memoryUsage().heapUsed\` after a forced collection, less the same before loading (the cache's text is held in both); MSAL Python \`tracemalloc\` from before \`deserialize\` to after the lookup. One fresh process per figure.
+
+${memory}
+
+${report.WINNER_NOTE}
+`);
+  const growth = growthTable(r);
+  if (growth)
+    parts.push(`### A long-running daemon, ever-new tenants
+
+msal-ts: one confidential client asks for a token for a new tenant on every call (\`{ tenant }\`, over the fake transport, forced through discovery and a token request), heap sampled after a forced collection, without and with \`maxAccessTokens\`.
+
+${growth}
+`);
+  return parts.map((p) => `${p}\n`).join("");
 }
 
 /**

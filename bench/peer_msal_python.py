@@ -380,8 +380,10 @@ def one_shot(task, spec, fake, ready):
     ready()
     t0 = now_us()
     if task["part"] == "raw":
-        json.loads(text)
-        return dict(facts=dict(rawParseUs=now_us() - t0))
+        # Kept until the clock is read: freeing the parsed objects is not part of parsing.
+        parsed = json.loads(text)
+        raw = now_us() - t0
+        return dict(facts=dict(rawParseUs=raw, entries=len(parsed)))
     cache = msal.SerializableTokenCache()
     cache.deserialize(text)
     app = msal.PublicClientApplication(

@@ -30,6 +30,7 @@ import {
 import { summarise, type TimingPlan } from "./measure.js";
 import { type PeerCommand, runPeer, type TaskOutcome } from "./peers.js";
 import * as report from "./report.js";
+import * as more from "./report-more.js";
 import {
   type BenchResults,
   CONCURRENT_ID,
@@ -509,6 +510,9 @@ function printTables(r: BenchResults): void {
   if (only.has("users")) section("Signed-in users (fake transport)", report.userTable(r));
   if (only.has("serialization")) section("Serialization", report.serializationTable(r));
   if (only.has("concurrency")) section("Concurrent cold calls", report.concurrencyTable(r));
+  if (only.has("oneshot")) section("One-shot load", more.oneShotTable(r));
+  if (only.has("flat")) section("Flat in cache size", more.flatTable(r));
+  if (only.has("memory")) section("Memory", `${more.memoryTable(r)}\n\n${more.growthTable(r)}`);
   if (r.footprint) section("Footprint", report.footprintTable(r));
   if (only.has("e2e")) section("End to end over HTTPS (emulator)", report.endToEndTable(r));
   section("DESIGN section 7 targets", targetsTable(evaluateTargets(r)));

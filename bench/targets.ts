@@ -19,6 +19,7 @@ import {
   userId,
 } from "./results.js";
 import type { LibraryName } from "./spec.js";
+import { flatTargets, missTargets, oneShotTarget, refreshTargets } from "./targets-more.js";
 
 export interface TargetVerdict {
   scenario: string;
@@ -236,6 +237,8 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
     why: whySilent(r, silent),
   });
 
+  out.push(...flatTargets(r), ...missTargets(r), ...refreshTargets(r));
+
   const accountsId = userId("get-accounts", users);
   const accounts = timingOf(outcome(r, "msal-ts", accountsId));
   out.push({
@@ -280,6 +283,9 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
         : "not measured",
     why: whySerialization(r, de, se),
   });
+
+  const oneShot = oneShotTarget(r);
+  if (oneShot) out.push(oneShot);
 
   const conc = factsOf(outcome(r, "msal-ts", CONCURRENT_ID)) as { clientCredential?: number } | undefined;
   const concurrentFigure = (lib: LibraryName) => {

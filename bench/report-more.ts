@@ -1,0 +1,296 @@
+/**
+ * The tables of the one-shot, flat-in-size and memory groups. Each returns "" when the results
+ * have no such figures (a run of an older benchmark, or one that left the group out), so the
+ * report renders from any bench/results/latest.json.
+ */
+import type { Timing } from "./measure.js";
+import {
+  type BenchResults,
+  cell,
+  factsOf,
+  flatId,
+  formatCount,
+  formatMicros,
+  formatRatio,
+  growthId,
+  LABELS,
+  LIBRARIES,
+  memoryId,
+  oneShotId,
+  outcome,
+  ratio,
+  timingOf,
+} from "./results.js";
+import type { LibraryName } from "./spec.js";
+
+interface Contender {
+  lib: LibraryName;
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** As report.ts's winner(): lowest median, a tie when the runner-up's range overlaps the winner's. */
+function winner(contenders: Contender[]): string {
+  if (contenders.length < 2) return "—";
+  const sorted = [...contenders].sort((a, b) => a.median - b.median);
+  const best = sorted[0] as Contender;
+  const tied = sorted.filter((c) => c === best || c.min <= best.max);
+  if (tied.length === contenders.length && tied.length > 2) return "tie (all)";
+  if (tied.length > 1) return `tie (${tied.map((c) => LABELS[c.lib]).join(", ")})`;
+  return `**${LABELS[best.lib]}**`;
+}
+
+const fromTiming = (lib: LibraryName, t: Timing): Contender => ({
+  lib,
+  median: t.median,
+  min: t.min,
+  max: t.max,
+});
+const exact = (lib: LibraryName, x: number): Contender => ({ lib, median: x, min: x, max: x });
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+const header = (first: string) => [
+  first,
+  ...LIBRARIES.map((l) => LABELS[l]),
+  ...(["msal-node", "msal-python"] as const).map((p) => `${LABELS[p]} ÷ msal-ts`),
+  "winner",
+];
+
+/** The JSON.parse figure of a one-shot run, also when the library's own run was stopped. */
+function rawParse(r: BenchResults, lib: LibraryName, users: number): Timing | undefined {
+  return (
+    timingOf(outcome(r, lib, oneShotId(users)), "rawParse") ??
+    timingOf(outcome(r, lib, `${oneShotId(users)}-raw`))
+  );
+}
+
+/** The one-shot load's ratio to JSON.parse, "> N×" when the run was stopped. */
+export function oneShotRatio(r: BenchResults, lib: LibraryName): { text: string; value?: number } {
+  const users = r.sizes.oneShot?.users;
+  if (users === undefined) return { text: "—" };
+  const o = outcome(r, lib, oneShotId(users));
+  const raw = rawParse(r, lib, users);
+  if (!raw) return { text: "—" };
+  if (o?.status === "stopped") return { text: `> ${formatRatio((o.afterSeconds * 1e6) / raw.median)}` };
+  const load = timingOf(o);
+  if (!load) return { text: "—" };
+  const value = load.median / raw.median;
+  return { text: formatRatio(value), value };
+}
+
+export function oneShotTable(r: BenchResults): string {
+  const users = r.sizes.oneShot?.users;
+  if (users === undefined) return "";
+  const id = oneShotId(users);
+  if (!LIBRARIES.some((l) => outcome(r, l, id))) return "";
+  const ours = outcome(r, "msal-ts", id);
+  const contenders = LIBRARIES.flatMap((lib) => {
+    const o = outcome(r, lib, id);
+    if (o?.status === "stopped") return [exact(lib, o.afterSeconds * 1e6)];
+    const t = timingOf(o);
+    return t ? [fromTiming(lib, t)] : [];
+  });
+  const ratios = LIBRARIES.map((lib) => oneShotRatio(r, lib));
+  const raws = LIBRARIES.map((lib) => rawParse(r, lib, users));
+  return table(header(`one-shot process, ${formatCount(users)} users`), [
+    [
+      "deserialize + getAccounts + one silent hit",
+      ...LIBRARIES.map((l) => cell(outcome(r, l, id), undefined, r.libraries[l]?.missing)),
+      ...(["msal-node", "msal-python"] as const).map((p) => ratio(outcome(r, p, id), ours)),
+      winner(contenders),
+    ],
+    [
+      "JSON.parse / json.loads of the same text",
+      ...raws.map((t) =>
+        t ? `${formatMicros(t.median)} (${formatMicros(t.min)}–${formatMicros(t.max)})` : "—",
+      ),
+      "",
+      "",
+      "",
+    ],
+    [
+      "load ÷ JSON parse",
+      ...ratios.map((x) => x.text),
+      "",
+      "",
+      winner(
+        LIBRARIES.flatMap((lib, i) => (ratios[i]?.value === undefined ? [] : [exact(lib, ratios[i].value)])),
+      ),
+    ],
+  ]);
+}
+
+/** Large ÷ small for one library's flat task, when measured. */
+export function flatRatio(
+  r: BenchResults,
+  lib: LibraryName,
+  kind: "flat-cc" | "flat-silent",
+): number | undefined {
+  const o = outcome(r, lib, flatId(kind));
+  const small = timingOf(o, "small");
+  const large = timingOf(o, "large");
+  return small && large ? large.median / small.median : undefined;
+}
+
+export function flatTable(r: BenchResults): string {
+  const f = r.sizes.flat;
+  if (!f || !LIBRARIES.some((l) => outcome(r, l, flatId("flat-cc")) || outcome(r, l, flatId("flat-silent"))))
+    return "";
+  const per = r.sizes.perTenant;
+  const rows: string[][] = [];
+  const timed = (label: string, kind: "flat-cc" | "flat-silent", name: "small" | "large") => {
+    const id = flatId(kind);
+    return [
+      label,
+      ...LIBRARIES.map((l) => cell(outcome(r, l, id), name, r.libraries[l]?.missing)),
+      ...(["msal-node", "msal-python"] as const).map((p) =>
+        ratio(outcome(r, p, id), outcome(r, "msal-ts", id), name),
+      ),
+      winner(
+        LIBRARIES.flatMap((lib) => {
+          const t = timingOf(outcome(r, lib, id), name);
+          return t ? [fromTiming(lib, t)] : [];
+        }),
+      ),
+    ];
+  };
+  const ratioRow = (label: string, kind: "flat-cc" | "flat-silent") => {
+    const xs = LIBRARIES.map((l) => flatRatio(r, l, kind));
+    return [
+      label,
+      ...xs.map((x) => (x === undefined ? "—" : formatRatio(x))),
+      "",
+      "",
+      winner(LIBRARIES.flatMap((lib, i) => (xs[i] === undefined ? [] : [exact(lib, xs[i] as number)]))),
+    ];
+  };
+  rows.push(
+    timed(
+      `client credentials, one app's ${f.hot} tokens, cache of ${formatCount(f.tenants[0] * per)}`,
+      "flat-cc",
+      "small",
+    ),
+    timed(
+      `the same, cache of ${formatCount(f.tenants[1] * per)} (${formatCount(f.tenants[1])} tenants)`,
+      "flat-cc",
+      "large",
+    ),
+    ratioRow("large ÷ small (client credentials)", "flat-cc"),
+    timed(
+      `silent hit, ${f.hot} hot users, cache of ${formatCount(f.users[0])} users`,
+      "flat-silent",
+      "small",
+    ),
+    timed(`the same, cache of ${formatCount(f.users[1])} users`, "flat-silent", "large"),
+    ratioRow("large ÷ small (silent)", "flat-silent"),
+  );
+  return table(header("a hot set in a small and a large cache, per call"), rows);
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 2 : 1)} KB`;
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+
+export function memoryTable(r: BenchResults): string {
+  const m = r.sizes.memory;
+  if (!m) return "";
+  const rows: Array<[string, string, (bytes: number, perEntry: number) => string, "bytes" | "perEntry"]> = [
+    [
+      `per cached app access token (${formatCount(m.tenants * r.sizes.perTenant)} tokens)`,
+      memoryId("app-tokens", m.tenants * r.sizes.perTenant),
+      (_, p) => kb(p),
+      "perEntry",
+    ],
+    [
+      `per signed-in user (${formatCount(m.users)} users: account, id, access and refresh token)`,
+      memoryId("users", m.users),
+      (_, p) => kb(p),
+      "perEntry",
+    ],
+    [
+      `a ${formatCount(m.bigTenants)}-tenant daemon cache (1 token per tenant), whole heap held`,
+      memoryId("app-tokens", m.bigTenants),
+      (b) => mb(b),
+      "bytes",
+    ],
+  ];
+  if (!rows.some(([, id]) => LIBRARIES.some((l) => outcome(r, l, id)))) return "";
+  const body = rows.map(([label, id, show, key]) => {
+    const figures = LIBRARIES.map(
+      (lib) => factsOf(outcome(r, lib, id)) as { bytes: number; perEntry: number } | undefined,
+    );
+    const ours = figures[0];
+    return [
+      label,
+      ...LIBRARIES.map((lib, i) => {
+        const f = figures[i];
+        return f
+          ? show(f.bytes, f.perEntry)
+          : cell(outcome(r, lib, id), undefined, r.libraries[lib]?.missing);
+      }),
+      ...[1, 2].map((i) => {
+        const f = figures[i];
+        return f && ours && ours[key] > 0 ? formatRatio(f[key] / ours[key]) : "—";
+      }),
+      winner(
+        LIBRARIES.flatMap((lib, i) =>
+          figures[i] ? [exact(lib, (figures[i] as { bytes: number; perEntry: number })[key])] : [],
+        ),
+      ),
+    ];
+  });
+  const text = factsOf(outcome(r, "msal-ts", memoryId("users", m.users))) as
+    | { textBytes?: number }
+    | undefined;
+  const note = text?.textBytes
+    ? `\n\nFor scale: the serialized cache is ${kb(text.textBytes / m.users)} per user in the file.`
+    : "";
+  return `${table(header("heap held by a loaded cache"), body)}${note}`;
+}
+
+interface GrowthFacts {
+  samples: Array<{ calls: number; heapBytes: number; accessTokens: number }>;
+  perCallUs: number;
+}
+
+export function growthTable(r: BenchResults): string {
+  const g = r.sizes.growth;
+  if (!g) return "";
+  const free = factsOf(outcome(r, "msal-ts", growthId(undefined))) as GrowthFacts | undefined;
+  const bound = factsOf(outcome(r, "msal-ts", growthId(g.maxAccessTokens))) as GrowthFacts | undefined;
+  if (!free && !bound) return "";
+  const count = Math.max(free?.samples.length ?? 0, bound?.samples.length ?? 0);
+  const rows: string[][] = [];
+  for (let i = 0; i < count; i++) {
+    const a = free?.samples[i];
+    const b = bound?.samples[i];
+    rows.push([
+      formatCount(a?.calls ?? b?.calls ?? 0),
+      a ? `${mb(a.heapBytes)} (${formatCount(a.accessTokens)} tokens)` : "—",
+      b ? `${mb(b.heapBytes)} (${formatCount(b.accessTokens)} tokens)` : "—",
+    ]);
+  }
+  /** Heap added per call once the bound is full (from the sample where the bound is reached to the last). */
+  const slope = (f: GrowthFacts | undefined) => {
+    const s = f?.samples ?? [];
+    const from = s.find((x) => x.calls >= g.maxAccessTokens);
+    const to = s.at(-1);
+    return from && to && to.calls > from.calls
+      ? (to.heapBytes - from.heapBytes) / (to.calls - from.calls)
+      : undefined;
+  };
+  const sa = slope(free);
+  const sb = slope(bound);
+  const note =
+    sa !== undefined && sb !== undefined
+      ? `\n\nHeap added per new tenant after the first ${formatCount(g.maxAccessTokens)}: ${formatCount(Math.round(sa))} bytes without the bound, ${formatCount(Math.round(sb))} bytes with it${sb > 0.1 * sa ? " (what the bound leaves is held outside the token cache, per tenant)" : ""}.`
+      : "";
+  return `${table(["calls (one new tenant each)", "heap, no bound", `heap, maxAccessTokens: ${formatCount(g.maxAccessTokens)}`], rows)}${note}`;
+}
