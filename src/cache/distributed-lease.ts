@@ -46,10 +46,12 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /**
  * Sends `request` while holding the partition's lease, or waits for the holder's write and
- * answers from the cache. A waiter polls (with back-off) for the partition's version to change and
- * for the lease to be free: when the version changes it looks the token up again; when it takes
- * the lease itself (the holder released it or it expired) it looks up again and sends only if the
- * lookup still misses. After `waitMs` it looks up once more and otherwise sends without a lease.
+ * answers from the cache. Whoever takes the lease looks the token up again first (its own lookup
+ * may predate a holder that has since written and released), and sends only if it still misses:
+ * so while holders live, one request goes out. A waiter polls (with back-off) for the partition's
+ * version to change, then looks up again, and for the lease to be free (its holder released it or
+ * it expired), then takes it. After `leaseMs` it looks up once more and otherwise sends without a
+ * lease.
  */
 export async function withLease<T>(
   store: LeaseStore,
@@ -59,12 +61,17 @@ export async function withLease<T>(
 ): Promise<T> {
   const leaseKey = await leaseKeyOf(storeKey, request.requestKey);
   const owner = crypto.randomUUID();
+  const release = () => store.releaseLease(leaseKey, owner).catch(() => {});
+  /** With the lease taken: the token if it is there by now, else the request (released after its write). */
   const asHolder = async (): Promise<T> => {
+    let found: T | undefined;
     try {
+      found = await request.lookupAgain();
+      if (found !== undefined) return found;
       return await request.send();
     } finally {
       // The send saved its tokens before resolving: waiters who see the lease free find them.
-      await store.releaseLease(leaseKey, owner).catch(() => {});
+      await release();
     }
   };
   if (await store.acquireLease(leaseKey, owner, leaseMs)) return asHolder();
@@ -78,15 +85,7 @@ export async function withLease<T>(
       const found = await request.lookupAgain();
       if (found !== undefined) return found;
     }
-    if (await store.acquireLease(leaseKey, owner, leaseMs)) {
-      const found = await request.lookupAgain().catch(async (error: unknown) => {
-        await store.releaseLease(leaseKey, owner).catch(() => {});
-        throw error;
-      });
-      if (found === undefined) return asHolder();
-      await store.releaseLease(leaseKey, owner).catch(() => {});
-      return found;
-    }
+    if (await store.acquireLease(leaseKey, owner, leaseMs)) return asHolder();
   }
   return (await request.lookupAgain()) ?? request.send();
 }
