@@ -47,6 +47,8 @@ export interface AppContext {
   ownAppTokenSlot: AccessTokenSlot;
   /** Headers every token request carries. */
   defaultHeaders: Record<string, string>;
+  /** `defaultHeaders` with `accept: application/json`: a token request's headers start as a copy of it. */
+  tokenRequestHeaders: Readonly<Record<string, string>>;
   /** States of auth code flows already redeemed: a replayed response is refused. */
   redeemedStates: BoundedSet;
 }
@@ -124,6 +126,7 @@ export function createContext(
     tenantAuthorities: new Map(),
     appTokenSlots: new Map(),
     defaultHeaders,
+    tokenRequestHeaders: { accept: "application/json", ...defaultHeaders },
     redeemedStates: new BoundedSet(10_000),
   };
 }

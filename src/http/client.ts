@@ -6,6 +6,7 @@
  * body or waiting to retry.
  */
 import { type LogSink, logs } from "../logging.js";
+import { encodeForm } from "./form.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
 import { readBody } from "./read-body.js";
 import { isSharedCallSignal, neverAborts } from "./shared-call.js";
@@ -101,12 +102,17 @@ function untilAborted(pending: Promise<Response>, signal: AbortSignal): Promise<
   });
 }
 
-function requestInit(request: HttpRequest, signal: AbortSignal): RequestInit {
+/** The body a request sends: its form encoded once, for `fetch` and the throttling keys alike. */
+function bodyOf(request: HttpRequest): string | undefined {
+  return request.form ? encodeForm(request.form) : request.body?.text;
+}
+
+function requestInit(request: HttpRequest, signal: AbortSignal, body: string | undefined): RequestInit {
   const headers: Record<string, string> = { ...request.headers };
   const init: RequestInit = { method: request.method, headers, redirect: "manual", signal };
   if (request.form) {
     headers["content-type"] = "application/x-www-form-urlencoded;charset=utf-8";
-    init.body = new URLSearchParams(request.form).toString();
+    init.body = body ?? encodeForm(request.form);
   } else if (request.body) {
     headers["content-type"] = request.body.contentType;
     init.body = request.body.text;
@@ -123,7 +129,7 @@ const timeoutReason = () => new DOMException("The operation was aborted due to t
  * `AbortSignal.timeout()`: a timeout signal that only `AbortSignal.any()` refers to may be garbage
  * collected before it fires (Node), and the request would then never time out.
  */
-async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
+async function attempt(config: HttpConfig, request: HttpRequest, sent?: string): Promise<HttpResponse> {
   const timeout = new AbortController();
   const timer = config.timeoutMs
     ? setTimeout(() => timeout.abort(timeoutReason()), config.timeoutMs)
@@ -145,7 +151,10 @@ async function attempt(config: HttpConfig, request: HttpRequest): Promise<HttpRe
     signal = AbortSignal.any([parent, timeout.signal]);
   }
   try {
-    const response = await untilAborted(config.fetch(request.url, requestInit(request, signal)), signal);
+    const response = await untilAborted(
+      config.fetch(request.url, requestInit(request, signal, sent)),
+      signal,
+    );
     const maxBytes = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const body = await readBody(response, { url: request.url, maxBytes, signal });
     return { status: response.status, headers: responseHeaders(response), body };
@@ -239,7 +248,9 @@ export async function send(config: HttpConfig, request: HttpRequest): Promise<Ht
       if (verbose) logAnswered(config, request, response, started);
       return response;
     }
-    const keys = await throttleKeys(request, config.hash);
+    const body = bodyOf(request);
+    const pending = throttleKeys(request, config.hash, body);
+    const keys = pending instanceof Promise ? await pending : pending;
     const stored = storedResponse(config.cache, keys, Date.now());
     if (stored) {
       replayed.add(stored);
@@ -247,7 +258,7 @@ export async function send(config: HttpConfig, request: HttpRequest): Promise<Ht
         logReplayed(config, request, stored);
       return stored;
     }
-    const response = await sendWithOneRetry(config, request);
+    const response = await sendWithOneRetry(config, request, body);
     if (verbose) logAnswered(config, request, response, started);
     rememberResponse(config.cache, keys, request, response, {
       now: Date.now(),
@@ -274,16 +285,20 @@ function resendable(request: HttpRequest, failure: NetworkError): boolean {
   return failure.kind === "connection_reset" && request.method === "GET";
 }
 
-async function sendWithOneRetry(config: HttpConfig, request: HttpRequest): Promise<HttpResponse> {
+async function sendWithOneRetry(
+  config: HttpConfig,
+  request: HttpRequest,
+  body: string | undefined,
+): Promise<HttpResponse> {
   let response: HttpResponse;
   try {
-    response = await attempt(config, request);
+    response = await attempt(config, request, body);
   } catch (error) {
     if (request.signal?.aborted) throw error;
     const failure = toNetworkError(config, request, error);
     if (request.retry === false || !resendable(request, failure)) throw failure;
     config.log("warning", `${describe(request)}: ${failure.kind.replace("_", " ")}; retrying once.`);
-    return attempt(config, request);
+    return attempt(config, request, body);
   }
   if (request.retry === false || !RETRIED_STATUSES.has(response.status)) return response;
   const retryAfter = Number(response.headers["retry-after"] ?? "0");
@@ -294,7 +309,7 @@ async function sendWithOneRetry(config: HttpConfig, request: HttpRequest): Promi
     `${describe(request)}: HTTP ${response.status}; retrying once${delay ? ` in ${delay} ms` : ""}.`,
   );
   await wait(Math.max(delay, 100), request.signal);
-  return attempt(config, request);
+  return attempt(config, request, body);
 }
 
 function toNetworkError(config: HttpConfig, request: HttpRequest, error: unknown): NetworkError {

@@ -31,11 +31,22 @@ export function newTelemetryState(): TelemetryState {
 }
 
 export function telemetryHeaders(state: TelemetryState, api: string, reason: number): Record<string, string> {
-  const f = state.failures;
   return {
-    "x-client-current-telemetry": `4|${api},${reason}|`,
-    "x-client-last-telemetry": `4|${state.cacheHits}|${f.map((x) => `${x.api},${x.correlationId}`).join(",")}|${f.map((x) => x.error).join(",")}|`,
+    "x-client-current-telemetry": currentTelemetry(api, reason),
+    "x-client-last-telemetry": lastTelemetry(state),
   };
+}
+
+/** `x-client-current-telemetry`: the API called and why it went to the network. */
+export function currentTelemetry(api: string, reason: number): string {
+  return `4|${api},${reason}|`;
+}
+
+/** `x-client-last-telemetry`: cache hits and failures since the last success. */
+export function lastTelemetry(state: TelemetryState): string {
+  const f = state.failures;
+  if (f.length === 0) return `4|${state.cacheHits}|||`;
+  return `4|${state.cacheHits}|${f.map((x) => `${x.api},${x.correlationId}`).join(",")}|${f.map((x) => x.error).join(",")}|`;
 }
 
 /** After a response: a success starts a new record; a failure joins the list while it stays short. */

@@ -7,6 +7,7 @@
  * - successful GETs (discovery, instance metadata, user realm, MEX) are kept for 24 hours.
  * Entries are plain JSON in the `httpCache` store.
  */
+import { encodeForm } from "./form.js";
 import type { HttpCacheStore, HttpRequest, HttpResponse } from "./types.js";
 
 interface StoredResponse {
@@ -29,7 +30,7 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 function bodyText(request: HttpRequest): string {
-  if (request.form) return new URLSearchParams(request.form).toString();
+  if (request.form) return encodeForm(request.form);
   return request.body?.text ?? "";
 }
 
@@ -38,17 +39,25 @@ const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852
 
 /**
  * The keys a request is throttled under, most specific first. `hash` is a synchronous SHA-256
- * (hex) when the platform has one: Web Crypto's is a thread-pool round trip per call.
+ * (hex) when the platform has one: Web Crypto's is a thread-pool round trip per call, and with a
+ * synchronous one the keys come at once, not as a promise. `body` is the request's body when the
+ * caller has already written it.
  */
-export async function throttleKeys(request: HttpRequest, hash?: (text: string) => string): Promise<string[]> {
+export function throttleKeys(
+  request: HttpRequest,
+  hash?: (text: string) => string,
+  body?: string,
+): string[] | Promise<string[]> {
   if (request.method === "GET") return [`GET ${request.url} 2xx`];
-  const digest = hash ?? ((text: string) => sha256Hex(text));
   const form = request.form ?? {};
-  const account = form.refresh_token ? await digest(form.refresh_token) : EMPTY_HASH;
-  return [
-    `POST ${request.url} hash=${await digest(bodyText(request))} 400`,
+  const text = body ?? bodyText(request);
+  const keys = (account: string, whole: string) => [
+    `POST ${request.url} hash=${whole} 400`,
     `POST ${request.url} client_id=${form.client_id ?? ""} scope=${form.scope ?? ""} hash=${account} 429/5xx/Retry-After`,
   ];
+  if (hash) return keys(form.refresh_token ? hash(form.refresh_token) : EMPTY_HASH, hash(text));
+  return (async () =>
+    keys(form.refresh_token ? await sha256Hex(form.refresh_token) : EMPTY_HASH, await sha256Hex(text)))();
 }
 
 function isStored(value: unknown): value is StoredResponse {

@@ -4,7 +4,7 @@
  * with the response itself. Transport failures are thrown as `NetworkError`.
  */
 import { type HttpConfig, send } from "../http/client.js";
-import type { HttpResponse } from "../http/types.js";
+import type { HttpRequest, HttpResponse } from "../http/types.js";
 import { oauthErrorCode, type TokenFailure, type TokenResult, type TokenSuccess } from "./token-result.js";
 
 export interface TokenRequest {
@@ -19,7 +19,10 @@ export interface TokenRequest {
 /** Empty and absent fields are left out, as MSAL Python drops every falsy value. */
 function compact(form: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(form)) if (v !== undefined && v !== "") out[k] = v;
+  for (const k in form) {
+    const v = form[k];
+    if (v !== undefined && v !== "") out[k] = v;
+  }
   return out;
 }
 
@@ -30,14 +33,17 @@ export interface TokenExchange {
 }
 
 export async function postTokenRequest(http: HttpConfig, request: TokenRequest): Promise<TokenExchange> {
-  const response = await send(http, {
+  const headers =
+    "accept" in request.headers ? request.headers : { accept: "application/json", ...request.headers };
+  const sent: HttpRequest = {
     method: "POST",
     url: request.tokenEndpoint,
-    headers: { accept: "application/json", ...request.headers },
+    headers,
     form: compact(request.form),
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.retry === false ? { retry: false as const } : {}),
-  });
+  };
+  if (request.signal) sent.signal = request.signal;
+  if (request.retry === false) sent.retry = false;
+  const response = await send(http, sent);
   return tokenResult(response, request.tokenEndpoint);
 }
 
