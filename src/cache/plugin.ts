@@ -53,7 +53,34 @@ export interface CachePlugin {
   coordinateRequest?<T>(request: CoordinatedRequest<T>): Promise<T>;
 }
 
-/** What {@link CachePlugin.coordinateRequest} is given: a token request of a cache miss. */
+/**
+ * What {@link CachePlugin.coordinateRequest} is given: a token request of a cache miss.
+ *
+ * @example
+ * ```ts
+ * // Misses of one partition take turns; a later one first looks for what the earlier one saved.
+ * const running = new Map<string, Promise<unknown>>();
+ * const plugin: CachePlugin = {
+ *   beforeCacheAccess() {},
+ *   afterCacheAccess() {},
+ *   async coordinateRequest<T>(request: CoordinatedRequest<T>): Promise<T> {
+ *     const earlier = running.get(request.partitionKey);
+ *     if (earlier) {
+ *       await earlier.catch(() => {});
+ *       const found = await request.lookupAgain();
+ *       if (found !== undefined) return found;
+ *     }
+ *     const sent = request.send();
+ *     running.set(request.partitionKey, sent);
+ *     try {
+ *       return await sent;
+ *     } finally {
+ *       if (running.get(request.partitionKey) === sent) running.delete(request.partitionKey);
+ *     }
+ *   },
+ * };
+ * ```
+ */
 export interface CoordinatedRequest<T> {
   /** The partition the request's tokens are saved in. */
   partitionKey: string;
