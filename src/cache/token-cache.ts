@@ -1,26 +1,28 @@
 /**
  * The token cache: the unified MSAL schema in maps, with indexes so that every lookup is O(1) in
- * the size of the cache (it touches only one bucket: one client, account, environment and realm).
+ * the size of the cache (it touches only one bucket: one client, account, environment and realm);
+ * after a load, the first few lookups read only their part of a section and the next builds the
+ * indexes (src/cache/index-state.ts).
  * Entries are stored as given, so fields and sections this library does not know survive a round
  * trip. Expired access tokens are removed as lookups meet them; `maxAccessTokens` bounds memory by
  * evicting the least recently used access tokens.
  */
-import { aliasGroupsVersion, canonicalEnvironment } from "../authority/aliases.js";
-import { bucketFinder } from "./bucket-finder.js";
+import { canonicalEnvironment } from "../authority/aliases.js";
 import { type EntityOptions, entitiesFromEvent, type TokenCacheEvent } from "./event.js";
+import { IndexState, LAZY_LOOKUPS } from "./index-state.js";
 import {
+  accessTokenBucketKey,
   accountBucketKey,
   appMetadataIndexKey,
   type CacheIndexes,
   containsAll,
-  emptyIndexes,
   type IndexedAccessToken,
   idTokenIndexKey,
-  indexEntity,
   normalisedTarget,
   oboOwner,
   popOwner,
 } from "./indexes.js";
+import { type Fields, ofAccessTokenBucket, ofAccount, partialIndexes } from "./lazy-indexes.js";
 import type { CachePlugin } from "./plugin.js";
 import type {
   AccessTokenHit,
@@ -53,6 +55,8 @@ type Sections = CacheSections;
 
 const TYPES_OF_ACCOUNTS = new Set(["MSSTS", "ADFS"]);
 
+const anyEntry = (): boolean => true;
+
 /**
  * The in-memory token cache. Flows write to it with {@link TokenCache.add} and read it with the
  * `find*` methods; {@link SerializableTokenCache} adds persistence.
@@ -77,17 +81,18 @@ export class TokenCache {
   #removed: Set<string> | undefined;
   /** Persistence hooks, called by every flow around its cache reads and writes. */
   readonly plugin: CachePlugin | undefined;
-  #indexes: CacheIndexes = emptyIndexes();
-  readonly #buckets = bucketFinder();
-  #aliasVersion = aliasGroupsVersion();
-  #indexesStale = false;
-  #recency = new Map<string, true>();
+  readonly #recency = new Map<string, true>();
+  readonly #ix: IndexState;
   readonly #maxAccessTokens: number | undefined;
   /** How entries are written where the peers differ (`appTokenHomeAccountId`, `environmentWithPort`). */
   readonly #entityOptions: EntityOptions;
 
   constructor(options: TokenCacheOptions = {}) {
     this.#maxAccessTokens = options.maxAccessTokens;
+    this.#ix = new IndexState(
+      () => this.sections,
+      options.maxAccessTokens === undefined ? undefined : this.#recency,
+    );
     this.plugin = options.plugin;
     this.#entityOptions = {
       appTokenHomeAccountId: options.appTokenHomeAccountId ?? null,
@@ -97,13 +102,22 @@ export class TokenCache {
 
   /** Writes the entities of a token response (access token, refresh token, id_token, account, app metadata). */
   add(event: TokenCacheEvent, now: number = nowSeconds()): void {
-    this.#ensureIndexes();
     const entities = entitiesFromEvent(event, now, this.#entityOptions);
-    if (entities.accessToken) this.#replace("AccessToken", entities.accessToken);
-    if (entities.account) this.#replace("Account", entities.account);
-    if (entities.idToken) this.#replace("IdToken", entities.idToken);
-    if (entities.refreshToken) this.#replace("RefreshToken", entities.refreshToken);
-    this.#replace("AppMetadata", entities.appMetadata);
+    // Before the indexes are built, each twin search reads the part of its section it needs.
+    const lazy = this.#ix.lazy();
+    const ix = (section: Section, keep: (e: Fields) => boolean) =>
+      lazy ? partialIndexes(this.sections, section, keep) : this.#ix.full();
+    const { accessToken: at, account, idToken, refreshToken: rt, appMetadata } = entities;
+    if (at)
+      this.#replace(
+        "AccessToken",
+        at,
+        ix("AccessToken", ofAccessTokenBucket(at.client_id, at.home_account_id, at.realm)),
+      );
+    if (account) this.#replace("Account", account, ix("Account", ofAccount(account.home_account_id)));
+    if (idToken) this.#replace("IdToken", idToken, ix("IdToken", ofAccount(idToken.home_account_id)));
+    if (rt) this.#replace("RefreshToken", rt, ix("RefreshToken", ofAccount(rt.home_account_id)));
+    this.#replace("AppMetadata", appMetadata, ix("AppMetadata", anyEntry));
     this.stateChanged = true;
   }
 
@@ -112,8 +126,8 @@ export class TokenCache {
    * under a key of its own format (msal-node adds segments to its keys). Leaving both would make
    * msal-node see two matches, drop both and go back to the server.
    */
-  #replace<S extends Section>(section: S, entity: EntityOf[S]): void {
-    const twins = storedTwins(this.#indexes, this.sections, section, entity);
+  #replace<S extends Section>(section: S, entity: EntityOf[S], ix: CacheIndexes): void {
+    const twins = storedTwins(ix, this.sections, section, entity);
     const key = this.put(section, entity);
     for (const twin of twins) if (twin !== key) this.remove(section, twin);
   }
@@ -135,12 +149,18 @@ export class TokenCache {
 
   /** Like {@link TokenCache.findAccessToken}, with the token's expiry already parsed (what the flows use). */
   findAccessTokenHit(query: AccessTokenQuery, now: number = nowSeconds()): AccessTokenHit | undefined {
-    this.#ensureIndexes();
-    const ix = this.#indexes;
     const plainOwner =
       query.userAssertionHash !== undefined ? oboOwner(query.userAssertionHash) : query.homeAccountId;
     const owner = query.tokenType === "pop" ? popOwner(plainOwner) : plainOwner;
-    const bucket = this.#buckets.find(ix, query, owner);
+    const bucket = this.#ix.lazy()
+      ? partialIndexes(
+          this.sections,
+          "AccessToken",
+          ofAccessTokenBucket(query.clientId, query.homeAccountId, query.realm),
+        ).accessTokensByBucket.get(
+          accessTokenBucketKey(query.clientId, owner, query.environment, query.realm),
+        )
+      : this.#ix.buckets.find(this.#ix.full(), query, owner);
     if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
     const exact = bucket.get(normalisedTarget(query.scopes));
@@ -168,10 +188,9 @@ export class TokenCache {
 
   /** Refresh tokens of an account, newest first (by `last_modification_time`). */
   findRefreshTokens(query: RefreshTokenQuery): RefreshTokenEntity[] {
-    this.#ensureIndexes();
-    const keys = this.#indexes.refreshTokensByAccount.get(
-      accountBucketKey(query.homeAccountId, query.environment),
-    );
+    const keys = this.#ix
+      .for("RefreshToken", ofAccount(query.homeAccountId))
+      .refreshTokensByAccount.get(accountBucketKey(query.homeAccountId, query.environment));
     if (!keys) return [];
     const found: RefreshTokenEntity[] = [];
     for (const key of keys) {
@@ -193,10 +212,9 @@ export class TokenCache {
     clientId: string;
     realm: string;
   }): IdTokenEntity | undefined {
-    this.#ensureIndexes();
-    const key = this.#indexes.idTokens.get(
-      idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm),
-    );
+    const key = this.#ix
+      .for("IdToken", ofAccount(query.homeAccountId))
+      .idTokens.get(idTokenIndexKey(query.homeAccountId, query.environment, query.clientId, query.realm));
     return key === undefined ? undefined : this.sections.IdToken.get(key);
   }
 
@@ -207,24 +225,33 @@ export class TokenCache {
   findAccounts(
     query: { environment?: string; homeAccountId?: string; username?: string } = {},
   ): AccountEntity[] {
-    this.#ensureIndexes();
-    const ix = this.#indexes;
-    const keys =
-      query.homeAccountId !== undefined
-        ? ix.accountsByHome.get(query.homeAccountId.toLowerCase())
-        : query.environment !== undefined
-          ? ix.accountsByEnvironment.get(canonicalEnvironment(query.environment))
-          : this.sections.Account.keys();
+    const byHome = query.homeAccountId !== undefined;
+    // Before the indexes are built, a listing reads the section, in the order the build would index it.
+    const unindexed = !byHome && query.environment !== undefined && this.#ix.stale;
+    const keys = byHome
+      ? this.#ix
+          .for("Account", ofAccount(query.homeAccountId))
+          .accountsByHome.get((query.homeAccountId as string).toLowerCase())
+      : query.environment !== undefined && !unindexed
+        ? this.#ix.full().accountsByEnvironment.get(canonicalEnvironment(query.environment))
+        : this.sections.Account.keys();
     if (!keys) return [];
     // The environment bucket already holds only that group; other lookups check it per account.
-    const byHome = query.homeAccountId !== undefined;
     const group =
-      byHome && query.environment !== undefined ? canonicalEnvironment(query.environment) : undefined;
+      query.environment !== undefined && (byHome || unindexed)
+        ? canonicalEnvironment(query.environment)
+        : undefined;
     const username = query.username?.toLowerCase();
     const found: AccountEntity[] = [];
     for (const key of keys) {
       const account = this.sections.Account.get(key) as AccountEntity;
       if (typeof account !== "object" || account === null) continue; // kept only for round trips
+      // What the index by environment leaves out (entries restored from a store are not checked).
+      if (
+        unindexed &&
+        (typeof account.environment !== "string" || typeof account.home_account_id !== "string")
+      )
+        continue;
       if (!TYPES_OF_ACCOUNTS.has(account.authority_type)) continue;
       if (group !== undefined && canonicalEnvironment(account.environment) !== group) continue;
       if (username !== undefined && String(account.username).toLowerCase() !== username) continue;
@@ -235,15 +262,18 @@ export class TokenCache {
 
   /** Every access token of an account in an environment group, across clients and realms. */
   findAccessTokensOfAccount(homeAccountId: string, environment: string): AccessTokenEntity[] {
-    this.#ensureIndexes();
-    const keys = this.#indexes.accessTokensByAccount.get(accountBucketKey(homeAccountId, environment)) ?? [];
+    const keys =
+      this.#ix
+        .for("AccessToken", ofAccount(homeAccountId))
+        .accessTokensByAccount.get(accountBucketKey(homeAccountId, environment)) ?? [];
     return [...keys].map((k) => this.sections.AccessToken.get(k) as AccessTokenEntity);
   }
 
   /** What the cache knows about a client in an environment (its FOCI family), if anything. */
   getAppMetadata(environment: string, clientId: string): AppMetadataEntity | undefined {
-    this.#ensureIndexes();
-    const key = this.#indexes.appMetadata.get(appMetadataIndexKey(environment, clientId));
+    const key = this.#ix
+      .for("AppMetadata", anyEntry)
+      .appMetadata.get(appMetadataIndexKey(environment, clientId));
     return key === undefined ? undefined : this.sections.AppMetadata.get(key);
   }
 
@@ -265,7 +295,7 @@ export class TokenCache {
     const existing = map.get(key);
     if (existing === undefined) return false;
     map.delete(key);
-    this.#index(section, key, existing, false);
+    this.#ix.index(section, key, existing, false);
     if (section === "AccessToken") this.#recency.delete(key);
     this.stateChanged = true;
     this.changeCount++;
@@ -327,9 +357,9 @@ export class TokenCache {
   protected store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
     const map = this.sections[section] as Map<string, EntityOf[S]>;
     const existing = map.get(key);
-    if (existing !== undefined) this.#index(section, key, existing, false);
+    if (existing !== undefined) this.#ix.index(section, key, existing, false);
     map.set(key, entity);
-    this.#index(section, key, entity, true);
+    this.#ix.index(section, key, entity, true);
     if (!this.sectionOrder.includes(section)) this.sectionOrder.push(section);
     // A section that was read as something other than an object is replaced by real entries.
     this.otherSections.delete(section);
@@ -348,13 +378,8 @@ export class TokenCache {
     this.sections = sections;
     this.otherSections = other;
     this.sectionOrder = order;
-    this.#indexesStale = true;
-  }
-
-  #index(section: Section, key: string, entity: EntityOf[Section], add: boolean): void {
-    // Entries that are not objects (kept for round trips) were never indexed.
-    if (this.#indexesStale || typeof entity !== "object" || entity === null) return;
-    indexEntity(this.#indexes, section, key, entity, add);
+    // With a bound on access tokens, eviction needs the recency order that the full build makes.
+    this.#ix.invalidate(this.#maxAccessTokens === undefined ? LAZY_LOOKUPS : 0);
   }
 
   #evictBeyondBound(): void {
@@ -364,25 +389,5 @@ export class TokenCache {
       if (oldest.done) break;
       this.remove("AccessToken", oldest.value);
     }
-  }
-
-  #rebuildIndexes(): void {
-    this.#indexesStale = false;
-    this.#indexes = emptyIndexes();
-    this.#buckets.reset();
-    this.#recency.clear();
-    this.#aliasVersion = aliasGroupsVersion();
-    for (const section of SECTIONS) {
-      for (const [key, entity] of this.sections[section] as Map<string, EntityOf[Section]>) {
-        if (typeof entity === "object" && entity !== null)
-          indexEntity(this.#indexes, section, key, entity, true);
-        if (section === "AccessToken" && this.#maxAccessTokens !== undefined) this.#recency.set(key, true);
-      }
-    }
-  }
-
-  /** Indexes are built on the first lookup after a load (deserialize stays close to JSON.parse) and after new alias groups. */
-  #ensureIndexes(): void {
-    if (this.#indexesStale || this.#aliasVersion !== aliasGroupsVersion()) this.#rebuildIndexes();
   }
 }
