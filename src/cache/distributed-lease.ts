@@ -1,8 +1,8 @@
 /**
- * Cross-instance single-flight for the distributed cache: a short lease per partition in the store,
- * so that when app instances miss one partition at once, one sends the token request and the
- * others wait for its write, each bounded so that a dead lease holder blocks no one for long.
- * Portable: no Node.js built-ins.
+ * Cross-instance single-flight for the distributed cache: a short lease per partition and request
+ * in the store, so that when app instances miss one partition at once, one sends the token request
+ * and the others wait for its write, each bounded so that a dead lease holder blocks no one for
+ * long. Portable: no Node.js built-ins.
  */
 import type { CoordinatedRequest } from "./plugin.js";
 
