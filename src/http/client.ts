@@ -8,7 +8,7 @@
 import { type LogSink, logs } from "../logging.js";
 import { encodeForm } from "./form.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
-import { readBody } from "./read-body.js";
+import { type AbortHook, readBodyWith } from "./read-body.js";
 import { isSharedCallSignal, neverAborts } from "./shared-call.js";
 import { rememberResponse, storedResponse, throttleKeys } from "./throttle.js";
 import {
@@ -70,9 +70,9 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * `pending`, or the signal's reason as soon as it aborts: a `fetch` that does not honour its signal
  * cannot keep the call waiting. A response that arrives after the abort has its body cancelled, which
- * frees its connection.
+ * frees its connection. The attempt's one listener on the signal calls `hook` (see `AbortHook`).
  */
-function untilAborted(pending: Promise<Response>, signal: AbortSignal): Promise<Response> {
+function untilAborted(pending: Promise<Response>, signal: AbortSignal, hook: AbortHook): Promise<Response> {
   const dropLate = () => {
     pending.then(
       (late) => late.body?.cancel().catch(() => {}),
@@ -84,22 +84,30 @@ function untilAborted(pending: Promise<Response>, signal: AbortSignal): Promise<
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    hook.onAbort = (reason) => {
       dropLate();
-      reject(signal.reason);
+      reject(reason);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
     pending.then(
       (response) => {
-        signal.removeEventListener("abort", onAbort);
+        hook.onAbort = undefined;
         resolve(response);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        hook.onAbort = undefined;
         reject(error);
       },
     );
   });
+}
+
+/** The one abort listener of an attempt: it passes the signal's reason to whatever stage is under way. */
+class AttemptAbort implements AbortHook {
+  onAbort: ((reason: unknown) => void) | undefined = undefined;
+  constructor(readonly signal: AbortSignal) {}
+  handleEvent(): void {
+    this.onAbort?.(this.signal.reason);
+  }
 }
 
 /** The body a request sends: its form encoded once, for `fetch` and the throttling keys alike. */
@@ -150,15 +158,19 @@ async function attempt(config: HttpConfig, request: HttpRequest, sent?: string):
     // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
     signal = AbortSignal.any([parent, timeout.signal]);
   }
+  const hook = new AttemptAbort(signal);
+  signal.addEventListener("abort", hook, { once: true });
   try {
     const response = await untilAborted(
       config.fetch(request.url, requestInit(request, signal, sent)),
       signal,
+      hook,
     );
     const maxBytes = request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    const body = await readBody(response, { url: request.url, maxBytes, signal });
+    const body = await readBodyWith(response, { url: request.url, maxBytes, signal }, hook);
     return { status: response.status, headers: responseHeaders(response), body };
   } finally {
+    signal.removeEventListener("abort", hook);
     clearTimeout(timer);
     unlink?.();
   }
