@@ -406,6 +406,67 @@ describe.skipIf(!hasRedisServer)("DistributedTokenCache on Redis Cluster and one
     expect(await view.exists(legacyKey)).toBe(0);
   });
 
+  it("a signed-in user's partition under an untagged key: the refresh token still works after the upgrade", async () => {
+    const alice = directoryUser(emulator, "alice@contoso.onmicrosoft.com");
+    const publicApp = async (keyPrefix: string) => {
+      const cache = new DistributedTokenCache(redisPartitionStore(await cluster.connect()), { keyPrefix });
+      const app = new PublicClientApplication(PUBLIC_APP_ID, {
+        authority: `${emulator.url}/${tenantId(0)}`,
+        validateAuthority: false,
+        tokenCache: cache,
+      });
+      return { app, cache };
+    };
+    const before = await publicApp("seed-user:");
+    const signIn = success(
+      await before.app.acquireTokenByUsernamePassword(alice.username, alice.password, ["User.Read"]),
+    );
+    const account = signIn.account;
+    if (!account) throw new Error("The sign-in returned no account.");
+    const partitionKey = `user:${account.home_account_id}`;
+    const contents = (await view.hGet(before.cache.storeKey(partitionKey), "d")) as string;
+    const legacyKey = `old-user:${partitionKey}`;
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    expect(await redisPartitionStore(view).compareAndSet(legacyKey, contents, undefined, expiresAt)).toBe(
+      true,
+    );
+    emulator.clearRequests();
+
+    const after = await publicApp("old-user:");
+    const refreshed = success(
+      (await after.app.acquireTokenSilent(["User.Read"], account, { forceRefresh: true })) as TokenResult,
+    );
+    expect(refreshed.token_source).toBe("identity_provider");
+    const requests = emulator.requests("token");
+    expect(requests.map((r) => r.form?.grant_type)).toEqual(["refresh_token"]);
+    // The refreshed partition now lives under the tagged key; the untagged copy is gone.
+    const moved = await view.hGet(after.cache.storeKey(partitionKey), "d");
+    expect(accessTokenSecrets(moved)).toContain(refreshed.access_token);
+    expect(Object.keys(JSON.parse(moved as string).RefreshToken ?? {})).toHaveLength(1);
+    expect(await view.exists(legacyKey)).toBe(0);
+  });
+
+  it("a holder whose request fails: the others try in turn, each instance at most once, none hangs", async () => {
+    const prefix = "fail:";
+    const tenant = tenantId(31);
+    const instances = await Promise.all(
+      Array.from({ length: 4 }, () => daemon("cluster", { keyPrefix: prefix })),
+    );
+    // An app the directory does not have: the identity provider refuses every request for it.
+    const unknown = ["6e000000-0000-4000-8000-000000000001/.default"];
+    const results = await Promise.all(
+      instances.flatMap((instance) =>
+        Array.from({ length: 3 }, () => instance.app.acquireTokenForClient(unknown, { tenant })),
+      ),
+    );
+    const errors = new Set(results.map((r) => r.error));
+    expect(errors.size).toBe(1);
+    expect([...errors][0]).toBeTypeOf("string");
+    const requests = tokenRequestsOf(emulator, tenant);
+    expect(requests).toBeGreaterThanOrEqual(1);
+    expect(requests).toBeLessThanOrEqual(4);
+  });
+
   it("bad single-flight options are refused with a ConfigurationError naming the option", async () => {
     const store = redisPartitionStore(view);
     const refusal = (options: DistributedTokenCacheOptions) => {
