@@ -7,7 +7,7 @@
  * trip. Expired access tokens are removed as lookups meet them; `maxAccessTokens` bounds memory by
  * evicting the least recently used access tokens.
  */
-import { canonicalEnvironment } from "../authority/aliases.js";
+import { findAccountEntries } from "./account-lookup.js";
 import { type EntityOptions, entitiesFromEvent, type TokenCacheEvent } from "./event.js";
 import { IndexState, LAZY_LOOKUPS } from "./index-state.js";
 import {
@@ -52,8 +52,6 @@ export type { AccessTokenHit, AccessTokenQuery, AccessTokenSlot, RefreshTokenQue
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 type Sections = CacheSections;
-
-const TYPES_OF_ACCOUNTS = new Set(["MSSTS", "ADFS"]);
 
 const anyEntry = (): boolean => true;
 
@@ -225,39 +223,7 @@ export class TokenCache {
   findAccounts(
     query: { environment?: string; homeAccountId?: string; username?: string } = {},
   ): AccountEntity[] {
-    const byHome = query.homeAccountId !== undefined;
-    // Before the indexes are built, a listing reads the section, in the order the build would index it.
-    const unindexed = !byHome && query.environment !== undefined && this.#ix.stale;
-    const keys = byHome
-      ? this.#ix
-          .for("Account", ofAccount(query.homeAccountId))
-          .accountsByHome.get((query.homeAccountId as string).toLowerCase())
-      : query.environment !== undefined && !unindexed
-        ? this.#ix.full().accountsByEnvironment.get(canonicalEnvironment(query.environment))
-        : this.sections.Account.keys();
-    if (!keys) return [];
-    // The environment bucket already holds only that group; other lookups check it per account.
-    const group =
-      query.environment !== undefined && (byHome || unindexed)
-        ? canonicalEnvironment(query.environment)
-        : undefined;
-    const username = query.username?.toLowerCase();
-    const found: AccountEntity[] = [];
-    for (const key of keys) {
-      const account = this.sections.Account.get(key) as AccountEntity;
-      if (typeof account !== "object" || account === null) continue; // kept only for round trips
-      // What the index by environment leaves out (entries restored from a store are not checked).
-      if (
-        unindexed &&
-        (typeof account.environment !== "string" || typeof account.home_account_id !== "string")
-      )
-        continue;
-      if (!TYPES_OF_ACCOUNTS.has(account.authority_type)) continue;
-      if (group !== undefined && canonicalEnvironment(account.environment) !== group) continue;
-      if (username !== undefined && String(account.username).toLowerCase() !== username) continue;
-      found.push(account);
-    }
-    return found;
+    return findAccountEntries(this.sections.Account, this.#ix, query);
   }
 
   /** Every access token of an account in an environment group, across clients and realms. */
