@@ -131,7 +131,9 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
   if (extras?.form) Object.assign(form, extras.form);
   form.client_info = "1";
   Object.assign(form, auth);
-  const headers: Record<string, string> = { ...ctx.tokenRequestHeaders };
+  // Object.assign, not a spread: adding properties to an object made by `{ ...x }` costs microseconds
+  // each in V8 (a map of its own per object), Object.assign's copy takes them as any literal does.
+  const headers: Record<string, string> = Object.assign({}, ctx.tokenRequestHeaders);
   if (extras?.headers) Object.assign(headers, extras.headers);
   headers["client-request-id"] = correlationId;
   headers["x-client-current-telemetry"] = currentTelemetry(call.api, call.reason);
@@ -167,10 +169,10 @@ export async function requestToken(call: TokenCall): Promise<TokenResult> {
     const newRefreshToken = call.refreshedToken ? raw.refresh_token : undefined;
     let response = raw;
     if (typeof newRefreshToken === "string") {
-      response = { ...raw };
+      response = Object.assign({}, raw);
       delete response.refresh_token;
     }
-    const event = { ...call.cacheEvent } as TokenCacheEvent;
+    const event = Object.assign({}, call.cacheEvent) as TokenCacheEvent;
     if (extras?.keyId !== undefined) event.data = { ...call.cacheEvent.data, key_id: extras.keyId };
     if (extras?.authScheme) event.authScheme = extras.authScheme;
     event.clientId = ctx.clientId;

@@ -196,7 +196,11 @@ function withAccount(
 ): TokenResult {
   if (result.error) return result;
   const found = resultAccount(ctx, account, environment);
-  return found ? { ...result, account: found } : result;
+  if (!found) return result;
+  // Object.assign, not `{ ...result, account }`: V8 makes a spread followed by a property cost microseconds.
+  const copy = Object.assign({}, result);
+  copy.account = found;
+  return copy;
 }
 
 /** Spec 4.3: an app the cache has never seen tries family tokens first; a family member its family's; then its own. */
@@ -247,7 +251,9 @@ async function freshUserToken(r: RefreshContext): Promise<TokenResult | undefine
 /** One refresh: family tokens, then the app's own. */
 async function refreshOnce(r: RefreshContext, signal: AbortSignal): Promise<TokenResult | null> {
   const { ctx, authority, account } = r;
-  const base = { homeAccountId: account.home_account_id, environment: authority.host };
+  // Literals, not `{ ...base, familyId }`: V8 makes a spread followed by a property cost microseconds.
+  const homeAccountId = account.home_account_id;
+  const environment = authority.host;
   const { metadata, family, familyOfOne, own } = await withCacheAccess(
     ctx.cache,
     userPartition(account.home_account_id),
@@ -255,11 +261,13 @@ async function refreshOnce(r: RefreshContext, signal: AbortSignal): Promise<Toke
       const metadata = ctx.cache.getAppMetadata(authority.host, ctx.clientId);
       return {
         metadata,
-        familyOfOne: metadata ? [] : ctx.cache.findRefreshTokens({ ...base, familyId: "1" }),
+        familyOfOne: metadata
+          ? []
+          : ctx.cache.findRefreshTokens({ homeAccountId, environment, familyId: "1" }),
         family: metadata?.family_id
-          ? ctx.cache.findRefreshTokens({ ...base, familyId: metadata.family_id })
+          ? ctx.cache.findRefreshTokens({ homeAccountId, environment, familyId: metadata.family_id })
           : [],
-        own: ctx.cache.findRefreshTokens({ ...base, clientId: ctx.clientId }),
+        own: ctx.cache.findRefreshTokens({ homeAccountId, environment, clientId: ctx.clientId }),
       };
     },
   );

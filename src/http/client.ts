@@ -116,7 +116,8 @@ function bodyOf(request: HttpRequest): string | undefined {
 }
 
 function requestInit(request: HttpRequest, signal: AbortSignal, body: string | undefined): RequestInit {
-  const headers: Record<string, string> = { ...request.headers };
+  // Object.assign, not a spread: V8 makes adding content-type to a spread copy cost microseconds.
+  const headers: Record<string, string> = Object.assign({}, request.headers);
   const init: RequestInit = { method: request.method, headers, redirect: "manual", signal };
   if (request.form) {
     headers["content-type"] = "application/x-www-form-urlencoded;charset=utf-8";
