@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as report from "./report.js";
-import { flatTable, growthTable, memoryTable, oneShotTable } from "./report-more.js";
+import { flatTable, growthTable, memoryTable, oneShotTable, scaleTable } from "./report-more.js";
 import {
   type BenchResults,
   ccId,
@@ -238,7 +238,7 @@ ${report.endToEndTable(r)}
 
 ${report.WINNER_NOTE}
 
-## Footprint
+${scaleSection(r)}## Footprint
 
 Import time: a fresh process \`node -e "await import('<entry>')"\` (or \`python3 -c "import msal"\`) less a bare one spawned in the same round, median over 20 rounds of interleaved spawns. Packages: msal-ts as npm would install it (its \`files\` plus its \`dependencies\` tree), msal-node's \`dependencies\` tree, and Debian's python3-msal with the python3-* packages it depends on (dpkg's installed size; system libraries such as libssl are not counted).
 
@@ -273,6 +273,22 @@ MSAL Python is Debian's \`python3-msal\` run by \`/usr/bin/python3\` (\`MSAL_BEN
   writeFileSync(mdPath, md + portableSection(mdPath));
   writeFileSync(svgPath, cacheChart(r));
   return [mdPath, svgPath];
+}
+
+/** The scale benchmark's section, when the run has it. */
+function scaleSection(r: BenchResults): string {
+  const body = scaleTable(r);
+  const p = r.scale?.plan;
+  if (!body || !p) return "";
+  return `## Scale: Redis and Redis Cluster
+
+${p.workers} app instances (processes, \`bench/scale-worker.ts\`) × ${p.callers} concurrent callers ask for client-credential tokens of ${p.partitions} tenants (one partition each), sharing one Redis, then a Redis Cluster of 3 masters, both started by the run. The fake identity provider runs in the runner, over HTTP on localhost, answers after ${p.idpDelayMs} ms and counts token requests per tenant. The *cold burst* is every caller's first call, all at once on an empty store (every partition missed by every instance at once); then each caller loops over the partitions for ${(p.durationMs / 1000).toFixed(0)} s (*steady*, every call a hit read from Redis). *Tokens lost*: calls that got no token, and partitions that a fresh instance started afterwards did not find in the store (it had to ask the identity provider). msal-node uses its documented distributed cache: a \`DistributedCachePlugin\` with an \`ICacheClient\` over node-redis and an \`IPartitionManager\` whose key is the partition, one app per partition. All ${p.workers + 1} Node processes and Redis share this machine's ${r.machine.cores} cores, so latencies are dominated by CPU contention; compare the rows, not the absolute figures.
+
+${body}
+
+Winner: the highest throughput, the lowest latency, the fewest token requests and losses; each row is one run, so figures within 10% of the best are a tie.
+
+`;
 }
 
 /** The one-shot, flat-in-size and memory sections: each only when the run has its figures. */

@@ -6,6 +6,7 @@ import type { CacheHitFigures } from "./cache-hits.js";
 import type { Footprint } from "./footprint.js";
 import type { Timing } from "./measure.js";
 import type { TaskOutcome } from "./peers.js";
+import type { ScalePlan, ScaleResults } from "./scale.js";
 import type { LibraryName, Task } from "./spec.js";
 
 export const LIBRARIES: LibraryName[] = ["msal-ts", "msal-node", "msal-python"];
@@ -32,6 +33,8 @@ export interface Sizes {
   memory?: { tenants: number; users: number; bigTenants: number };
   /** The long-running daemon: calls for new tenants, heap samples, and the bound compared. */
   growth?: { calls: number; samples: number; maxAccessTokens: number };
+  /** The scale benchmark: processes, callers per process, partitions, steady-phase duration, IdP delay. */
+  scale?: ScalePlan;
 }
 
 export interface LibraryInfo {
@@ -67,6 +70,8 @@ export interface BenchResults {
   emulatorTokenRequests?: Partial<Record<LibraryName, number>>;
   footprint?: Footprint;
   tokenCacheLookups?: CacheHitFigures[];
+  /** The scale benchmark over Redis and Redis Cluster (group "scale"). */
+  scale?: ScaleResults;
   notes: string[];
 }
 

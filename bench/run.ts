@@ -17,6 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { startEmulator } from "../emulator/index.js";
+import { hasRedisServer, REDIS_SERVER } from "../test/support/redis.js";
 import { benchCacheHits, cacheHitTable } from "./cache-hits.js";
 import { writeDocs } from "./docs.js";
 import { appTokensCache, fakeIdpTemplates, usersCache } from "./fixtures.js";
@@ -46,6 +47,7 @@ import {
   type Sizes,
   userId,
 } from "./results.js";
+import { benchScale } from "./scale.js";
 import type { LibraryName, OneShotTask, PeerSpec, Task } from "./spec.js";
 import { evaluateTargets, targetsTable } from "./targets.js";
 
@@ -60,6 +62,7 @@ const GROUPS = [
   "flat",
   "memory",
   "e2e",
+  "scale",
 ] as const;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -88,6 +91,7 @@ const sizes: Sizes = quick
       flat: { tenants: [1, 100], users: [10, 1000], hot: 10 },
       memory: { tenants: 100, users: 1000, bigTenants: 10_000 },
       growth: { calls: 1500, samples: 5, maxAccessTokens: 500 },
+      scale: { workers: 4, callers: 20, partitions: 8, durationMs: 1000, idpDelayMs: 20 },
     }
   : {
       ccTenants: [1, 1000],
@@ -102,6 +106,7 @@ const sizes: Sizes = quick
       flat: { tenants: [1, 1000], users: [10, 10_000], hot: 10 },
       memory: { tenants: 1000, users: 10_000, bigTenants: 100_000 },
       growth: { calls: 6000, samples: 10, maxAccessTokens: 1000 },
+      scale: { workers: 8, callers: 50, partitions: 16, durationMs: 2000, idpDelayMs: 20 },
     };
 const budget = quick ? 20 : 60;
 const setupBudget = quick ? 60 : 240;
@@ -373,6 +378,17 @@ async function main(): Promise<void> {
     }
     if (only.has("oneshot")) await oneShots(results, libs, files, fake);
     if (only.has("e2e")) await endToEnd(results, libs, fake);
+    if (only.has("scale") && sizes.scale) {
+      if (!hasRedisServer) results.notes.push(`The scale benchmark needs ${REDIS_SERVER}; it was not run.`);
+      else
+        results.scale = await benchScale({
+          plan: sizes.scale,
+          templates: fake,
+          workerScript: join(root, "dist/bench/scale-worker.js"),
+          libraries: ["msal-ts", "msal-ts-no-lease", "msal-node"],
+          log,
+        });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -515,6 +531,7 @@ function printTables(r: BenchResults): void {
   if (only.has("memory")) section("Memory", `${more.memoryTable(r)}\n\n${more.growthTable(r)}`);
   if (r.footprint) section("Footprint", report.footprintTable(r));
   if (only.has("e2e")) section("End to end over HTTPS (emulator)", report.endToEndTable(r));
+  if (only.has("scale")) section("Scale: Redis and Redis Cluster", more.scaleTable(r));
   section("DESIGN section 7 targets", targetsTable(evaluateTargets(r)));
 }
 

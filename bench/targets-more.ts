@@ -173,3 +173,40 @@ export function flatTargets(r: BenchResults): TargetVerdict[] {
     };
   });
 }
+
+/** DESIGN's "N instances missing one partition at once (Redis): 1 request", from the scale run. */
+export function scaleTarget(r: BenchResults): TargetVerdict | undefined {
+  const s = r.scale;
+  if (!s || s.figures.length === 0) return undefined;
+  const worst = (library: string) => {
+    const rows = s.figures.filter((f) => f.library === library);
+    return rows.length ? Math.max(...rows.flatMap((f) => f.requestsPerPartition)) : undefined;
+  };
+  const ours = worst("msal-ts");
+  const node = worst("msal-node");
+  const noLease = worst("msal-ts-no-lease");
+  const instances = s.plan.workers;
+  return {
+    scenario: `${instances} instances missing one partition at once (Redis and Redis Cluster)`,
+    design: { python: "n/a", node: "N requests", target: "1 request" },
+    measured: {
+      ...(ours !== undefined ? { "msal-ts": `${ours} per partition` } : {}),
+      ...(node !== undefined ? { "msal-node": `${node} per partition` } : {}),
+    },
+    met: ours === undefined ? undefined : ours <= 1,
+    by:
+      ours === undefined
+        ? "not measured"
+        : `${ours <= 1 ? "met" : "missed"}: at most ${ours} token request${ours === 1 ? "" : "s"} per partition`,
+    why:
+      `${instances} processes × ${s.plan.callers} callers start at once on an empty store. Within a process, concurrent misses share one request (single-flight); ` +
+      `across processes the lease in Redis lets one instance send while the others wait for the partition to be written` +
+      (noLease !== undefined
+        ? ` (without it, singleFlight: false, each instance sends its own: up to ${noLease} per partition here)`
+        : "") +
+      (node !== undefined
+        ? `; msal-node, which has no single-flight, sent up to ${node} per partition`
+        : "") +
+      ".",
+  };
+}

@@ -19,7 +19,7 @@ import {
   userId,
 } from "./results.js";
 import type { LibraryName } from "./spec.js";
-import { flatTargets, missTargets, oneShotTarget, refreshTargets } from "./targets-more.js";
+import { flatTargets, missTargets, oneShotTarget, refreshTargets, scaleTarget } from "./targets-more.js";
 
 export interface TargetVerdict {
   scenario: string;
@@ -312,6 +312,8 @@ export function evaluateTargets(r: BenchResults): TargetVerdict[] {
       "Every network flow is single-flight (src/app/context.ts singleFlight): concurrent identical requests share one promise, " +
       "and discovery is memoised the same way, so the 100 callers cost one discovery and one token request.",
   });
+  const scale = scaleTarget(r);
+  if (scale) out.push(scale);
   const ours = r.footprint?.imports?.["msal-ts"];
   const theirs = r.footprint?.imports?.["msal-node"];
   const signedMs = (ms: number) => `${ms < 0 ? "−" : "+"}${Math.abs(ms).toFixed(0)} ms`;
