@@ -2,7 +2,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as report from "./report.js";
-import { flatTable, growthTable, memoryTable, oneShotTable, scaleTable } from "./report-more.js";
+import {
+  flatTable,
+  growthTable,
+  memoryTable,
+  oneShotRatio,
+  oneShotTable,
+  scaleTable,
+} from "./report-more.js";
 import {
   type BenchResults,
   ccId,
@@ -11,8 +18,10 @@ import {
   formatCount,
   formatMicros,
   formatRatio,
+  growthId,
   LABELS,
   LIBRARIES,
+  memoryId,
   outcome,
   SERIALIZATION_ID,
   timingOf,
@@ -149,6 +158,7 @@ function findings(r: BenchResults): string {
       `**The first lookup after a load pays for the indexes**: deserialize alone takes ${us(de)} (${formatRatio(de.median / raw.median)} raw JSON.parse), deserialize plus one lookup ${us(deLookup)} (${formatRatio(deLookup.median / raw.median)}). An app that loads its cache per request (a cache plugin) pays this on every call; building only the bucket a lookup needs would keep it proportional to the call.`,
     );
   }
+  items.push(...moreFindings(r));
   return items.length ? items.map((item, i) => `${i + 1}. ${item}`).join("\n") : "None in this run.";
 }
 
@@ -273,6 +283,54 @@ MSAL Python is Debian's \`python3-msal\` run by \`/usr/bin/python3\` (\`MSAL_BEN
   writeFileSync(mdPath, md + portableSection(mdPath));
   writeFileSync(svgPath, cacheChart(r));
   return [mdPath, svgPath];
+}
+
+/** Findings of the one-shot, memory and growth groups, each only when the figures show it. */
+function moreFindings(r: BenchResults): string[] {
+  const items: string[] = [];
+  const oneShot = oneShotRatio(r, "msal-ts");
+  if (oneShot.value !== undefined && oneShot.value > 1.5)
+    items.push(
+      `**A one-shot load costs ${oneShot.text} JSON.parse** (deserialize + getAccounts + one silent hit at ${formatCount(r.sizes.oneShot?.users ?? 0)} users, each in a fresh process): see the targets above.`,
+    );
+  const m = r.sizes.memory;
+  if (m) {
+    const id = memoryId("app-tokens", m.tenants * r.sizes.perTenant);
+    const per = (lib: LibraryName) =>
+      (factsOf(outcome(r, lib, id)) as { perEntry?: number } | undefined)?.perEntry;
+    const ours = per("msal-ts");
+    const peers = (["msal-node", "msal-python"] as const).flatMap((l) => {
+      const x = per(l);
+      return x === undefined ? [] : [{ l, x }];
+    });
+    const leaner = peers.filter((p) => ours !== undefined && p.x < ours);
+    if (ours !== undefined && leaner.length)
+      items.push(
+        `**msal-ts holds more heap per cached access token than ${leaner.map((p) => `${LABELS[p.l]} (${(p.x / 1024).toFixed(2)} KB)`).join(" and ")}**: ${(ours / 1024).toFixed(2)} KB, the entry plus its index records and keys (src/cache/indexes.ts).`,
+      );
+  }
+  const g = r.sizes.growth;
+  if (g) {
+    const facts = (bound: number | undefined) =>
+      factsOf(outcome(r, "msal-ts", growthId(bound))) as
+        | { samples: Array<{ calls: number; heapBytes: number }> }
+        | undefined;
+    const slope = (f: ReturnType<typeof facts>) => {
+      const s = f?.samples ?? [];
+      const from = s.find((x) => x.calls >= g.maxAccessTokens);
+      const to = s.at(-1);
+      return from && to && to.calls > from.calls
+        ? (to.heapBytes - from.heapBytes) / (to.calls - from.calls)
+        : undefined;
+    };
+    const bounded = slope(facts(g.maxAccessTokens));
+    const free = slope(facts(undefined));
+    if (bounded !== undefined && free !== undefined && bounded > 0.1 * free)
+      items.push(
+        `**maxAccessTokens bounds the token cache, not the app**: asking for ever-new tenants, the heap still grows by ${formatCount(Math.round(bounded))} bytes per tenant with the bound (${formatCount(Math.round(free))} without). What grows is per-tenant state outside the token cache. Candidates: the app's per-tenant maps (\`tenantAuthorities\` and \`appTokenSlots\` in src/app/context.ts, each capped at 10,000 entries, above this run's ${formatCount(g.calls)} tenants) and the discovery memo of each authority's endpoints (src/authority/discovery.ts), which has no cap.`,
+      );
+  }
+  return items;
 }
 
 /** The scale benchmark's section, when the run has it. */
