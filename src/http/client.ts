@@ -140,27 +140,32 @@ const timeoutReason = () => new DOMException("The operation was aborted due to t
  */
 async function attempt(config: HttpConfig, request: HttpRequest, sent?: string): Promise<HttpResponse> {
   const timeout = new AbortController();
-  const timer = config.timeoutMs
-    ? setTimeout(() => timeout.abort(timeoutReason()), config.timeoutMs)
-    : undefined;
   const parent = request.signal && !neverAborts(request.signal) ? request.signal : undefined;
-  let signal = timeout.signal;
+  // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
+  const signal =
+    parent && !isSharedCallSignal(parent) ? AbortSignal.any([parent, timeout.signal]) : timeout.signal;
+  const hook = new AttemptAbort(signal);
+  // Without a caller's signal of its own, only this function aborts `signal`: it tells the hook
+  // itself rather than listening (a listener added and removed per request costs a microsecond).
+  const direct = signal === timeout.signal;
+  const abort = (reason: unknown) => {
+    if (timeout.signal.aborted) return;
+    timeout.abort(reason);
+    if (direct) hook.handleEvent();
+  };
+  const timer = config.timeoutMs ? setTimeout(() => abort(timeoutReason()), config.timeoutMs) : undefined;
   let unlink: (() => void) | undefined;
-  if (parent && isSharedCallSignal(parent)) {
+  if (parent && direct) {
     // A shared call's own signal: only its work's requests listen to it, so listeners cannot pile up,
     // and it spares the two signals AbortSignal.any() makes on every request (a tenth of a miss's CPU).
-    const follow = () => timeout.abort(parent.reason);
+    const follow = () => abort(parent.reason);
     if (parent.aborted) follow();
     else {
       parent.addEventListener("abort", follow, { once: true });
       unlink = () => parent.removeEventListener("abort", follow);
     }
-  } else if (parent) {
-    // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
-    signal = AbortSignal.any([parent, timeout.signal]);
   }
-  const hook = new AttemptAbort(signal);
-  signal.addEventListener("abort", hook, { once: true });
+  if (!direct) signal.addEventListener("abort", hook, { once: true });
   try {
     const response = await untilAborted(
       config.fetch(request.url, requestInit(request, signal, sent)),
@@ -171,7 +176,7 @@ async function attempt(config: HttpConfig, request: HttpRequest, sent?: string):
     const body = await readBodyWith(response, { url: request.url, maxBytes, signal }, hook);
     return { status: response.status, headers: responseHeaders(response), body };
   } finally {
-    signal.removeEventListener("abort", hook);
+    if (!direct) signal.removeEventListener("abort", hook);
     clearTimeout(timer);
     unlink?.();
   }
