@@ -274,6 +274,8 @@ ${findings(r)}
 npm run bench              # full run, about ${Math.max(1, Math.round(r.durationSeconds / 60))} minutes; writes this page, the chart and bench/results/latest.json
 npm run bench -- --quick   # smoke check in under two minutes; writes bench/results/quick.json
 npm run bench -- --report  # re-renders this page and the chart from bench/results/latest.json
+npm run bench -- --only=oneshot,flat,memory,scale  # some groups (lookups, footprint, cc, users, serialization,
+                           # concurrency, oneshot, flat, memory, e2e, scale); writes bench/results/partial.json
 \`\`\`
 
 MSAL Python is Debian's \`python3-msal\` run by \`/usr/bin/python3\` (\`MSAL_BENCH_PYTHON\` to change it); without it, its columns are left empty with a note.

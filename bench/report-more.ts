@@ -331,10 +331,11 @@ export function scaleTable(r: BenchResults): string {
       const tied = sorted.filter((f) =>
         higher ? pick(f) >= pick(top) * 0.9 : pick(f) <= pick(top) * 1.1 || pick(f) === pick(top),
       );
-      return tied.length > 1
-        ? "tie"
-        : (SCALE_LABELS[top.library]?.split(",")[0] ?? top.library) +
-            (top.library === "msal-ts-no-lease" ? " (no lease)" : "");
+      const name = (f: (typeof rows)[number]) =>
+        (SCALE_LABELS[f.library]?.split(",")[0] ?? f.library) +
+        (f.library === "msal-ts-no-lease" ? " (no lease)" : "");
+      if (tied.length === rows.length && rows.length > 2) return "tie (all)";
+      return tied.length > 1 ? `tie (${tied.map(name).join(", ")})` : `**${name(top)}**`;
     };
     body.push([
       "winner",
