@@ -64,7 +64,7 @@ export interface BenchResults {
   sizes: Sizes;
   libraries: Partial<Record<LibraryName, LibraryInfo>>;
   /** Tasks as run (file paths left out). */
-  tasks: Array<Omit<Task, "cacheFile" | "caFile" | "secret">>;
+  tasks: Array<Omit<Task, "cacheFile" | "caFile" | "secret" | "smallFile" | "largeFile">>;
   outcomes: Partial<Record<LibraryName, Record<string, TaskOutcome>>>;
   /** Token requests the emulator logged for each library's end-to-end run. */
   emulatorTokenRequests?: Partial<Record<LibraryName, number>>;

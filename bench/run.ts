@@ -373,7 +373,14 @@ async function main(): Promise<void> {
       const tasks = tasksFor(lib, files);
       if (tasks.length === 0) continue;
       if (results.tasks.length === 0)
-        results.tasks = tasks.map(({ cacheFile: _, ...rest }: Task & { cacheFile?: string }) => rest);
+        results.tasks = tasks.map(
+          ({
+            cacheFile: _,
+            smallFile: __,
+            largeFile: ___,
+            ...rest
+          }: Task & { cacheFile?: string; smallFile?: string; largeFile?: string }) => rest,
+        );
       log(`${LABELS[lib]}: ${tasks.length} tasks, each in a fresh process`);
       for (const task of tasks) {
         // Flat-in-size tasks time two figures in alternation: fewer, shorter runs keep them in budget.
