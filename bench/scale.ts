@@ -98,6 +98,7 @@ interface Worker {
   done: Promise<WorkerFigures>;
   ready: Promise<void>;
   go(): void;
+  kill(): void;
 }
 
 function startWorker(script: string, spec: WorkerSpec): Worker {
@@ -132,8 +133,11 @@ function startWorker(script: string, spec: WorkerSpec): Worker {
   });
   done.catch(() => markReady());
   child.stdin.write(`${JSON.stringify(spec)}\n`);
-  return { done, ready, go: () => child.stdin.end("go\n") };
+  return { done, ready, go: () => child.stdin.end("go\n"), kill: () => child.kill("SIGKILL") };
 }
+
+/** How long a worker may take beyond its steady phase (start-up, the cold burst, exit) before it is killed. */
+const WORKER_GRACE_MS = 90_000;
 
 const percentile = (sorted: number[], q: number) =>
   sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) : 0;
@@ -196,9 +200,14 @@ export async function benchScale(options: {
           const workers = Array.from({ length: plan.workers }, (_, index) =>
             startWorker(options.workerScript, { ...base, mode: "run", index }),
           );
+          // A worker that hangs (a store that stops answering) is killed, and its calls count as failed.
+          const watchdog = setTimeout(() => {
+            for (const w of workers) w.kill();
+          }, plan.durationMs + WORKER_GRACE_MS);
           await Promise.all(workers.map((w) => w.ready));
           for (const w of workers) w.go();
           const settled = await Promise.allSettled(workers.map((w) => w.done));
+          clearTimeout(watchdog);
           const all = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
           const crashed = settled.flatMap((s) => (s.status === "rejected" ? [String(s.reason)] : []));
           const requestsPerPartition = Array.from(
@@ -206,11 +215,10 @@ export async function benchScale(options: {
             (_, p) => idp.perTenant.get(tenantId(p + 1)) ?? 0,
           );
           const before = idp.requests();
-          const verify = await startWorker(options.workerScript, {
-            ...base,
-            mode: "verify",
-            index: 0,
-          }).done.catch(() => undefined);
+          const verifier = startWorker(options.workerScript, { ...base, mode: "verify", index: 0 });
+          const verifyWatchdog = setTimeout(() => verifier.kill(), WORKER_GRACE_MS);
+          const verify = await verifier.done.catch(() => undefined);
+          clearTimeout(verifyWatchdog);
           const latencies = all.flatMap((f) => f.latenciesUs).sort((a, b) => a - b);
           const cold = all.flatMap((f) => f.coldLatenciesUs).sort((a, b) => a - b);
           const calls = all.reduce((n, f) => n + f.calls, 0);
