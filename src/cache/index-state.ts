@@ -8,6 +8,7 @@ import { aliasGroupsVersion } from "../authority/aliases.js";
 import { type BucketFinder, bucketFinder } from "./bucket-finder.js";
 import { type CacheIndexes, emptyIndexes, indexEntity } from "./indexes.js";
 import { type Fields, partialIndexes } from "./lazy-indexes.js";
+import { reindexEntity } from "./reindex.js";
 import { type CacheSections, type EntityOf, SECTIONS, type Section } from "./schema.js";
 
 /**
@@ -41,6 +42,17 @@ export class IndexState {
   invalidate(lazyLookups: number): void {
     this.#stale = true;
     this.#lazyLookups = lazyLookups;
+  }
+
+  /** Keeps the indexes in step with `entity` stored under `key` in place of `old`. */
+  reindex(section: Section, key: string, old: EntityOf[Section], entity: EntityOf[Section]): void {
+    if (this.#stale) return;
+    const indexable = (e: unknown) => typeof e === "object" && e !== null;
+    if (indexable(old) && indexable(entity)) reindexEntity(this.#indexes, section, key, old, entity);
+    else {
+      this.index(section, key, old, false);
+      this.index(section, key, entity, true);
+    }
   }
 
   /** Keeps the indexes in step with a write (`add`) or a removal. */

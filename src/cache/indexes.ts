@@ -55,6 +55,8 @@ export interface CacheIndexes {
   idTokens: Map<string, string>;
   accountsByHome: Map<string, Set<string>>;
   accountsByEnvironment: Map<string, Set<string>>;
+  /** The account key each set of {@link CacheIndexes.accountsByEnvironment} had added last. */
+  lastAccountByEnvironment: Map<string, string>;
   appMetadata: Map<string, string>;
 }
 
@@ -67,15 +69,16 @@ export function emptyIndexes(): CacheIndexes {
     idTokens: new Map(),
     accountsByHome: new Map(),
     accountsByEnvironment: new Map(),
+    lastAccountByEnvironment: new Map(),
     appMetadata: new Map(),
   };
 }
 
-const isText = (v: unknown): v is string => typeof v === "string";
+export const isText = (v: unknown): v is string => typeof v === "string";
 /** A credential's `home_account_id`: text, or `null`/absent for app tokens (MSAL Python, msal-node). */
 const isOwner = (v: unknown): v is string | null | undefined => v == null || typeof v === "string";
-const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
-const env = (environment: string) => canonicalEnvironment(environment);
+export const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
+export const env = (environment: string) => canonicalEnvironment(environment);
 
 export function normalisedTarget(scopes: readonly string[]): string {
   if (scopes.length === 1) return (scopes[0] as string).toLowerCase();
@@ -125,13 +128,13 @@ export function appMetadataIndexKey(environment: string, clientId: string): stri
   return `${env(environment)}|${lower(clientId)}`;
 }
 
-function addTo(map: Map<string, Set<string>>, bucket: string, key: string): void {
+export function addTo(map: Map<string, Set<string>>, bucket: string, key: string): void {
   const set = map.get(bucket);
   if (set) set.add(key);
   else map.set(bucket, new Set([key]));
 }
 
-function removeFrom(map: Map<string, Set<string>>, bucket: string, key: string): void {
+export function removeFrom(map: Map<string, Set<string>>, bucket: string, key: string): void {
   const set = map.get(bucket);
   if (!set) return;
   set.delete(key);
@@ -234,24 +237,40 @@ export function indexRefreshToken(ix: CacheIndexes, key: string, e: RefreshToken
   );
 }
 
-export function indexIdToken(ix: CacheIndexes, key: string, e: IdTokenEntity, add: boolean): void {
+/** The key an ID token is indexed under, if it has what lookups need. */
+export function idTokenSlot(e: IdTokenEntity): string | undefined {
   if (!isText(e.secret) || !isText(e.environment) || !isText(e.client_id) || !isOwner(e.home_account_id))
-    return;
-  if (e.realm !== undefined && !isText(e.realm)) return;
-  const k = idTokenIndexKey(e.home_account_id, e.environment, e.client_id, e.realm ?? "");
+    return undefined;
+  if (e.realm !== undefined && !isText(e.realm)) return undefined;
+  return idTokenIndexKey(e.home_account_id, e.environment, e.client_id, e.realm ?? "");
+}
+
+export function indexIdToken(ix: CacheIndexes, key: string, e: IdTokenEntity, add: boolean): void {
+  const k = idTokenSlot(e);
+  if (k === undefined) return;
   if (add) ix.idTokens.set(k, key);
   else if (ix.idTokens.get(k) === key) ix.idTokens.delete(k);
 }
 
 export function indexAccount(ix: CacheIndexes, key: string, e: AccountEntity, add: boolean): void {
   if (!isText(e.home_account_id) || !isText(e.environment)) return;
+  const group = env(e.environment);
   (add ? addTo : removeFrom)(ix.accountsByHome, lower(e.home_account_id), key);
-  (add ? addTo : removeFrom)(ix.accountsByEnvironment, env(e.environment), key);
+  (add ? addTo : removeFrom)(ix.accountsByEnvironment, group, key);
+  if (add) ix.lastAccountByEnvironment.set(group, key);
+  else if (ix.lastAccountByEnvironment.get(group) === key) ix.lastAccountByEnvironment.delete(group);
+}
+
+/** The key app metadata is indexed under, if it has what lookups need. */
+export function appMetadataSlot(e: AppMetadataEntity): string | undefined {
+  return isText(e.environment) && isText(e.client_id)
+    ? appMetadataIndexKey(e.environment, e.client_id)
+    : undefined;
 }
 
 export function indexAppMetadata(ix: CacheIndexes, key: string, e: AppMetadataEntity, add: boolean): void {
-  if (!isText(e.environment) || !isText(e.client_id)) return;
-  const k = appMetadataIndexKey(e.environment, e.client_id);
+  const k = appMetadataSlot(e);
+  if (k === undefined) return;
   if (add) ix.appMetadata.set(k, key);
   else if (ix.appMetadata.get(k) === key) ix.appMetadata.delete(k);
 }

@@ -323,9 +323,9 @@ export class TokenCache {
   protected store<S extends Section>(section: S, key: string, entity: EntityOf[S]): void {
     const map = this.sections[section] as Map<string, EntityOf[S]>;
     const existing = map.get(key);
-    if (existing !== undefined) this.#ix.index(section, key, existing, false);
     map.set(key, entity);
-    this.#ix.index(section, key, entity, true);
+    if (existing === undefined) this.#ix.index(section, key, entity, true);
+    else this.#ix.reindex(section, key, existing, entity);
     if (!this.sectionOrder.includes(section)) this.sectionOrder.push(section);
     // A section that was read as something other than an object is replaced by real entries.
     this.otherSections.delete(section);
