@@ -19,6 +19,7 @@ import {
   oboOwner,
   popOwner,
   removeFrom,
+  targetWithoutSignInScopes,
   usableAccessToken,
 } from "./indexes.js";
 import type {
@@ -120,10 +121,19 @@ function replaceAccessToken(ix: CacheIndexes, key: string, e: AccessTokenEntity)
     buckets.push(bucket);
   }
   const stale = buckets[0]?.byKey.get(key) as IndexedAccessToken;
-  const record: IndexedAccessToken = { ...stale, entry: e, expiresOn: expirySeconds(e.expires_on) };
+  const record: IndexedAccessToken = {
+    key,
+    entry: e,
+    target: stale.target,
+    scopes: stale.scopes,
+    expiresOn: expirySeconds(e.expires_on),
+  };
+  // The targets a record is kept under: its own, and maybe the one without the sign-in scopes.
+  const short = targetWithoutSignInScopes(stale.target.split(" "));
   for (const bucket of buckets) {
     bucket.byKey.set(key, record);
-    for (const [target, held] of bucket) if (held.key === key) bucket.set(target, record);
+    if (bucket.get(stale.target)?.key === key) bucket.set(stale.target, record);
+    if (short !== undefined && bucket.get(short)?.key === key) bucket.set(short, record);
   }
   return true;
 }
