@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as report from "./report.js";
 import {
   flatTable,
+  growthSlopes,
   growthTable,
   memoryTable,
   oneShotRatio,
@@ -18,7 +19,6 @@ import {
   formatCount,
   formatMicros,
   formatRatio,
-  growthId,
   LABELS,
   LIBRARIES,
   memoryId,
@@ -311,27 +311,11 @@ function moreFindings(r: BenchResults): string[] {
         `**msal-ts holds more heap per cached access token than ${leaner.map((p) => `${LABELS[p.l]} (${(p.x / 1024).toFixed(2)} KB)`).join(" and ")}**: ${(ours / 1024).toFixed(2)} KB, the entry plus its index records and keys (src/cache/indexes.ts).`,
       );
   }
-  const g = r.sizes.growth;
-  if (g) {
-    const facts = (bound: number | undefined) =>
-      factsOf(outcome(r, "msal-ts", growthId(bound))) as
-        | { samples: Array<{ calls: number; heapBytes: number }> }
-        | undefined;
-    const slope = (f: ReturnType<typeof facts>) => {
-      const s = f?.samples ?? [];
-      const from = s.find((x) => x.calls >= g.maxAccessTokens);
-      const to = s.at(-1);
-      return from && to && to.calls > from.calls
-        ? (to.heapBytes - from.heapBytes) / (to.calls - from.calls)
-        : undefined;
-    };
-    const bounded = slope(facts(g.maxAccessTokens));
-    const free = slope(facts(undefined));
-    if (bounded !== undefined && free !== undefined && bounded > 0.1 * free)
-      items.push(
-        `**maxAccessTokens bounds the token cache, not the app**: asking for ever-new tenants, the heap still grows by ${formatCount(Math.round(bounded))} bytes per tenant with the bound (${formatCount(Math.round(free))} without). What grows is per-tenant state outside the token cache. Candidates: the app's per-tenant maps (\`tenantAuthorities\` and \`appTokenSlots\` in src/app/context.ts, each capped at 10,000 entries, above this run's ${formatCount(g.calls)} tenants) and the discovery memo of each authority's endpoints (src/authority/discovery.ts), which has no cap.`,
-      );
-  }
+  const slopes = growthSlopes(r);
+  if (slopes && slopes.bounded > 0.1 * slopes.free)
+    items.push(
+      `**maxAccessTokens bounds the token cache, not the app**: asking for ever-new tenants, the heap still grows by ${formatCount(Math.round(slopes.bounded))} bytes per tenant with the bound (${formatCount(Math.round(slopes.free))} without), from call ${formatCount(slopes.from)} on. What grows is per-tenant state outside the token cache.`,
+    );
   return items;
 }
 

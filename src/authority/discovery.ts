@@ -147,7 +147,16 @@ export interface MemoisedDiscovery {
 }
 
 /**
- * Discovery for an app: one round trip per authority however many callers ask at once.
+ * Authorities whose endpoints an app keeps. A multi-tenant daemon that names ever-new tenants
+ * (`{ tenant }` per request) would otherwise grow this memo for as long as it runs, past any
+ * `maxAccessTokens` bound on its token cache; past this many, the authority discovered longest ago
+ * is forgotten and, if asked for again, discovered again (from the HTTP cache while it holds it).
+ */
+export const MAX_REMEMBERED_AUTHORITIES = 10_000;
+
+/**
+ * Discovery for an app: one round trip per authority however many callers ask at once, and the
+ * endpoints of at most `limit` authorities kept.
  *
  * @example
  * ```ts
@@ -155,18 +164,24 @@ export interface MemoisedDiscovery {
  * const endpoints = await discover(authority, { http, instanceDiscovery: true, signal });
  * ```
  */
-export function memoisedDiscovery(): MemoisedDiscovery {
-  const memo = new Map<string, SharedCall<Endpoints>>();
+export function memoisedDiscovery(limit = MAX_REMEMBERED_AUTHORITIES): MemoisedDiscovery {
+  /** Discoveries in flight: removed when they settle. */
+  const pending = new Map<string, SharedCall<Endpoints>>();
+  /** Finished discoveries, oldest first (a Map iterates in insertion order). */
   const done = new Map<string, Endpoints>();
   const discover = (authority: Authority, options: DiscoveryOptions) => {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const key = authority.url;
-    let call = memo.get(key);
-    if (call && logs(options.http.log, "verbose"))
-      options.http.log(
-        "verbose",
-        `Discovery: the endpoints of ${key} come from this app's earlier discovery (no request).`,
-      );
+    const known = done.get(key);
+    if (known !== undefined || pending.has(key)) {
+      if (logs(options.http.log, "verbose"))
+        options.http.log(
+          "verbose",
+          `Discovery: the endpoints of ${key} come from this app's earlier discovery (no request).`,
+        );
+      if (known !== undefined) return Promise.resolve(known);
+    }
+    let call = pending.get(key);
     if (!call) {
       // Shared by every caller: it stops only when all who wait for it have aborted (then it is
       // forgotten, as any failure is, and the next caller starts afresh).
@@ -177,10 +192,14 @@ export function memoisedDiscovery(): MemoisedDiscovery {
           signal,
         }),
       );
-      memo.set(key, started);
+      pending.set(key, started);
       started.promise.then(
-        (endpoints) => done.set(key, endpoints),
-        () => memo.delete(key),
+        (endpoints) => {
+          pending.delete(key);
+          done.set(key, endpoints);
+          if (done.size > limit) done.delete(done.keys().next().value as string);
+        },
+        () => pending.delete(key),
       );
       call = started;
     }
