@@ -23,6 +23,8 @@ export class IndexState {
   #aliasVersion = aliasGroupsVersion();
   #stale = false;
   #lazyLookups = 0;
+  /** How many times the indexes were built (each build also refills the recency order). */
+  builds = 0;
 
   /**
    * @param sections - the cache's sections as they are now (deserialize replaces them).
@@ -87,6 +89,7 @@ export class IndexState {
   }
 
   #rebuild(): void {
+    this.builds++;
     this.#stale = false;
     this.#lazyLookups = 0;
     this.#indexes = emptyIndexes();

@@ -97,3 +97,44 @@ describe("storing an entry again under its key", () => {
     expect(cache.findAccounts({ environment }).map((a) => a.realm)).toEqual(["tenant-a", "tenant-b"]);
   });
 });
+
+describe("the recency order of a bounded cache", () => {
+  const app = (scope: string): TokenCacheEvent => ({
+    clientId: "daemon",
+    scopes: [scope],
+    tokenEndpoint: "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/token",
+    grantType: "client_credentials",
+    response: { access_token: `at-${scope}`, expires_in: 3600 },
+  });
+  const find = (cache: TokenCache, scope: string) =>
+    cache.findAccessToken(
+      {
+        clientId: "daemon",
+        homeAccountId: null,
+        environment: "login.microsoftonline.com",
+        realm: "tenant-a",
+        scopes: [scope],
+      },
+      NOW,
+    )?.secret;
+
+  it("evicts the least recently used token whether a token was used once or many times in a row", () => {
+    const cache = new TokenCache({ maxAccessTokens: 2 });
+    cache.add(app("a"), NOW);
+    cache.add(app("b"), NOW);
+    for (let i = 0; i < 3; i++) expect(find(cache, "a")).toBe("at-a");
+    cache.add(app("c"), NOW); // b is the least recently used
+    expect([find(cache, "a"), find(cache, "b"), find(cache, "c")]).toEqual(["at-a", undefined, "at-c"]);
+    // Now c, then a (again most recent after c), then a write: c goes.
+    expect(find(cache, "c")).toBe("at-c");
+    expect(find(cache, "a")).toBe("at-a");
+    expect(find(cache, "a")).toBe("at-a");
+    cache.add(app("d"), NOW);
+    expect([find(cache, "a"), find(cache, "c"), find(cache, "d")]).toEqual(["at-a", undefined, "at-d"]);
+    // A token written again is the most recent: written twice in a row, then another write.
+    cache.add(app("a"), NOW);
+    cache.add(app("a"), NOW);
+    cache.add(app("e"), NOW);
+    expect([find(cache, "a"), find(cache, "d"), find(cache, "e")]).toEqual(["at-a", undefined, "at-e"]);
+  });
+});
