@@ -134,7 +134,7 @@ export function oneShotTarget(r: BenchResults): TargetVerdict | undefined {
         ? `Each figure is one fresh process: msal-ts's load took ${formatMicros(load.median)} against ${formatMicros(raw.median)} for JSON.parse of the same text (each the first thing its process did; medians over ${r.sizes.oneShot?.runs} processes). `
         : "") +
       (de && deLookup
-        ? `In a warm process (the serialization table) deserialize alone takes ${formatMicros(de.median)} and deserialize plus the first lookup ${formatMicros(deLookup.median)}: what the first lookup builds is what a one-shot pays beyond the parse. `
+        ? `In a warm process (the serialization table) deserialize alone takes ${formatMicros(de.median)} and deserialize plus the first lookup ${formatMicros(deLookup.median)}: after a load the first four lookups read only the part of a section that can match them (src/cache/lazy-indexes.ts) and the indexes are built on the fifth (src/cache/index-state.ts), so a one-shot process does not pay for indexing every entry. `
         : "") +
       "The remainder in a fresh process is code that runs for the first time (compiled on first use) and the heap growing to hold the cache.",
   };

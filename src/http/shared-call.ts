@@ -9,10 +9,11 @@
 const sharedCallSignals = new WeakSet<AbortSignal>();
 
 /**
- * The signal of a shared call that can never be aborted (its first caller has no signal, and a
- * caller without one never gives up): one for all of them, since nothing ever aborts it.
+ * The signals of shared calls that can never be aborted (the first caller has no signal, and a
+ * caller without one never gives up). Each call gets its own: Cloudflare Workers tie a signal to
+ * the request that made it and refuse it in another, so one signal for all calls cannot be shared.
  */
-const NEVER_ABORTED = new AbortController().signal;
+const neverAbortedSignals = new WeakSet<AbortSignal>();
 
 /**
  * Whether `signal` is a shared call's own (see {@link startSharedCall}): the HTTP layer may listen to
@@ -24,10 +25,10 @@ export function isSharedCallSignal(signal: AbortSignal): boolean {
 
 /**
  * Whether `signal` is the one a shared call gets when nothing can abort it: there is nothing to listen
- * to, so the HTTP layer need not (a forced token request is benchmarked).
+ * to, so the HTTP layer need not (saving a listener and its closure on every token request).
  */
 export function neverAborts(signal: AbortSignal): boolean {
-  return signal === NEVER_ABORTED;
+  return neverAbortedSignals.has(signal);
 }
 
 /** The work and who waits for it. */
@@ -55,7 +56,11 @@ export function startSharedCall<T>(
   work: (signal: AbortSignal) => Promise<T>,
   abortable = true,
 ): SharedCall<T> {
-  if (!abortable) return { promise: work(NEVER_ABORTED), waiting: 0, controller: undefined };
+  if (!abortable) {
+    const signal = new AbortController().signal;
+    neverAbortedSignals.add(signal);
+    return { promise: work(signal), waiting: 0, controller: undefined };
+  }
   const controller = new AbortController();
   sharedCallSignals.add(controller.signal);
   return { promise: work(controller.signal), waiting: 0, controller };
