@@ -4,6 +4,8 @@
  * and the others wait for its write, each bounded so that a dead lease holder blocks no one for
  * long. Portable: no Node.js built-ins.
  */
+
+import { pause } from "../pause.js";
 import type { CoordinatedRequest } from "./plugin.js";
 
 /** What the coordination needs of a store: leases, and the version of a partition. */
@@ -28,21 +30,6 @@ export async function leaseKeyOf(storeKey: string, requestKey: string): Promise<
 /** The first pause between polls of a waiter; it grows by half with each poll, up to MAX_POLL_MS. */
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * Sends `request` while holding the partition's lease, or waits for the holder's write and

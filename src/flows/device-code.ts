@@ -10,6 +10,7 @@ import { validateClaimsChallenge, validateScopes } from "../app/options.js";
 import { ArgumentError } from "../errors.js";
 import { send } from "../http/client.js";
 import { API_ID, REFRESH_REASON } from "../http/telemetry.js";
+import { pause } from "../pause.js";
 import { errorResponseToFailure, jsonObject, mergeClaims } from "../protocol/token-request.js";
 import type { TokenFailure, TokenResult } from "../protocol/token-result.js";
 import { type AuthorityOverride, requestAuthority, requestToken, scopeParameter } from "./common.js";
@@ -140,21 +141,10 @@ const DEVICE_AUTHORIZATION_FIELDS = new Set([
  * Waits `seconds` in one-second steps, stopping early when the flow is stopped or the signal aborts.
  * `false` when the flow expired (or was stopped) by the end of the wait: no poll is sent after that.
  */
-async function pause(flow: DeviceFlow, seconds: number, signal?: AbortSignal): Promise<boolean> {
+async function waitForNextPoll(flow: DeviceFlow, seconds: number, signal?: AbortSignal): Promise<boolean> {
   for (let waited = 0; waited < seconds; waited++) {
     if (flow.expires_at < Date.now() / 1000) return false;
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      // Each step takes its listener off again: a long poll must not pile them up on the signal.
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, 1000);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    await pause(1000, signal);
   }
   return flow.expires_at >= Date.now() / 1000;
 }
@@ -200,6 +190,6 @@ export async function acquireTokenByDeviceFlow(
     // The flow object is the caller's (it may have been stored and loaded, or edited): its interval
     // is checked again before every wait.
     flow.interval = pollingInterval(flow.interval) + (result.error === "slow_down" ? 5 : 0);
-    if (!(await pause(flow, flow.interval, request.signal))) return result;
+    if (!(await waitForNextPoll(flow, flow.interval, request.signal))) return result;
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { HttpResponse } from "../http/types.js";
 import type { LogSink } from "../logging.js";
+import { pause } from "../pause.js";
 import type { TokenFailure } from "../protocol/token-result.js";
 import {
   identityParameter,
@@ -60,22 +61,6 @@ export interface ImdsRetryPolicy {
 }
 
 const RETRIED = (status: number) => status === 404 || status === 410 || status === 429 || status >= 500;
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** `send`, retried on the statuses IMDS asks callers to retry. */
 export function retryingImds(
