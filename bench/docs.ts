@@ -242,7 +242,7 @@ ${report.WINNER_NOTE}
 
 ${moreSections(r)}## Concurrent cold calls
 
-A new app with an empty cache; all calls start at once; the fake identity provider answers after ${r.sizes.concurrentDelayMs} ms. MSAL Python runs its calls on threads (and does its discovery in the constructor).
+A new app with an empty cache; all calls start at once; the fake identity provider answers after ${r.sizes.concurrentDelayMs} ms. MSAL Python runs its calls on threads (and does its discovery in the constructor). msal-node sends no discovery request for \`login.microsoftonline.com\`: it builds that host's endpoints from metadata shipped in the library, where msal-ts (and MSAL Python) read the tenant's OpenID configuration once.
 
 ${report.concurrencyTable(r)}
 
