@@ -273,10 +273,10 @@ export function growthSlopes(r: BenchResults): { from: number; free: number; bou
     factsOf(outcome(r, "msal-ts", growthId(bound))) as GrowthFacts | undefined;
   const samples = facts(g.maxAccessTokens)?.samples ?? [];
   const last = samples.at(-1)?.calls ?? 0;
-  const start =
-    last > MAX_REMEMBERED_AUTHORITIES
-      ? Math.max(g.maxAccessTokens, MAX_REMEMBERED_AUTHORITIES)
-      : g.maxAccessTokens;
+  // The app keeps the authority and lookup slot of its first MAX_REMEMBERED_AUTHORITIES tenants
+  // and the endpoints of its latest MAX_REMEMBERED_AUTHORITIES: both are full from twice that on.
+  const full = 2 * MAX_REMEMBERED_AUTHORITIES;
+  const start = last > full ? full : g.maxAccessTokens;
   const slope = (f: GrowthFacts | undefined) => {
     const s = f?.samples ?? [];
     const from = s.find((x) => x.calls >= start);
@@ -309,7 +309,7 @@ export function growthTable(r: BenchResults): string {
   }
   const slopes = growthSlopes(r);
   const note = slopes
-    ? `\n\nHeap added per new tenant from call ${formatCount(slopes.from)} to the last: ${formatCount(Math.round(slopes.free))} bytes without the bound, ${formatCount(Math.round(slopes.bounded))} bytes with it${slopes.bounded > 0.1 * slopes.free ? " (what the bound leaves is held outside the token cache, per tenant)" : ""}. The app keeps the endpoints and authority of at most ${formatCount(MAX_REMEMBERED_AUTHORITIES)} tenants (src/authority/discovery.ts, src/app/context.ts), so the slope is taken past both that and the token bound when the run goes that far.`
+    ? `\n\nHeap added per new tenant from call ${formatCount(slopes.from)} to the last: ${formatCount(Math.round(slopes.free))} bytes without the bound, ${formatCount(Math.round(slopes.bounded))} bytes with it${slopes.bounded > 0.1 * slopes.free ? " (what the bound leaves is held outside the token cache, per tenant)" : ""}. Besides its tokens, the app keeps the authority and lookup slot of its first ${formatCount(MAX_REMEMBERED_AUTHORITIES)} tenants (src/app/context.ts) and the endpoints of its latest ${formatCount(MAX_REMEMBERED_AUTHORITIES)} (src/authority/discovery.ts), so per-tenant memory stops growing at ${formatCount(2 * MAX_REMEMBERED_AUTHORITIES)} tenants; the slope is taken from there when the run goes that far.`
     : "";
   return `${table(["calls (one new tenant each)", "heap, no bound", `heap, maxAccessTokens: ${formatCount(g.maxAccessTokens)}`], rows)}${note}`;
 }

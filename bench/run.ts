@@ -105,7 +105,7 @@ const sizes: Sizes = quick
       oneShot: { users: 10_000, runs: 5 },
       flat: { tenants: [1, 1000], users: [10, 10_000], hot: 10 },
       memory: { tenants: 1000, users: 10_000, bigTenants: 100_000 },
-      growth: { calls: 14_000, samples: 14, maxAccessTokens: 1000 },
+      growth: { calls: 24_000, samples: 12, maxAccessTokens: 1000 },
       scale: { workers: 8, callers: 50, partitions: 16, durationMs: 1500, idpDelayMs: 20 },
     };
 const flatPlan: TimingPlan = {
