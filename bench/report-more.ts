@@ -5,6 +5,7 @@
  */
 import { MAX_REMEMBERED_AUTHORITIES } from "../src/authority/discovery.js";
 import type { Timing } from "./measure.js";
+import { table } from "./report.js";
 import {
   type BenchResults,
   cell,
@@ -49,14 +50,6 @@ const fromTiming = (lib: LibraryName, t: Timing): Contender => ({
   max: t.max,
 });
 const exact = (lib: LibraryName, x: number): Contender => ({ lib, median: x, min: x, max: x });
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
-}
 
 const header = (first: string) => [
   first,

@@ -24,7 +24,8 @@ import type { LibraryName } from "./spec.js";
 
 const PEERS: LibraryName[] = ["msal-node", "msal-python"];
 
-function table(header: string[], rows: string[][]): string {
+/** A Markdown table: the first column left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(" | ")} |`,
     `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
