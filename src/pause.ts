@@ -4,8 +4,9 @@
  */
 
 /**
- * Resolves after `ms`, or rejects with `signal`'s reason as soon as it aborts. The listener is
- * removed when the wait ends, so long polls on one signal do not pile listeners up on it.
+ * Resolves after `ms`, or rejects with `signal`'s reason as soon as it aborts. It listens to a
+ * signal of its own that follows the caller's (`AbortSignal.any`), so concurrent waits sharing one
+ * signal add no listeners to it.
  *
  * @example
  * ```ts
@@ -15,14 +16,15 @@
 export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    const own = signal ? AbortSignal.any([signal]) : undefined;
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(own?.reason);
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      own?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    own?.addEventListener("abort", onAbort, { once: true });
   });
 }

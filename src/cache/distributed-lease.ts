@@ -6,6 +6,8 @@
  */
 
 import { pause } from "../pause.js";
+import { encodeBase64Url } from "../protocol/base64.js";
+import { sha256 } from "../protocol/pkce.js";
 import type { CoordinatedRequest } from "./plugin.js";
 
 /** What the coordination needs of a store: leases, and the version of a partition. */
@@ -22,9 +24,7 @@ export interface LeaseStore {
  * key can be long and holds the request's extra parameters.
  */
 export async function leaseKeyOf(storeKey: string, requestKey: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(requestKey)));
-  const base64 = btoa(String.fromCharCode(...digest));
-  return `${storeKey}:lease:${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  return `${storeKey}:lease:${encodeBase64Url(await sha256(requestKey))}`;
 }
 
 /** The first pause between polls of a waiter; it grows by half with each poll, up to MAX_POLL_MS. */
@@ -51,9 +51,8 @@ export async function withLease<T>(
   const release = () => store.releaseLease(leaseKey, owner).catch(() => {});
   /** With the lease taken: the token if it is there by now, else the request (released after its write). */
   const asHolder = async (): Promise<T> => {
-    let found: T | undefined;
     try {
-      found = await request.lookupAgain();
+      const found = await request.lookupAgain();
       if (found !== undefined) return found;
       return await request.send();
     } finally {

@@ -77,6 +77,11 @@ export class IndexState {
     return false;
   }
 
+  /** The full indexes as they are: up to date right after {@link IndexState.lazy} returned `false`. */
+  get current(): CacheIndexes {
+    return this.#indexes;
+  }
+
   /** The full indexes, built if they were stale. */
   full(): CacheIndexes {
     if (this.#stale || this.#aliasVersion !== aliasGroupsVersion()) this.#rebuild();

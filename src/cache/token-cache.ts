@@ -161,7 +161,7 @@ export class TokenCache {
         ).accessTokensByBucket.get(
           accessTokenBucketKey(query.clientId, owner, query.environment, query.realm),
         )
-      : this.#ix.buckets.find(this.#ix.full(), query, owner);
+      : this.#ix.buckets.find(this.#ix.current, query, owner);
     if (bucket === undefined) return undefined;
     const deadline = now + (query.minValiditySeconds ?? 0);
     const exact = bucket.get(normalisedTarget(query.scopes));

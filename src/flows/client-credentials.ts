@@ -17,6 +17,7 @@ import type { TokenResult } from "../protocol/token-result.js";
 import {
   type AuthorityOverride,
   cacheHitResult,
+  dueForRefresh,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
   lookupAccessToken,
@@ -83,8 +84,7 @@ export async function acquireTokenForClient(
       ),
     );
   ctx.telemetry.cacheHits++;
-  // `!(refresh_on >= now)`: a refresh_on that is not a number counts as due, not as never.
-  if (found.entry.refresh_on !== undefined && !(Number(found.entry.refresh_on) >= now)) {
+  if (dueForRefresh(found.entry, now)) {
     // Renew in the background: this caller, and everyone until the new token lands, gets the valid one.
     ctx.log(
       "verbose",
@@ -139,8 +139,7 @@ function appTokenSlot(ctx: AppContext, authority: Authority): AccessTokenSlot | 
 async function freshAppToken(call: ClientCredentialCall): Promise<TokenResult | undefined> {
   const now = nowSeconds();
   const hit = await cachedAppToken(call.ctx, call.authority, call.endpoints, call.scopes, now, call.extras);
-  if (hit === undefined || (hit.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now)))
-    return undefined;
+  if (hit === undefined || dueForRefresh(hit.entry, now)) return undefined;
   call.ctx.telemetry.cacheHits++;
   return cacheHitResult(hit, now);
 }

@@ -61,6 +61,14 @@ export function endpointsOf(
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/**
+ * Whether a cached token is past its `refresh_on` (spec 3.6): still valid, but due for renewal. A
+ * `refresh_on` that is not a number counts as due, not as never.
+ */
+export function dueForRefresh(entry: { refresh_on?: unknown }, now: number): boolean {
+  return entry.refresh_on !== undefined && !(Number(entry.refresh_on) >= now);
+}
+
 /** A cache hit as MSAL returns it: only the token, its type, its lifetime and where it came from. */
 export function cacheHitResult(hit: AccessTokenHit, now = nowSeconds()): TokenSuccess {
   const entry = hit.entry;

@@ -19,6 +19,7 @@ import { resultAccount } from "./accounts.js";
 import {
   type AuthorityOverride,
   cacheHitResult,
+  dueForRefresh,
   EXPIRY_BUFFER_SECONDS,
   endpointsOf,
   lookupAccessToken,
@@ -109,16 +110,7 @@ export async function acquireTokenSilentWithError(
   const now = nowSeconds();
   let hit: AccessTokenHit | undefined;
   if (!skipCache) {
-    const query: AccessTokenQuery = {
-      clientId: ctx.clientId,
-      homeAccountId: account.home_account_id,
-      environment: authority.host,
-      realm: endpoints.realm,
-      scopes,
-      minValiditySeconds: EXPIRY_BUFFER_SECONDS,
-    };
-    if (extras.tokenType !== undefined) query.tokenType = extras.tokenType;
-    if (extras.keyId !== undefined) query.keyId = extras.keyId;
+    const query = userTokenQuery(ctx, account, authority, endpoints, scopes, extras);
     // Without persistence the lookup is synchronous: a hit costs no promise besides the call's own.
     hit = ctx.cache.plugin
       ? await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
@@ -126,8 +118,7 @@ export async function acquireTokenSilentWithError(
         )
       : lookupAccessToken(ctx, query, now, "Silent");
   }
-  // A refresh_on that is not a number counts as due, not as never.
-  const aging = hit?.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now);
+  const aging = hit !== undefined && dueForRefresh(hit.entry, now);
   if (hit !== undefined) {
     ctx.telemetry.cacheHits++;
     if (!aging) return finishResult(extras, hitResult(ctx, hit, now, account, authority.host));
@@ -225,25 +216,37 @@ async function refreshWithFamily(r: RefreshContext, callerSignal?: AbortSignal):
   );
 }
 
-/** After another instance's refresh: the account's token when it is cached and not yet due for renewal. */
-async function freshUserToken(r: RefreshContext): Promise<TokenResult | undefined> {
-  const { ctx, authority, account } = r;
-  const now = nowSeconds();
+/** The cache query for an account's access token for `scopes` (built by assignment: a hit allocates only it). */
+function userTokenQuery(
+  ctx: AppContext,
+  account: AccountRef,
+  authority: Authority,
+  endpoints: Endpoints,
+  scopes: string[],
+  extras: PreparedExtras,
+): AccessTokenQuery {
   const query: AccessTokenQuery = {
     clientId: ctx.clientId,
     homeAccountId: account.home_account_id,
     environment: authority.host,
-    realm: r.endpoints.realm,
-    scopes: r.scopes,
+    realm: endpoints.realm,
+    scopes,
     minValiditySeconds: EXPIRY_BUFFER_SECONDS,
   };
-  if (r.extras.tokenType !== undefined) query.tokenType = r.extras.tokenType;
-  if (r.extras.keyId !== undefined) query.keyId = r.extras.keyId;
+  if (extras.tokenType !== undefined) query.tokenType = extras.tokenType;
+  if (extras.keyId !== undefined) query.keyId = extras.keyId;
+  return query;
+}
+
+/** After another instance's refresh: the account's token when it is cached and not yet due for renewal. */
+async function freshUserToken(r: RefreshContext): Promise<TokenResult | undefined> {
+  const { ctx, authority, account } = r;
+  const now = nowSeconds();
+  const query = userTokenQuery(ctx, account, authority, r.endpoints, r.scopes, r.extras);
   const hit = await withCacheAccess(ctx.cache, userPartition(account.home_account_id), () =>
     lookupAccessToken(ctx, query, now, "Silent"),
   );
-  if (hit === undefined || (hit.entry.refresh_on !== undefined && !(Number(hit.entry.refresh_on) >= now)))
-    return undefined;
+  if (hit === undefined || dueForRefresh(hit.entry, now)) return undefined;
   ctx.telemetry.cacheHits++;
   return hitResult(ctx, hit, now, account, authority.host);
 }

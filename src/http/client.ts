@@ -6,6 +6,7 @@
  * body or waiting to retry.
  */
 import { type LogSink, logs } from "../logging.js";
+import { pause } from "../pause.js";
 import { encodeForm } from "./form.js";
 import { type NetworkError, networkErrorFrom } from "./network-error.js";
 import { type AbortHook, readBodyWith } from "./read-body.js";
@@ -44,27 +45,6 @@ function responseHeaders(response: Response): Record<string, string> {
     out[name.toLowerCase()] = value;
   });
   return out;
-}
-
-/**
- * Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. It listens to a
- * signal of its own that follows the caller's (`AbortSignal.any`), so concurrent calls sharing one
- * signal add no listeners to it.
- */
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const own = signal && !neverAborts(signal) ? AbortSignal.any([signal]) : undefined;
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(own?.reason);
-    };
-    const timer = setTimeout(() => {
-      own?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    own?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**
@@ -121,10 +101,10 @@ function requestInit(request: HttpRequest, signal: AbortSignal, body: string | u
   const init: RequestInit = { method: request.method, headers, redirect: "manual", signal };
   if (request.form) {
     headers["content-type"] = "application/x-www-form-urlencoded;charset=utf-8";
-    init.body = body ?? encodeForm(request.form);
+    init.body = body;
   } else if (request.body) {
     headers["content-type"] = request.body.contentType;
-    init.body = request.body.text;
+    init.body = body;
   }
   return init;
 }
@@ -138,7 +118,11 @@ const timeoutReason = () => new DOMException("The operation was aborted due to t
  * `AbortSignal.timeout()`: a timeout signal that only `AbortSignal.any()` refers to may be garbage
  * collected before it fires (Node), and the request would then never time out.
  */
-async function attempt(config: HttpConfig, request: HttpRequest, sent?: string): Promise<HttpResponse> {
+async function attempt(
+  config: HttpConfig,
+  request: HttpRequest,
+  sent: string | undefined = bodyOf(request),
+): Promise<HttpResponse> {
   const timeout = new AbortController();
   const parent = request.signal && !neverAborts(request.signal) ? request.signal : undefined;
   // AbortSignal.any() adds no listener to the caller's signal, so concurrent calls sharing one do not pile up listeners.
@@ -267,7 +251,7 @@ export async function send(config: HttpConfig, request: HttpRequest): Promise<Ht
       return response;
     }
     const body = bodyOf(request);
-    const pending = throttleKeys(request, config.hash, body);
+    const pending = throttleKeys(request, body ?? "", config.hash);
     const keys = pending instanceof Promise ? await pending : pending;
     const stored = storedResponse(config.cache, keys, Date.now());
     if (stored) {
@@ -326,7 +310,7 @@ async function sendWithOneRetry(
     "warning",
     `${describe(request)}: HTTP ${response.status}; retrying once${delay ? ` in ${delay} ms` : ""}.`,
   );
-  await wait(Math.max(delay, 100), request.signal);
+  await pause(Math.max(delay, 100), request.signal);
   return attempt(config, request, body);
 }
 

@@ -7,7 +7,7 @@
  * - successful GETs (discovery, instance metadata, user realm, MEX) are kept for 24 hours.
  * Entries are plain JSON in the `httpCache` store.
  */
-import { encodeForm } from "./form.js";
+import { sha256Hex } from "../protocol/pkce.js";
 import type { HttpCacheStore, HttpRequest, HttpResponse } from "./types.js";
 
 interface StoredResponse {
@@ -24,40 +24,29 @@ const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 /** Entries a `Map` store may hold before the oldest are dropped. */
 const MAP_CAPACITY = 1024;
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function bodyText(request: HttpRequest): string {
-  if (request.form) return encodeForm(request.form);
-  return request.body?.text ?? "";
-}
-
 /** SHA-256 of the empty string: requests without a refresh token all share it. */
 const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /**
  * The keys a request is throttled under, most specific first. `hash` is a synchronous SHA-256
  * (hex) when the platform has one: Web Crypto's is a thread-pool round trip per call, and with a
- * synchronous one the keys come at once, not as a promise. `body` is the request's body when the
- * caller has already written it.
+ * synchronous one the keys come at once, not as a promise. `body` is the request's body as sent
+ * (`""` for none).
  */
 export function throttleKeys(
   request: HttpRequest,
+  body: string,
   hash?: (text: string) => string,
-  body?: string,
 ): string[] | Promise<string[]> {
   if (request.method === "GET") return [`GET ${request.url} 2xx`];
   const form = request.form ?? {};
-  const text = body ?? bodyText(request);
   const keys = (account: string, whole: string) => [
     `POST ${request.url} hash=${whole} 400`,
     `POST ${request.url} client_id=${form.client_id ?? ""} scope=${form.scope ?? ""} hash=${account} 429/5xx/Retry-After`,
   ];
-  if (hash) return keys(form.refresh_token ? hash(form.refresh_token) : EMPTY_HASH, hash(text));
+  if (hash) return keys(form.refresh_token ? hash(form.refresh_token) : EMPTY_HASH, hash(body));
   return (async () =>
-    keys(form.refresh_token ? await sha256Hex(form.refresh_token) : EMPTY_HASH, await sha256Hex(text)))();
+    keys(form.refresh_token ? await sha256Hex(form.refresh_token) : EMPTY_HASH, await sha256Hex(body)))();
 }
 
 function isStored(value: unknown): value is StoredResponse {
