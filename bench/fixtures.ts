@@ -285,3 +285,6 @@ export function fakeIdpTemplates(now: number): FakeIdpTemplates {
     }),
   };
 }
+
+/** The authority URL of a tenant on the benchmark's environment. */
+export const authorityOf = (tenant: string): string => `https://${ENVIRONMENT}/${tenant}`;

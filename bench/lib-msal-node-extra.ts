@@ -12,6 +12,7 @@ import {
 } from "@azure/msal-node";
 import {
   appScope,
+  authorityOf,
   DAEMON_CLIENT_ID,
   DAEMON_SECRET,
   ENVIRONMENT,
@@ -23,12 +24,9 @@ import {
   username,
   userUid,
 } from "./fixtures.js";
-import { collectGarbage, timeInterleaved } from "./measure.js";
+import { heapUsed, nowUs, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
 import type { FlatTask, MemoryTask, OneShotTask, TaskResult } from "./spec.js";
-
-const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
-const nowUs = () => Number(process.hrtime.bigint()) / 1e3;
 
 const system = (c: TaskContext): Configuration["system"] => ({
   networkClient: c.fake.networkClient,
@@ -127,12 +125,6 @@ export async function flat(task: FlatTask, c: TaskContext): Promise<TaskResult> 
   if (c.fake.tokenRequests !== 0) throw new Error("token requests during cache hits");
   return { timings };
 }
-
-const heapUsed = () => {
-  collectGarbage();
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-};
 
 /** Heap after deserialize and one hit, less the heap before (the cache's text held in both). */
 export async function memory(task: MemoryTask, c: TaskContext): Promise<TaskResult> {

@@ -13,6 +13,7 @@ import {
 } from "@azure/msal-node";
 import {
   appScope,
+  authorityOf,
   DAEMON_CLIENT_ID,
   DAEMON_SECRET,
   ENVIRONMENT,
@@ -29,8 +30,6 @@ import { library } from "./library.js";
 import { shuffled, time, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
 import type { ClientCredentialTask, ConcurrentTask, EndToEndTask, TaskResult, UserTask } from "./spec.js";
-
-const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
 
 function system(c: TaskContext | undefined): Configuration["system"] {
   return {

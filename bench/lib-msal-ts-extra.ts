@@ -11,21 +11,18 @@ import {
 } from "../src/node/index.js";
 import {
   appScope,
+  authorityOf,
   DAEMON_CLIENT_ID,
   DAEMON_SECRET,
-  ENVIRONMENT,
   homeAccountId,
   tenantId,
   USER_CLIENT_ID,
   USER_SCOPES,
   USER_TENANT,
 } from "./fixtures.js";
-import { collectGarbage, timeInterleaved } from "./measure.js";
+import { heapUsed, nowUs, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
 import type { FlatTask, GrowthTask, MemoryTask, OneShotTask, TaskResult } from "./spec.js";
-
-const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
-const nowUs = () => Number(process.hrtime.bigint()) / 1e3;
 
 function expectCacheHit(result: TokenResult | null, what: string): void {
   if (!result || "error" in result || result.token_source !== "cache")
@@ -120,12 +117,6 @@ export async function flat(task: FlatTask, c: TaskContext): Promise<TaskResult> 
   if (c.fake.tokenRequests !== 0) throw new Error("token requests during cache hits");
   return { timings };
 }
-
-const heapUsed = () => {
-  collectGarbage();
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-};
 
 /** Heap after loading the cache and one lookup, less the heap before (the cache's text held in both). */
 export async function memory(task: MemoryTask, c: TaskContext): Promise<TaskResult> {

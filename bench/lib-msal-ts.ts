@@ -10,6 +10,7 @@ import {
 } from "../src/node/index.js";
 import {
   appScope,
+  authorityOf,
   DAEMON_CLIENT_ID,
   DAEMON_SECRET,
   ENVIRONMENT,
@@ -23,8 +24,6 @@ import { library } from "./library.js";
 import { shuffled, type Timing, time, timeInterleaved } from "./measure.js";
 import type { TaskContext } from "./peer-node.js";
 import type { ClientCredentialTask, ConcurrentTask, EndToEndTask, TaskResult, UserTask } from "./spec.js";
-
-const authorityOf = (tenant: string) => `https://${ENVIRONMENT}/${tenant}`;
 
 function expectCacheHit(result: TokenResult | null, what: string): void {
   if (!result || "error" in result || result.token_source !== "cache")

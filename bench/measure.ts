@@ -52,6 +52,16 @@ const SLOW_CALL_MS = 1000;
 /** With `--expose-gc`, every run starts from a collected heap, so one run's garbage is not billed to the next. */
 export const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.();
 
+/** Microseconds on the monotonic clock. */
+export const nowUs = (): number => Number(process.hrtime.bigint()) / 1e3;
+
+/** Heap in use after two forced collections (the process runs with `--expose-gc`). */
+export function heapUsed(): number {
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+}
+
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Times `fn(i)` (sync or async), with `i` counting up across every call, warm-up included. */
